@@ -1,0 +1,215 @@
+"""`TabletopEnv`: the tabletop task suite as a gymnasium environment.
+
+Observation (LeRobot's gym convention, mapped by `lerobot.envs.utils.preprocess_observation` to
+`observation.images.<camera>` and `observation.state`):
+    pixels:    {"front": (H, W, 3) uint8, "wrist": (H, W, 3) uint8}
+    agent_pos: (6,) float32 joint positions in so101_follower units (degrees; gripper 0..100)
+Action: (6,) absolute joint position targets in the same units and order (`sim.robot.ACTION_NAMES`).
+    Targets beyond a joint's limits are clipped to the limit (the real servos clamp the same way);
+    a NaN or infinite target raises ValueError naming the joint.
+Control: 30 Hz (`SceneConfig.control_hz`), 16 physics substeps per control step.
+Reward: 1.0 on the step the task's success predicate holds, which also terminates the episode;
+episodes are truncated at the task's time limit.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import gymnasium as gym
+import mujoco  # MUJOCO_GL is already set: importing any `sim` module runs sim/__init__.py first
+import numpy as np
+
+from sim.render import CameraRig
+from sim.robot import ACTION_NAMES, ARM_JOINTS, GRIPPER_BODIES, JOINT_NAMES, JointUnits, check_finite_action
+from sim.scene import CUBE_HALF, PARKED_Z, SceneConfig, build_scene
+from sim.tasks import SceneState, Task, get_task, suite_tasks
+
+# Arm pose at reset, so101_follower units: gripper above the workspace, looking down, jaws half open.
+HOME_POSE = np.array([0.0, -20.0, 10.0, 90.0, 0.0, 30.0], dtype=np.float32)
+HOME_NOISE_DEG = 2.0  # uniform noise on each arm joint at reset so policies see varied starts
+
+
+class TabletopEnv(gym.Env):
+    """Language-conditioned tabletop tasks on the SO-101. See the module docstring for the contract.
+
+    `task`: a task name to run every episode, or None to draw one per reset (uniformly, seeded);
+    `reset(options={"task": name})` overrides both. `instructions`: "train" or "heldout" paraphrases.
+    """
+
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    def __init__(
+        self,
+        task: str | None = None,
+        suite: str = "tabletop",
+        instructions: str = "train",
+        render_mode: str | None = "rgb_array",
+        scene_config: SceneConfig | None = None,
+    ):
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
+        self.suite = suite
+        self.tasks = suite_tasks(suite)
+        self.fixed_task = get_task(task, suite) if task is not None else None
+        self.instruction_split = instructions
+        self.tasks[0].templates(instructions)  # validates the split name early
+        self.render_mode = render_mode
+        self.config = scene_config or SceneConfig()
+        self.model = build_scene(self.config)
+        self.data = mujoco.MjData(self.model)
+        self.units = JointUnits(
+            low_rad=np.array([self.model.joint(n).range[0] for n in JOINT_NAMES]),
+            high_rad=np.array([self.model.joint(n).range[1] for n in JOINT_NAMES]),
+        )
+        self._index_model()
+        self.rig = CameraRig(self.model, self.config.image_height, self.config.image_width)
+        self.metadata = {**self.metadata, "render_fps": self.config.control_hz}
+
+        h, w = self.config.image_height, self.config.image_width
+        image_space = gym.spaces.Box(0, 255, (h, w, 3), np.uint8)
+        self.observation_space = gym.spaces.Dict(
+            {
+                "pixels": gym.spaces.Dict({name: image_space for name in self.rig.cameras}),
+                # Measured joints stay within their limits up to contact softness; 30 units of slack.
+                "agent_pos": gym.spaces.Box(self.units.low - 30, self.units.high + 30, dtype=np.float32),
+            }
+        )
+        self.action_space = gym.spaces.Box(self.units.low, self.units.high, dtype=np.float32)
+
+        self.current_task: Task = self.fixed_task or self.tasks[0]
+        self.instruction = ""
+        self._steps = 0
+        self._last_obs: dict | None = None
+
+    # ----- LeRobot's env attributes (lerobot.envs.utils.check_env_attributes_and_types) -----
+    @property
+    def task(self) -> str:
+        """Name of the current task."""
+        return self.current_task.name
+
+    @property
+    def task_description(self) -> str:
+        """The instruction shown this episode."""
+        return self.instruction
+
+    @property
+    def max_episode_steps(self) -> int:
+        return round(self.current_task.time_limit_s * self.config.control_hz)
+
+    def _index_model(self) -> None:
+        m = self.model
+        self._arm_qpos = np.array([m.joint(n).qposadr[0] for n in JOINT_NAMES])
+        self._actuators = np.array([m.actuator(n).id for n in JOINT_NAMES])
+        self._cube_qpos = {c: m.joint(f"cube_{c}").qposadr[0] for c in self.config.cube_colours}
+        self._cube_dof = {c: m.joint(f"cube_{c}").dofadr[0] for c in self.config.cube_colours}
+        self._cube_geom = {m.geom(f"cube_{c}").id: c for c in self.config.cube_colours}
+        self._bowl_mocap = {c: m.body(f"bowl_{c}").mocapid[0] for c in self.config.bowl_colours}
+        fixed_jaw, moving_jaw = (m.body(name).id for name in GRIPPER_BODIES)
+        collides = m.geom_contype != 0
+        self._fixed_jaw_geoms = set(np.flatnonzero((m.geom_bodyid == fixed_jaw) & collides))
+        self._moving_jaw_geoms = set(np.flatnonzero((m.geom_bodyid == moving_jaw) & collides))
+
+    # ----- gymnasium API -----
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        options = options or {}
+        if "task" in options:
+            self.current_task = get_task(options["task"], self.suite)
+        elif self.fixed_task is not None:
+            self.current_task = self.fixed_task
+        else:
+            self.current_task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
+        rng = self.np_random
+        layout = self.current_task.sample_layout(rng, self.config.cube_colours)
+        self.instruction = self.current_task.instruction(rng, self.instruction_split)
+
+        mujoco.mj_resetData(self.model, self.data)
+        home = HOME_POSE.astype(np.float64).copy()
+        home[: len(ARM_JOINTS)] += rng.uniform(-HOME_NOISE_DEG, HOME_NOISE_DEG, len(ARM_JOINTS))
+        home_rad = self.units.to_radians(home)
+        self.data.qpos[self._arm_qpos] = home_rad
+        self.data.ctrl[self._actuators] = home_rad
+        for i, colour in enumerate(self.config.cube_colours):
+            if colour in layout.cubes:
+                x, y, yaw = layout.cubes[colour]
+                pose = [x, y, CUBE_HALF, np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)]
+            else:  # parked under the table top, out of every camera's view
+                pose = [0.1 + 0.06 * i, 0.0, PARKED_Z + CUBE_HALF, 1.0, 0.0, 0.0, 0.0]
+            adr = self._cube_qpos[colour]
+            self.data.qpos[adr : adr + 7] = pose
+        for i, colour in enumerate(self.config.bowl_colours):
+            xy = layout.bowls.get(colour, (0.1 + 0.15 * i, -0.3))
+            z = 0.0 if colour in layout.bowls else PARKED_Z
+            self.data.mocap_pos[self._bowl_mocap[colour]] = [xy[0], xy[1], z]
+        mujoco.mj_forward(self.model, self.data)
+        self._steps = 0
+        obs = self._observe()
+        return obs, self._info(success=False)
+
+    def step(self, action):
+        action = np.asarray(action, dtype=np.float64).reshape(-1)
+        if action.shape != (len(ACTION_NAMES),):
+            raise ValueError(
+                f"action must have shape ({len(ACTION_NAMES)},) for {list(ACTION_NAMES)}, got {action.shape}"
+            )
+        check_finite_action(action)
+        target = np.clip(action, self.units.low, self.units.high)
+        self.data.ctrl[self._actuators] = self.units.to_radians(target)
+        mujoco.mj_step(self.model, self.data, nstep=self.config.physics_substeps)
+        self._steps += 1
+        success = self.current_task.is_success(self.scene_state())
+        obs = self._observe()
+        truncated = self._steps >= self.max_episode_steps and not success
+        return obs, float(success), success, truncated, self._info(success)
+
+    def render(self) -> np.ndarray | None:
+        """The front camera's latest frame (what LeRobot writes into eval videos)."""
+        if self.render_mode is None:
+            return None
+        if self._last_obs is None:
+            raise RuntimeError("call reset() before render()")
+        return self._last_obs["pixels"]["front"]
+
+    def close(self) -> None:
+        self.rig.close()
+
+    # ----- state -----
+    def joint_positions(self) -> np.ndarray:
+        """(6,) float32 measured joint positions, so101_follower units."""
+        return self.units.to_lerobot(self.data.qpos[self._arm_qpos])
+
+    def scene_state(self) -> SceneState:
+        """Summary of the physics that task predicates read."""
+        touching: dict[str, set[str]] = {c: set() for c in self.config.cube_colours}
+        contacts = self.data.contact
+        for g1, g2 in zip(contacts.geom1[: self.data.ncon], contacts.geom2[: self.data.ncon], strict=True):
+            for cube_geom, other in ((g1, g2), (g2, g1)):
+                colour = self._cube_geom.get(int(cube_geom))
+                if colour is None:
+                    continue
+                if other in self._fixed_jaw_geoms:
+                    touching[colour].add("fixed")
+                elif other in self._moving_jaw_geoms:
+                    touching[colour].add("moving")
+        cube_pos, cube_yaw = {}, {}
+        for colour, adr in self._cube_qpos.items():
+            cube_pos[colour] = self.data.qpos[adr : adr + 3].copy()
+            w, x, y, z = self.data.qpos[adr + 3 : adr + 7]
+            cube_yaw[colour] = float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
+        bowl_pos = {c: self.data.mocap_pos[i].copy() for c, i in self._bowl_mocap.items()}
+        return SceneState(
+            cube_pos=cube_pos,
+            bowl_pos=bowl_pos,
+            cube_touching_gripper={c: bool(t) for c, t in touching.items()},
+            cube_grasped={c: t == {"fixed", "moving"} for c, t in touching.items()},
+            cube_yaw=cube_yaw,
+        )
+
+    def _observe(self) -> dict:
+        obs = {"pixels": self.rig.render(self.data), "agent_pos": self.joint_positions()}
+        self._last_obs = obs
+        return obs
+
+    def _info(self, success: bool) -> dict:
+        return {"is_success": success, "task": self.task, "task_description": self.instruction}

@@ -1,0 +1,79 @@
+"""Running the scripted expert (or any action source) through `TabletopEnv` episodes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.env import TabletopEnv
+from sim.expert import ScriptedExpert
+from sim.ik import ArmIK
+from sim.robot import ARM_JOINTS
+
+
+@dataclass
+class Episode:
+    """One finished episode. `frames` holds observations only when recording was asked for."""
+
+    task: str
+    instruction: str
+    seed: int
+    success: bool
+    steps: int
+    actions: list[np.ndarray] = field(default_factory=list)
+    observations: list[dict] = field(default_factory=list)
+
+
+class ExpertRunner:
+    """Drives `env` with its task's scripted expert."""
+
+    def __init__(self, env: TabletopEnv):
+        self.env = env
+        self.expert = ScriptedExpert(ArmIK(env.model))
+
+    def start(self, observation: dict) -> None:
+        """Plan for the episode `env.reset` just began; `observation` is what reset returned."""
+        joints = observation["agent_pos"]
+        q_arm = np.deg2rad(joints[: len(ARM_JOINTS)].astype(np.float64))
+        self.expert.reset(
+            self.env.current_task,
+            self.env.scene_state(),
+            q_arm,
+            float(joints[-1]),
+            self.env.config.control_hz,
+        )
+
+    def act(self) -> np.ndarray:
+        return self.expert.act()
+
+    def run_episode(
+        self,
+        seed: int,
+        task: str | None = None,
+        keep_data: bool = False,
+        on_step: Callable[[dict, np.ndarray], None] | None = None,
+    ) -> Episode:
+        """Reset with `seed` (and `task`, if given), run until success or the time limit.
+
+        `keep_data` stores every observation (the one the action was computed from) and action.
+        """
+        options = {"task": task} if task is not None else None
+        observation, info = self.env.reset(seed=seed, options=options)
+        self.start(observation)
+        episode = Episode(
+            task=info["task"], instruction=info["task_description"], seed=seed, success=False, steps=0
+        )
+        while True:
+            action = self.act()
+            if keep_data:
+                episode.observations.append(observation)
+                episode.actions.append(action)
+            if on_step is not None:
+                on_step(observation, action)
+            observation, _, terminated, truncated, info = self.env.step(action)
+            episode.steps += 1
+            if terminated or truncated:
+                episode.success = bool(info["is_success"])
+                return episode

@@ -1,0 +1,69 @@
+"""Family `place`: put the <colour> cube in the <colour> bowl, with a second cube and bowl as distractors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scene import BOWL_COLOURS, BOWL_RADIUS, CUBE_HALF
+from sim.tasks.base import (
+    BOWL_DISC_RADIUS_M,
+    Layout,
+    Occupancy,
+    SceneState,
+    Task,
+    place_cubes,
+    sample_free_spot,
+)
+
+TRAIN_TEMPLATES = (
+    "put the {cube} cube in the {bowl} bowl",
+    "place the {cube} block into the {bowl} bowl",
+    "move the {cube} cube into the {bowl} bowl",
+)
+HELDOUT_TEMPLATES = (
+    "drop the {cube} cube inside the {bowl} bowl",
+    "the {cube} block belongs in the {bowl} bowl, put it there",
+)
+
+
+def bowl_region(rng: np.random.Generator) -> np.ndarray:
+    """Bowls may sit a little farther out than cubes: the cube is released from above the centre."""
+    r = np.sqrt(rng.uniform(0.17**2, 0.26**2))
+    a = rng.uniform(-0.85, 0.85)
+    return np.array([r * np.cos(a), r * np.sin(a)])
+
+
+@dataclass(frozen=True)
+class PlaceTask(Task):
+    """Success: the cube rests inside the named bowl (centre within its walls, low) and is released."""
+
+    @classmethod
+    def create(cls, cube: str, bowl: str) -> PlaceTask:
+        return cls(
+            name=f"place_{cube}_cube_in_{bowl}_bowl",
+            family="place",
+            slots={"cube": cube, "bowl": bowl},
+            train_templates=TRAIN_TEMPLATES,
+            heldout_templates=HELDOUT_TEMPLATES,
+            time_limit_s=12.0,
+        )
+
+    def draw_layout(self, rng: np.random.Generator, cube_colours: tuple[str, ...]) -> Layout:
+        occupancy = Occupancy()
+        bowls = {}
+        for bowl in BOWL_COLOURS:  # both bowls on the table: one target, one distractor
+            xy = sample_free_spot(rng, occupancy, BOWL_DISC_RADIUS_M, f"the {bowl} bowl", region=bowl_region)
+            bowls[bowl] = (float(xy[0]), float(xy[1]))
+        others = [c for c in cube_colours if c != self.slots["cube"]]
+        distractor = others[int(rng.integers(len(others)))]
+        cubes = place_cubes(rng, [self.slots["cube"], distractor], occupancy)
+        return Layout(cubes=cubes, bowls=bowls)
+
+    def is_success(self, state: SceneState) -> bool:
+        cube, bowl = self.slots["cube"], self.slots["bowl"]
+        offset = state.cube_pos[cube] - state.bowl_pos[bowl]
+        inside = np.linalg.norm(offset[:2]) < BOWL_RADIUS - CUBE_HALF * 0.5
+        resting = offset[2] < CUBE_HALF + 0.015
+        return bool(inside and resting and not state.cube_touching_gripper.get(cube, False))

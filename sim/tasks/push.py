@@ -1,0 +1,75 @@
+"""Family `push`: push the <colour> cube to the left or right side without lifting it.
+
+Sides are the robot's own: left is world +y (the robot looks along +x).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.tasks.base import CUBE_SPACING_M, Layout, Occupancy, SceneState, Task, place_cubes, random_yaw
+
+SIDE_LINE_M = 0.10  # success once the cube centre is this far from the centre line (|y|)
+START_BOX = ((0.17, 0.23), (-0.03, 0.03))  # x range, y range of the pushed cube's start (m)
+SIDE_SIGN = {"left": 1.0, "right": -1.0}
+
+TRAIN_TEMPLATES = (
+    "push the {cube} cube to the {side} side",
+    "slide the {cube} block to the {side}",
+    "shove the {cube} cube over to the {side}",
+)
+HELDOUT_TEMPLATES = (
+    "nudge the {cube} cube towards the {side}",
+    "without lifting it, move the {cube} block to the {side}",
+)
+
+
+def in_push_lane(start_xy: np.ndarray, xy: np.ndarray, sign: float) -> bool:
+    """Whether a cube centred at `xy` blocks a push from `start_xy` towards side `sign` (+1 left).
+
+    The gripper starts 5 cm behind the cube and sweeps past the side line; the lane's half-width is half
+    the pushed cube, half a cube beside it and 2.5 cm of slack.
+    """
+    along = sign * (xy[1] - start_xy[1])
+    return bool(abs(xy[0] - start_xy[0]) < 0.055 and along > -0.09)
+
+
+@dataclass(frozen=True)
+class PushTask(Task):
+    """Success: the cube's centre is past the side line on the named side, and it stayed on the table."""
+
+    @classmethod
+    def create(cls, cube: str, side: str) -> PushTask:
+        if side not in SIDE_SIGN:
+            raise ValueError(f"side must be one of {list(SIDE_SIGN)}, got {side!r}")
+        return cls(
+            name=f"push_{cube}_cube_{side}",
+            family="push",
+            slots={"cube": cube, "side": side},
+            train_templates=TRAIN_TEMPLATES,
+            heldout_templates=HELDOUT_TEMPLATES,
+            time_limit_s=10.0,
+        )
+
+    @property
+    def sign(self) -> float:
+        return SIDE_SIGN[self.slots["side"]]
+
+    def draw_layout(self, rng: np.random.Generator, cube_colours: tuple[str, ...]) -> Layout:
+        cube = self.slots["cube"]
+        start = np.array([rng.uniform(*START_BOX[0]), rng.uniform(*START_BOX[1])])
+        occupancy = Occupancy()
+        occupancy.add(start, CUBE_SPACING_M / 2)
+        others = [c for c in cube_colours if c != cube]
+        cubes = {cube: (float(start[0]), float(start[1]), random_yaw(rng))}
+        cubes.update(
+            place_cubes(rng, others, occupancy, keep_out=lambda xy: in_push_lane(start, xy, self.sign))
+        )
+        return Layout(cubes=cubes)
+
+    def is_success(self, state: SceneState) -> bool:
+        cube = self.slots["cube"]
+        past_line = self.sign * state.cube_pos[cube][1] > SIDE_LINE_M
+        return bool(past_line and state.on_table(cube) and not state.cube_grasped.get(cube, False))

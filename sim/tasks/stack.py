@@ -1,0 +1,50 @@
+"""Family `stack`: stack the <colour> cube on the <colour> cube, other cubes present as distractors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scene import CUBE_HALF
+from sim.tasks.base import Layout, Occupancy, SceneState, Task, place_cubes
+
+TRAIN_TEMPLATES = (
+    "stack the {cube} cube on the {base} cube",
+    "put the {cube} block on top of the {base} block",
+    "place the {cube} cube onto the {base} cube",
+)
+HELDOUT_TEMPLATES = (
+    "set the {cube} cube on top of the {base} one",
+    "build a tower with the {cube} cube above the {base} cube",
+)
+XY_TOLERANCE_M = 0.015  # top cube centre within this of the base cube centre (cube edge is 3 cm)
+
+
+@dataclass(frozen=True)
+class StackTask(Task):
+    """Success: the top cube rests on the base cube (aligned, one cube higher), released, base on table."""
+
+    @classmethod
+    def create(cls, cube: str, base: str) -> StackTask:
+        if cube == base:
+            raise ValueError(f"cannot stack the {cube} cube on itself")
+        return cls(
+            name=f"stack_{cube}_cube_on_{base}_cube",
+            family="stack",
+            slots={"cube": cube, "base": base},
+            train_templates=TRAIN_TEMPLATES,
+            heldout_templates=HELDOUT_TEMPLATES,
+            time_limit_s=12.0,
+        )
+
+    def draw_layout(self, rng: np.random.Generator, cube_colours: tuple[str, ...]) -> Layout:
+        return Layout(cubes=place_cubes(rng, list(cube_colours), Occupancy()))
+
+    def is_success(self, state: SceneState) -> bool:
+        top, base = self.slots["cube"], self.slots["base"]
+        offset = state.cube_pos[top] - state.cube_pos[base]
+        aligned = np.linalg.norm(offset[:2]) < XY_TOLERANCE_M
+        on_top = abs(offset[2] - 2 * CUBE_HALF) < 0.006
+        released = not state.cube_touching_gripper.get(top, False)
+        return bool(aligned and on_top and released and state.on_table(base))

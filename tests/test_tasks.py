@@ -1,0 +1,119 @@
+"""Success predicates on hand-made states, and layouts that respect the task's constraints."""
+
+import numpy as np
+import pytest
+
+from sim.scene import BOWL_COLOURS, CUBE_COLOURS, CUBE_HALF
+from sim.tasks import SUITES, PickTask, PlaceTask, PushTask, SceneState, StackTask, get_task
+from sim.tasks.base import CUBE_SPACING_M, REACH_RADIUS_M
+from sim.tasks.push import in_push_lane
+
+COLOURS = tuple(CUBE_COLOURS)
+
+
+def table_state(**overrides) -> SceneState:
+    """All cubes resting on the table, apart, untouched; `overrides` replace cube positions."""
+    cube_pos = {c: np.array([0.2, -0.15 + 0.1 * i, CUBE_HALF]) for i, c in enumerate(COLOURS)}
+    cube_pos.update({c: np.asarray(p, float) for c, p in overrides.items()})
+    return SceneState(
+        cube_pos=cube_pos,
+        bowl_pos={"white": np.array([0.2, 0.15, 0.0]), "purple": np.array([0.25, -0.15, 0.0])},
+        cube_touching_gripper={c: False for c in COLOURS},
+        cube_grasped={c: False for c in COLOURS},
+    )
+
+
+def test_suite_covers_four_families_with_at_least_eight_tasks():
+    tasks = SUITES["tabletop"]
+    assert len(tasks) >= 8
+    assert {t.family for t in tasks} == {"pick", "place", "push", "stack"}
+    for task in tasks:
+        assert len(task.train_templates) >= 3
+        assert len(task.heldout_templates) >= 2
+        assert not set(task.train_templates) & set(task.heldout_templates)
+
+
+def test_instruction_names_the_objects():
+    task = PlaceTask.create("red", "white")
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        text = task.instruction(rng, "train")
+        assert "red" in text and "white" in text
+    heldout = {task.instruction(rng, "heldout") for _ in range(20)}
+    assert heldout <= {t.format(cube="red", bowl="white") for t in task.heldout_templates}
+    with pytest.raises(ValueError, match="heldout"):
+        task.instruction(rng, "test")
+
+
+def test_unknown_task_lists_known_tasks():
+    with pytest.raises(KeyError, match="known tasks: pick_red_cube"):
+        get_task("pick_purple_cube")
+
+
+def test_pick_predicate():
+    task = PickTask.create("red")
+    lifted = table_state(red=[0.2, 0.0, CUBE_HALF + 0.06])
+    lifted.cube_grasped["red"] = True
+    assert task.is_success(lifted)
+    assert not task.is_success(table_state())  # on the table
+    dropped = table_state(red=[0.2, 0.0, CUBE_HALF + 0.06])  # in the air but not held (falling)
+    assert not task.is_success(dropped)
+    other = table_state(green=[0.2, 0.0, CUBE_HALF + 0.06])
+    other.cube_grasped["green"] = True
+    assert not task.is_success(other)  # wrong cube
+
+
+def test_place_predicate():
+    task = PlaceTask.create("red", "white")
+    inside = table_state(red=[0.21, 0.16, CUBE_HALF + 0.004])
+    assert task.is_success(inside)
+    inside.cube_touching_gripper["red"] = True
+    assert not task.is_success(inside)  # still held
+    assert not task.is_success(table_state(red=[0.25, -0.15, CUBE_HALF + 0.004]))  # wrong bowl
+    assert not task.is_success(table_state(red=[0.2, 0.24, CUBE_HALF]))  # beside the bowl
+    assert not task.is_success(table_state(red=[0.2, 0.15, 0.08]))  # hovering above it
+
+
+def test_push_predicate():
+    left, right = PushTask.create("yellow", "left"), PushTask.create("yellow", "right")
+    pushed_left = table_state(yellow=[0.2, 0.13, CUBE_HALF])
+    assert left.is_success(pushed_left) and not right.is_success(pushed_left)
+    assert right.is_success(table_state(yellow=[0.2, -0.13, CUBE_HALF]))
+    assert not left.is_success(table_state(yellow=[0.2, 0.02, CUBE_HALF]))  # not far enough
+    carried = table_state(yellow=[0.2, 0.13, 0.08])
+    assert not left.is_success(carried)  # lifted, not pushed
+
+
+def test_stack_predicate():
+    task = StackTask.create("blue", "red")
+    base = np.array([0.2, 0.0, CUBE_HALF])
+    stacked = table_state(red=base, blue=base + [0.004, -0.003, 2 * CUBE_HALF])
+    assert task.is_success(stacked)
+    stacked.cube_touching_gripper["blue"] = True
+    assert not task.is_success(stacked)  # not released
+    assert not task.is_success(table_state(red=base, blue=base + [0.03, 0, 2 * CUBE_HALF]))  # overhanging
+    assert not task.is_success(table_state(red=base, blue=base + [0.1, 0, 0]))  # side by side
+    reversed_stack = table_state(blue=base, red=base + [0, 0, 2 * CUBE_HALF])
+    assert not task.is_success(reversed_stack)
+    with pytest.raises(ValueError):
+        StackTask.create("red", "red")
+
+
+@pytest.mark.parametrize("task", SUITES["tabletop"], ids=lambda t: t.name)
+def test_layouts_are_reachable_and_apart(task):
+    for seed in range(30):
+        layout = task.sample_layout(np.random.default_rng(seed), COLOURS)
+        xy = np.array([c[:2] for c in layout.cubes.values()])
+        assert len(xy) >= 2, "every task has distractor cubes"
+        radii = np.linalg.norm(xy, axis=1)
+        assert (radii >= REACH_RADIUS_M[0] - 1e-9).all() and (radii <= REACH_RADIUS_M[1] + 1e-9).all()
+        gaps = np.linalg.norm(xy[:, None] - xy[None], axis=-1)[np.triu_indices(len(xy), 1)]
+        assert gaps.min() >= CUBE_SPACING_M - 1e-9
+        assert task.slots["cube"] in layout.cubes
+        if task.family == "place":
+            assert set(layout.bowls) == set(BOWL_COLOURS)
+        if task.family == "push":
+            start = np.array(layout.cubes[task.slots["cube"]][:2])
+            for colour, (x, y, _) in layout.cubes.items():
+                if colour != task.slots["cube"]:
+                    assert not in_push_lane(start, np.array([x, y]), task.sign), f"{colour} blocks the push"

@@ -1,0 +1,5 @@
+import sys
+
+from vla.cli import main
+
+sys.exit(main())

@@ -1,0 +1,39 @@
+"""The `vla` command: one entry point, one subcommand module per job.
+
+vla sim list | vla sim expert      the task suite and its scripted experts   (vla/cli_sim.py)
+vla bench sim                      simulation speed                          (vla/cli_bench.py)
+vla demo                           the main job, end to end                  (vla/cli_demo.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vla import __version__, cli_bench, cli_demo, cli_sim
+
+COMMANDS = (cli_sim, cli_bench, cli_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vla", description="Vision-language-action stack for the SO-101.")
+    parser.add_argument("--version", action="version", version=f"vla {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (KeyError, ValueError, FileNotFoundError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"vla {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
