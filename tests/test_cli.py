@@ -10,7 +10,19 @@ def vla(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def test_help_for_every_command():
-    for command in ([], ["sim"], ["sim", "list"], ["sim", "expert"], ["bench", "sim"], ["demo"]):
+    commands = (
+        [],
+        ["sim"],
+        ["sim", "list"],
+        ["sim", "expert"],
+        ["record"],
+        ["data"],
+        ["data", "check"],
+        ["bench", "sim"],
+        ["bench", "record"],
+        ["demo"],
+    )
+    for command in commands:
         result = vla(*command, "--help")
         assert "usage: vla" in result.stdout
 

@@ -1,7 +1,9 @@
 """The `vla` command: one entry point, one subcommand module per job.
 
 vla sim list | vla sim expert      the task suite and its scripted experts   (vla/cli_sim.py)
-vla bench sim                      simulation speed                          (vla/cli_bench.py)
+vla record                         demonstrations into a LeRobot dataset     (vla/cli_record.py)
+vla data check                     validate, summarise, repair a dataset     (vla/cli_data.py)
+vla bench sim | vla bench record   speed figures                             (vla/cli_bench.py)
 vla demo                           the main job, end to end                  (vla/cli_demo.py)
 """
 
@@ -10,9 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vla import __version__, cli_bench, cli_demo, cli_sim
+from vla import __version__, cli_bench, cli_data, cli_demo, cli_record, cli_sim
 
-COMMANDS = (cli_sim, cli_bench, cli_demo)
+COMMANDS = (cli_sim, cli_record, cli_data, cli_bench, cli_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

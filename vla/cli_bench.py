@@ -30,6 +30,19 @@ def add_parser(subparsers) -> None:
     sim.add_argument("--json", type=Path, help="write the figures here")
     sim.set_defaults(run=run_sim)
 
+    record = commands.add_parser(
+        "record",
+        help="recording speed: frames/s written and per-episode save time",
+        description="Record scripted demonstrations into a temporary dataset and report frames/s written "
+        "and the time save_episode blocks, for this stack's writer settings and LeRobot's defaults.",
+    )
+    record.add_argument("--episodes", type=int, default=16, help="episodes per setting (cycling the tasks)")
+    record.add_argument(
+        "--skip-lerobot-defaults", action="store_true", help="time only this stack's settings"
+    )
+    record.add_argument("--json", type=Path, help="write the figures here")
+    record.set_defaults(run=run_record)
+
 
 def run_sim(args: argparse.Namespace) -> int:
     from sim.benchmark import measure, save_camera_frames
@@ -57,6 +70,42 @@ def run_sim(args: argparse.Namespace) -> int:
     if args.frames_dir:
         for path in save_camera_frames(args.frames_dir, fast):
             print(f"wrote {path}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n")
+    return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    from vla.record_benchmark import measure_recording
+
+    settings = ["durable"] if args.skip_lerobot_defaults else ["durable", "lerobot_defaults"]
+    results = [measure_recording(name, args.episodes) for name in settings]
+    rows = [
+        [
+            r.label,
+            r.episodes,
+            r.frames,
+            f"{r.frames_per_s:.1f}",
+            f"{r.save_mean_s:.2f}",
+            f"{r.save_p50_s:.2f}",
+            f"{r.save_max_s:.2f}",
+            f"{r.save_last_s:.2f}",
+        ]
+        for r in results
+    ]
+    print(f"scripted expert, 2 cameras 128x128 as video, 30 fps; {os.cpu_count()} CPUs")
+    header = [
+        "writer",
+        "episodes",
+        "frames",
+        "frames/s written",
+        "save mean s",
+        "save p50 s",
+        "save max s",
+        "save last s",
+    ]
+    print(markdown_table(header, rows))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n")

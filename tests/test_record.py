@@ -1,0 +1,171 @@
+"""`vla record` as users run it: processes writing LeRobot v3 datasets that LeRobot itself reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vla.data import VIDEO_BACKEND
+
+VLA = [sys.executable, "-m", "vla"]
+TASKS = ["pick_red_cube", "push_green_cube_right"]
+
+
+def load(root: Path, **kwargs):
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    return LeRobotDataset(repo_id=f"local/{root.name}", root=root, video_backend=VIDEO_BACKEND, **kwargs)
+
+
+def total_episodes(root: Path) -> int:
+    try:
+        return json.loads((root / "meta" / "info.json").read_text())["total_episodes"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return 0
+
+
+@pytest.fixture(scope="module")
+def expert_dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("record") / "expert"
+    command = [*VLA, "record", "--source", "expert", "--episodes-per-task", "1", "--root", str(root)]
+    for task in TASKS:
+        command += ["--task", task]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "save_episode blocked for" in result.stdout
+    return root
+
+
+def test_expert_recording_is_a_lerobot_dataset(expert_dataset):
+    dataset = load(expert_dataset, delta_timestamps={"action": [i / 30 for i in range(10)]})
+    assert dataset.num_episodes == 2
+    assert dataset.meta.robot_type == "so101_follower"
+    assert dataset.fps == 30
+    assert dataset.meta.features["action"]["names"][0] == "shoulder_pan.pos"
+    sample = dataset[7]
+    assert sample["action"].shape == (10, 6)  # a chunk through delta_timestamps
+    assert sample["observation.state"].shape == (6,)
+    for camera in ("front", "wrist"):
+        image = sample[f"observation.images.{camera}"]
+        assert image.shape == (3, 128, 128) and float(image.max()) <= 1.0
+    tasks = {dataset[int(i)]["task"] for i in (0, len(dataset) - 1)}
+    assert any("red" in t for t in tasks) and any("green" in t for t in tasks)
+
+
+def test_recorded_actions_replay_to_success(expert_dataset):
+    """The saved actions are the demonstration: replayed open-loop from the same seed they succeed."""
+    from sim.env import TabletopEnv
+
+    dataset = load(expert_dataset)
+    first = dataset.meta.episodes[0]
+    actions = np.stack(
+        [
+            dataset.hf_dataset[i]["action"].numpy()
+            for i in range(first["dataset_from_index"], first["dataset_to_index"])
+        ]
+    )
+    env = TabletopEnv(task=TASKS[0])
+    try:
+        env.reset(seed=100_000)  # the recorder's first seed (DEFAULT_RECORD_SEED)
+        for action in actions:
+            _, _, terminated, _, _ = env.step(action)
+        assert terminated
+    finally:
+        env.close()
+
+
+@pytest.mark.slow
+def test_lerobot_train_act_runs_on_the_recording(expert_dataset, tmp_path):
+    command = [
+        str(Path(sys.executable).parent / "lerobot-train"),
+        f"--dataset.repo_id=local/{expert_dataset.name}",
+        f"--dataset.root={expert_dataset}",
+        f"--dataset.video_backend={VIDEO_BACKEND}",
+        "--policy.type=act",
+        "--policy.device=cpu",
+        "--policy.push_to_hub=false",
+        "--policy.pretrained_backbone_weights=null",
+        "--policy.chunk_size=10",
+        "--policy.n_action_steps=10",
+        "--policy.dim_model=64",
+        "--policy.dim_feedforward=128",
+        "--steps=3",
+        "--batch_size=2",
+        "--num_workers=0",
+        f"--output_dir={tmp_path / 'act'}",
+        "--wandb.enable=false",
+        "--save_checkpoint=false",
+        "--log_freq=1",
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "step:3" in result.stderr + result.stdout
+
+
+def start_recording(root: Path, episodes: int) -> subprocess.Popen:
+    command = [
+        *VLA,
+        "record",
+        "--source",
+        "expert",
+        "--task",
+        "pick_red_cube",
+        "--episodes-per-task",
+        str(episodes),
+        "--root",
+        str(root),
+    ]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_episodes(process: subprocess.Popen, root: Path, count: int, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while total_episodes(root) < count:
+        assert process.poll() is None, process.stderr.read()[-2000:]
+        assert time.monotonic() < deadline, "recording too slow"
+        time.sleep(0.05)
+
+
+def test_killed_recording_keeps_saved_episodes(tmp_path):
+    root = tmp_path / "killed"
+    process = start_recording(root, episodes=20)
+    wait_for_episodes(process, root, 2)
+    time.sleep(1.0)  # well inside the third episode (each takes ~2 s)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    saved = total_episodes(root)
+    assert saved >= 2
+    dataset = load(root)  # loads as it is, no repair needed
+    assert dataset.num_episodes == saved
+    last = dataset.meta.episodes[saved - 1]
+    frame = dataset[last["dataset_to_index"] - 1]  # last frame of the last saved episode decodes
+    assert frame["observation.images.front"].shape == (3, 128, 128)
+
+    # Recording resumes into the same folder; the new episodes follow the old ones.
+    resumed = start_recording(root, episodes=1)
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()[-2000:]
+    assert load(root).num_episodes == saved + 1
+
+
+def test_ctrl_c_drops_only_the_unfinished_episode(tmp_path):
+    root = tmp_path / "interrupted"
+    process = start_recording(root, episodes=20)
+    wait_for_episodes(process, root, 1)
+    time.sleep(0.7)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "interrupted" in stderr
+    saved = total_episodes(root)
+    assert load(root).num_episodes == saved >= 1
+    assert not list(root.glob("tmp*")), "the unfinished episode's temporary video was left behind"

@@ -1,0 +1,117 @@
+"""`vla record`: demonstrations (scripted expert or keyboard teleoperation) into a LeRobot v3 dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vla.tables import markdown_table
+
+DEFAULT_RECORD_SEED = 100_000  # recording seeds stay clear of evaluation seeds (0, 1, 2, ...)
+
+
+def add_parser(subparsers) -> None:
+    record = subparsers.add_parser(
+        "record",
+        help="record demonstrations as a LeRobot v3 dataset",
+        description="Record demonstrations in the simulator as a LeRobot v3.0 dataset (both cameras as "
+        "video, observation.state, action, one task string per episode). Ctrl-C keeps every saved episode.",
+    )
+    record.add_argument("--source", choices=["expert", "keyboard"], required=True)
+    record.add_argument("--root", type=Path, required=True, help="dataset folder (resumed if it exists)")
+    record.add_argument("--suite", default="tabletop")
+    record.add_argument("--task", action="append", help="task name (repeatable; default: every task)")
+    record.add_argument("--episodes-per-task", type=int, default=10, help="expert: saved episodes per task")
+    record.add_argument(
+        "--episodes", type=int, default=0, help="keyboard: stop after this many saved (0: no limit)"
+    )
+    record.add_argument("--seed", type=int, default=DEFAULT_RECORD_SEED, help="first layout seed")
+    record.add_argument("--instructions", choices=["train", "heldout"], default="train")
+    record.add_argument("--vcodec", default="libsvtav1", help="video codec (LeRobot's default: libsvtav1)")
+    record.set_defaults(run=run_record)
+
+
+def run_record(args: argparse.Namespace) -> int:
+    from sim.env import TabletopEnv
+    from sim.render import CAMERA_NAMES
+    from sim.scene import SceneConfig
+    from sim.tasks import get_task, suite_tasks
+    from vla.data.features import so101_features
+    from vla.data.recorder import DatasetRecorder
+
+    tasks = args.task or [task.name for task in suite_tasks(args.suite)]
+    for name in tasks:
+        get_task(name, args.suite)  # unknown names fail here, listing the known tasks
+    config = SceneConfig()
+    cameras = {name: (config.image_height, config.image_width) for name in CAMERA_NAMES}
+    recorder = DatasetRecorder(
+        args.root, round(config.control_hz), so101_features(cameras), vcodec=args.vcodec
+    )
+    if recorder.repair_report is not None and recorder.repair_report.removed:
+        print(f"repaired {args.root} before resuming: {recorder.repair_report}")
+    start_episodes = recorder.num_episodes
+    interrupted = False
+    try:
+        env = TabletopEnv(suite=args.suite, instructions=args.instructions, scene_config=config)
+        try:
+            if args.source == "expert":
+                summary = _record_expert(args, env, recorder, tasks)
+            else:
+                from vla.record_keyboard import KeyboardRecorder
+
+                summary = KeyboardRecorder(env, recorder, tasks, args.seed, args.episodes).run()
+        finally:
+            env.close()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        recorder.close()
+    saved = recorder.num_episodes - start_episodes
+    if interrupted:
+        print(
+            f"\ninterrupted: the unfinished episode was dropped; {saved} episode(s) saved this run, "
+            f"{recorder.num_episodes} in {args.root}",
+            file=sys.stderr,
+        )
+        return 130
+    _print_summary(args.root, recorder, summary)
+    return 0
+
+
+def _record_expert(args, env, recorder, tasks):
+    from tqdm import tqdm
+
+    from vla.record_expert import record_expert_demonstrations
+
+    if args.episodes_per_task < 1:
+        raise ValueError(f"--episodes-per-task must be at least 1, got {args.episodes_per_task}")
+    with tqdm(total=len(tasks) * args.episodes_per_task, desc="recording", unit="ep") as bar:
+
+        def update(summary):
+            bar.update(1)
+            bar.set_postfix(
+                frames=summary.frames,
+                fps=f"{summary.frames_per_second:.0f}",
+                save=f"{summary.save_seconds[-1]:.2f}s",
+            )
+
+        return record_expert_demonstrations(env, recorder, tasks, args.episodes_per_task, args.seed, update)
+
+
+def _print_summary(root: Path, recorder, summary) -> None:
+    rows = [[task, count] for task, count in sorted(summary.per_task.items())]
+    print(markdown_table(["task", "episodes saved"], rows))
+    print(f"dataset {root}: {recorder.num_episodes} episodes, {recorder.num_frames} frames in total")
+    if summary.seconds:
+        print(
+            f"this run: {summary.episodes} episodes, {summary.frames} frames in {summary.seconds:.1f} s "
+            f"({summary.frames_per_second:.0f} frames/s written; real time is {recorder.fps})"
+        )
+    if summary.save_seconds:
+        print(
+            f"save_episode blocked for mean {sum(summary.save_seconds) / len(summary.save_seconds):.2f} s, "
+            f"max {max(summary.save_seconds):.2f} s"
+        )
+    if summary.failed_attempts:
+        print(f"{summary.failed_attempts} failed expert attempt(s) were discarded")

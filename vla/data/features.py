@@ -1,0 +1,34 @@
+"""The LeRobot feature schema of SO-101 recordings, shared by `vla record`, the ROS recorder and training.
+
+Names follow LeRobot's so101_follower (`observation.state` / `action` name their joints `<motor>.pos`)
+so sim recordings, real SO-101 recordings and policies agree.
+"""
+
+from __future__ import annotations
+
+from sim.robot import ACTION_NAMES
+
+OBS_STATE = "observation.state"
+ACTION = "action"
+CAMERA_PREFIX = "observation.images."
+ROBOT_TYPE = "so101_follower"
+
+
+def camera_key(camera: str) -> str:
+    """`front` -> `observation.images.front`."""
+    return f"{CAMERA_PREFIX}{camera}"
+
+
+def so101_features(cameras: dict[str, tuple[int, int]], use_video: bool = True) -> dict[str, dict]:
+    """LeRobot `features` for `LeRobotDataset.create`: cameras maps name -> (height, width) in pixels."""
+    features: dict[str, dict] = {
+        OBS_STATE: {"dtype": "float32", "shape": (len(ACTION_NAMES),), "names": list(ACTION_NAMES)},
+        ACTION: {"dtype": "float32", "shape": (len(ACTION_NAMES),), "names": list(ACTION_NAMES)},
+    }
+    for camera, (height, width) in cameras.items():
+        features[camera_key(camera)] = {
+            "dtype": "video" if use_video else "image",
+            "shape": (height, width, 3),
+            "names": ["height", "width", "channels"],
+        }
+    return features
