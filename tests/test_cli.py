@@ -18,8 +18,10 @@ def test_help_for_every_command():
         ["record"],
         ["data"],
         ["data", "check"],
+        ["train"],
         ["bench", "sim"],
         ["bench", "record"],
+        ["bench", "policy"],
         ["demo"],
     )
     for command in commands:

@@ -43,6 +43,21 @@ def add_parser(subparsers) -> None:
     record.add_argument("--json", type=Path, help="write the figures here")
     record.set_defaults(run=run_record)
 
+    policy = commands.add_parser(
+        "policy",
+        help="policy size, training samples/s and infer latency per preset",
+        description="Parameters and checkpoint size per preset, training samples/s on synthetic in-memory "
+        "batches, and infer() latency p50/p99 at batch 1.",
+    )
+    policy.add_argument("--preset", action="append", help="preset(s) to measure (default: nano)")
+    policy.add_argument("--device", default="cpu")
+    policy.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    policy.add_argument("--batch-size", type=int, default=32)
+    policy.add_argument("--train-steps", type=int, default=10)
+    policy.add_argument("--infer-calls", type=int, default=200)
+    policy.add_argument("--json", type=Path)
+    policy.set_defaults(run=run_policy)
+
 
 def run_sim(args: argparse.Namespace) -> int:
     from sim.benchmark import measure, save_camera_frames
@@ -106,6 +121,42 @@ def run_record(args: argparse.Namespace) -> int:
         "save last s",
     ]
     print(markdown_table(header, rows))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n")
+    return 0
+
+
+def run_policy(args: argparse.Namespace) -> int:
+    import torch
+
+    from vla.models.benchmark import measure_policy
+
+    torch.set_num_threads(args.threads)
+    results = [
+        measure_policy(name, args.device, args.batch_size, args.train_steps, args.infer_calls)
+        for name in (args.preset or ["nano"])
+    ]
+    device = (
+        torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU, {args.threads} threads"
+    )
+    print(f"device: {device}; train batch {args.batch_size}; infer batch 1")
+    rows = [
+        [
+            r.preset,
+            f"{r.parameters / 1e6:.2f} M",
+            f"{r.checkpoint_mb:.1f} MB",
+            f"{r.train_samples_per_s:.0f}",
+            f"{r.infer_p50_ms:.1f}",
+            f"{r.infer_p99_ms:.1f}",
+        ]
+        for r in results
+    ]
+    print(
+        markdown_table(
+            ["preset", "parameters", "checkpoint", "train samples/s", "infer p50 ms", "infer p99 ms"], rows
+        )
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n")

@@ -1,0 +1,61 @@
+"""`vla train`: train the VLA policy on a LeRobot dataset; checkpoints are self-describing folders."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    train = subparsers.add_parser(
+        "train",
+        help="train the VLA policy on a LeRobot dataset",
+        description="Train the VLA policy (AdamW, warmup + cosine, bf16 on GPU, gradient clipping, image "
+        "augmentation, TensorBoard, periodic checkpoints). "
+        "Multi-GPU: torchrun --nproc-per-node=N -m vla train ...",
+    )
+    train.add_argument("--dataset", type=Path, required=True, help="LeRobot v3 dataset folder")
+    train.add_argument("--out", type=Path, required=True, help="run folder (checkpoints/, tensorboard/)")
+    train.add_argument("--preset", default="nano", help="model preset: nano | debug")
+    train.add_argument("--steps", type=int, default=10_000)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--lr", type=float, default=3e-4)
+    train.add_argument("--warmup-steps", type=int, default=500)
+    train.add_argument("--save-every", type=int, default=2_000)
+    train.add_argument("--log-every", type=int, default=50)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    train.add_argument("--num-workers", type=int, default=0, help="video-decoding workers for the first pass")
+    train.add_argument("--no-augment", action="store_true")
+    train.add_argument("--no-cache", action="store_true", help="decode frames on every access")
+    train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last")
+    train.add_argument("--init", type=Path, help="fine-tune from this checkpoint")
+    train.add_argument("--backbone", type=Path, help="local pretrained SmolVLM folder (never downloaded)")
+    train.set_defaults(run=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from vla.training.loop import TrainConfig, train
+
+    config = TrainConfig(
+        dataset=args.dataset,
+        out=args.out,
+        preset=args.preset,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup_steps=min(args.warmup_steps, max(1, args.steps // 10)),
+        save_every=args.save_every,
+        log_every=args.log_every,
+        seed=args.seed,
+        device=args.device,
+        num_workers=args.num_workers,
+        augment=not args.no_augment,
+        cache_in_memory=not args.no_cache,
+        resume=args.resume,
+        init=args.init,
+        backbone=args.backbone,
+    )
+    result = train(config)
+    print(f"final loss {result.final_loss:.4f}; checkpoint: {result.last_checkpoint}")
+    return 0

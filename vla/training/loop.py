@@ -1,0 +1,266 @@
+"""The training loop behind `vla train`: single process, or one process per GPU under torchrun (DDP)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+from vla.models.checkpoint import PolicyBundle, load_checkpoint, save_checkpoint
+from vla.models.configuration_vla import VLAConfig, preset
+from vla.models.modeling_vla import VLABatch, VLAModel
+from vla.tokenization import BinningActionTokenizer, BinningConfig
+from vla.tokenization.text import UNK, build_word_tokenizer, encode_instructions
+from vla.training.augment import augment_images
+from vla.training.data import ChunkDataset, collate, dataset_normalization, open_lerobot_dataset
+from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: Path
+    out: Path
+    preset: str = "nano"
+    steps: int = 10_000
+    batch_size: int = 64
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 500
+    grad_clip: float = 1.0
+    save_every: int = 2_000
+    log_every: int = 50
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+    augment: bool = True
+    cache_in_memory: bool = True
+    resume: bool = False
+    init: Path | None = None  # fine-tune from this checkpoint
+    backbone: Path | None = None  # pretrained SmolVLM folder instead of the preset's scratch backbone
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError("--steps and --batch-size must be at least 1")
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); initialises the process group when launched by torchrun."""
+    if "RANK" not in os.environ:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def model_config(cfg: TrainConfig) -> VLAConfig:
+    """The preset, pointed at --backbone when one is given."""
+    return preset(cfg.preset, **({"backbone_path": str(cfg.backbone)} if cfg.backbone else {}))
+
+
+def fresh_bundle(config: VLAConfig, lerobot_dataset) -> PolicyBundle:
+    """An untrained policy for the dataset: its text tokenizer, normalisation and action tokenizer."""
+    if config.backbone_path:
+        from tokenizers import Tokenizer
+
+        text_tokenizer = Tokenizer.from_file(str(Path(config.backbone_path) / "tokenizer.json"))
+    else:  # a word vocabulary from the instructions the dataset actually holds
+        text_tokenizer = build_word_tokenizer(list(lerobot_dataset.meta.tasks.index))
+    model = VLAModel(config, text_tokenizer.get_vocab_size())
+    action_tokenizer = BinningActionTokenizer(BinningConfig(config.n_action_bins, config.action_dim))
+    return PolicyBundle(
+        config, model, dataset_normalization(lerobot_dataset), text_tokenizer, action_tokenizer
+    )
+
+
+class BatchEncoder:
+    """Turns collated samples into model inputs: augmentation, word ids (with dropout), sentence
+    embeddings (cached per instruction), control-token targets."""
+
+    def __init__(self, bundle: PolicyBundle, device: torch.device, augment: bool):
+        self.bundle, self.device, self.augment = bundle, device, augment
+        self.config = bundle.config
+        self.unk = bundle.text_tokenizer.token_to_id(UNK) or 1
+        self.sentence_encoder = None
+        if self.config.sentence_encoder:
+            from vla.models.sentence_encoder import shared_sentence_encoder
+
+            self.sentence_encoder = shared_sentence_encoder(self.config.sentence_encoder)
+
+    def __call__(self, batch: dict, train: bool = True) -> VLABatch:
+        images = batch["images"].to(self.device).float() / 255.0
+        if train and self.augment:
+            images = augment_images(images)
+        words = torch.from_numpy(
+            encode_instructions(
+                self.bundle.text_tokenizer, batch["task"], self.config.text.max_instruction_tokens
+            )
+        )
+        if train and self.config.word_dropout > 0:
+            drop = (torch.rand(words.shape) < self.config.word_dropout) & (words != 0)
+            words = torch.where(drop, torch.full_like(words, self.unk), words)
+        sentence = None
+        if self.sentence_encoder is not None:
+            sentence = torch.from_numpy(self.sentence_encoder.encode(batch["task"])).to(self.device)
+        tokens = self.bundle.action_tokenizer.encode_batch(batch["actions"].numpy())
+        return VLABatch(
+            images,
+            batch["state"].to(self.device),
+            words.to(self.device),
+            sentence,
+            torch.from_numpy(tokens).to(self.device),
+            batch["action_is_pad"].to(self.device),
+        )
+
+
+@dataclass
+class TrainResult:
+    last_checkpoint: Path  # <out>/checkpoints/last
+    model: VLAModel  # this process's trained model (every DDP rank holds identical weights)
+    final_loss: float
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Train from scratch, from --init, or --resume; checkpoints go to `<out>/checkpoints/`."""
+    rank, world = _distributed()
+    device = _device(cfg.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+
+    last = cfg.out / "checkpoints" / "last"
+    resume_state = None
+    if cfg.resume:
+        if not last.is_dir():
+            raise FileNotFoundError(f"--resume: no checkpoint at {last}")
+        cfg = replace(cfg, init=last)
+        resume_state = json.loads((last / "training_state.json").read_text())
+
+    initial = load_checkpoint(cfg.init) if cfg.init is not None else None  # --init or --resume
+    lerobot_dataset = open_lerobot_dataset(cfg.dataset, initial.config if initial else model_config(cfg))
+    bundle = initial or fresh_bundle(model_config(cfg), lerobot_dataset)
+    chunks = ChunkDataset(
+        lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, cfg.num_workers
+    )
+    sampler = DistributedSampler(chunks, world, rank, seed=cfg.seed) if world > 1 else None
+    loader = DataLoader(
+        chunks,
+        batch_size=cfg.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        collate_fn=collate,
+        drop_last=len(chunks) >= cfg.batch_size * world,
+        num_workers=0,
+    )
+
+    model = bundle.model.to(device).train()
+    ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay)
+    start_step = 0
+    if resume_state is not None:
+        load_optimizer(optimizer, last)
+        start_step = resume_state["step"]
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", cfg.lr)  # LambdaLR needs it to start mid-schedule on --resume
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.steps), last_epoch=start_step - 1
+    )
+    encode = BatchEncoder(bundle, device, cfg.augment)
+    writer = _tensorboard(cfg.out) if rank == 0 else None
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else _null()
+
+    from tqdm import tqdm
+
+    progress = tqdm(total=cfg.steps, initial=start_step, desc="training", unit="step", disable=rank != 0)
+    step, epoch, samples, tic = start_step, 0, 0, time.perf_counter()
+    while step < cfg.steps:
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        for batch in loader:
+            with autocast:
+                loss = _loss(ddp_model, model, encode(batch))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            samples += len(batch["task"]) * world
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                rate = samples / (time.perf_counter() - tic)
+                progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}")
+                if writer is not None:
+                    writer.add_scalar("train/loss", loss.item(), step)
+                    writer.add_scalar("train/grad_norm", float(grad_norm), step)
+                    writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
+                    writer.add_scalar("train/samples_per_s", rate, step)
+                samples, tic = 0, time.perf_counter()
+            progress.update(1)
+            if rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps):
+                _save(cfg, bundle, optimizer, step, float(loss.item()))
+            if step >= cfg.steps:
+                break
+        epoch += 1
+    progress.close()
+    if writer is not None:
+        writer.close()
+    if world > 1:
+        dist.barrier()
+    return TrainResult(last, model, float(loss.item()))
+
+
+def _loss(ddp_model, model: VLAModel, batch: VLABatch) -> torch.Tensor:
+    """Cross-entropy through the (possibly DDP-wrapped) model so gradients are synchronised."""
+    if ddp_model is model:
+        return model.loss(batch)
+    import torch.nn.functional as F
+
+    logits = ddp_model(batch).float()
+    targets = batch.action_tokens.clone()
+    if batch.action_is_pad is not None:
+        targets[batch.action_is_pad] = -100
+    return F.cross_entropy(logits.flatten(0, 2), targets.flatten(), ignore_index=-100)
+
+
+def _save(cfg: TrainConfig, bundle: PolicyBundle, optimizer, step: int, loss: float) -> None:
+    folder = cfg.out / "checkpoints" / f"step_{step:07d}"
+    state = {"step": step, "loss": loss, "train_config": {k: str(v) for k, v in asdict(cfg).items()}}
+    save_checkpoint(folder, bundle, state)
+    save_optimizer(optimizer, folder)
+    last = cfg.out / "checkpoints" / "last"
+    tmp = last.with_name("last.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(folder, tmp)
+    shutil.rmtree(last, ignore_errors=True)
+    tmp.rename(last)
+
+
+def _tensorboard(out: Path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(out / "tensorboard"))
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
