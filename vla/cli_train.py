@@ -31,6 +31,13 @@ def add_parser(subparsers) -> None:
     train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last")
     train.add_argument("--init", type=Path, help="fine-tune from this checkpoint")
     train.add_argument("--backbone", type=Path, help="local pretrained SmolVLM folder (never downloaded)")
+    train.add_argument(
+        "--freeze-vision",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="freeze the vision tower (default: on with --init, off otherwise)",
+    )
+    train.add_argument("--lora-rank", type=int, default=0, help="train LoRA adapters of this rank (peft)")
     train.set_defaults(run=run_train)
 
 
@@ -55,6 +62,8 @@ def run_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         init=args.init,
         backbone=args.backbone,
+        freeze_vision=args.freeze_vision,
+        lora_rank=args.lora_rank,
     )
     result = train(config)
     print(f"final loss {result.final_loss:.4f}; checkpoint: {result.last_checkpoint}")

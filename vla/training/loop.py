@@ -22,6 +22,7 @@ from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import UNK, build_word_tokenizer, encode_instructions
 from vla.training.augment import augment_images
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_lerobot_dataset
+from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
 from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
 
 
@@ -46,6 +47,8 @@ class TrainConfig:
     resume: bool = False
     init: Path | None = None  # fine-tune from this checkpoint
     backbone: Path | None = None  # pretrained SmolVLM folder instead of the preset's scratch backbone
+    freeze_vision: bool | None = None  # default: frozen when fine-tuning (--init), trained otherwise
+    lora_rank: int = 0  # > 0: train LoRA adapters on the language model instead of its weights
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
@@ -170,13 +173,19 @@ def train(cfg: TrainConfig) -> TrainResult:
         num_workers=0,
     )
 
+    fine_tuning = cfg.init is not None and not cfg.resume
+    if cfg.freeze_vision if cfg.freeze_vision is not None else fine_tuning:
+        freeze_vision_tower(bundle.model)
+    if cfg.lora_rank:
+        add_lora(bundle.model, cfg.lora_rank)
     model = bundle.model.to(device).train()
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay)
     start_step = 0
     if resume_state is not None:
-        load_optimizer(optimizer, last)
         start_step = resume_state["step"]
+        if not cfg.lora_rank:  # LoRA adapters restart from the merged weights: no optimizer state to match
+            load_optimizer(optimizer, last)
     for group in optimizer.param_groups:
         group.setdefault("initial_lr", cfg.lr)  # LambdaLR needs it to start mid-schedule on --resume
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -242,6 +251,8 @@ def _loss(ddp_model, model: VLAModel, batch: VLABatch) -> torch.Tensor:
 def _save(cfg: TrainConfig, bundle: PolicyBundle, optimizer, step: int, loss: float) -> None:
     folder = cfg.out / "checkpoints" / f"step_{step:07d}"
     state = {"step": step, "loss": loss, "train_config": {k: str(v) for k, v in asdict(cfg).items()}}
+    if has_lora(bundle.model):
+        bundle = replace(bundle, model=merged_copy(bundle.model))
     save_checkpoint(folder, bundle, state)
     save_optimizer(optimizer, folder)
     last = cfg.out / "checkpoints" / "last"
