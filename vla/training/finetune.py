@@ -27,7 +27,10 @@ def freeze_vision_tower(model: VLAModel) -> int:
 
 
 def add_lora(model: VLAModel, rank: int, alpha: float | None = None) -> int:
-    """Inject LoRA adapters into the language model; its base weights freeze. Returns trainable adapter params."""
+    """Inject LoRA adapters into the language model and freeze its base weights.
+
+    Returns the number of trainable adapter parameters.
+    """
     from peft import LoraConfig, inject_adapter_in_model
 
     if rank < 1:
