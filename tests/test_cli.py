@@ -19,6 +19,7 @@ def test_help_for_every_command():
         ["data"],
         ["data", "check"],
         ["train"],
+        ["eval"],
         ["bench", "sim"],
         ["bench", "record"],
         ["bench", "policy"],

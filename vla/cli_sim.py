@@ -43,26 +43,19 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_expert(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from vla.cli_eval import evaluate_with_progress
+    from vla.evaluation.runner import EvalConfig
 
-    from sim.expert_suite import run_expert_suite
-    from sim.tasks import suite_tasks
-
-    if args.episodes < 1:
-        raise ValueError(f"--episodes must be at least 1, got {args.episodes}")
-    total = len(suite_tasks(args.suite)) * args.episodes
-    with tqdm(total=total, desc="expert episodes", unit="ep") as bar:
-        successes = 0
-
-        def update(result) -> None:
-            nonlocal successes
-            successes += result.success
-            bar.update(1)
-            bar.set_postfix(success=f"{successes / bar.n:.0%}")
-
-        results = run_expert_suite(
-            args.suite, args.episodes, workers=args.workers, seed=args.seed, on_result=update
-        )
+    config = EvalConfig(
+        policy="expert",
+        suite=args.suite,
+        episodes_per_task=args.episodes,
+        workers=args.workers,
+        seed=args.seed,
+        videos=False,
+    )
+    info = evaluate_with_progress(config, desc="expert episodes")
+    results = expert_results(info)
     rows = [
         [name, f"{t['success_rate']:.0%}", t["episodes"], f"{t['mean_steps']:.0f}"]
         for name, t in results["tasks"].items()
@@ -81,3 +74,17 @@ def run_expert(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def expert_results(info: dict) -> dict:
+    """eval_info -> {"tasks": {name: {"success_rate", "episodes", ...}}, "mean_success"} (rates in [0, 1])."""
+    tasks = {}
+    for name, summary in info["per_task"].items():
+        failed = [e["seed"] for e in info["per_episode"] if e["task"] == name and not e["success"]]
+        tasks[name] = {
+            "success_rate": summary["pc_success"] / 100.0,
+            "episodes": summary["n_episodes"],
+            "mean_steps": summary["avg_episode_length"],
+            "failed_seeds": failed,
+        }
+    return {"tasks": tasks, "mean_success": sum(t["success_rate"] for t in tasks.values()) / len(tasks)}

@@ -1,0 +1,99 @@
+"""`vla eval`: a policy's success rates on the suite with 95 % Wilson intervals, videos, eval_info.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from vla.tables import markdown_table
+
+
+def add_parser(subparsers) -> None:
+    evaluate = subparsers.add_parser(
+        "eval",
+        help="evaluate a policy in simulation",
+        description="Run seeded episodes of every task in parallel processes; print per-task success with "
+        "95%% Wilson intervals, write eval_info.json and an mp4 of each task's first episode.",
+    )
+    evaluate.add_argument(
+        "--policy", help="checkpoint folder or 'expert' (default: the shipped default policy)"
+    )
+    evaluate.add_argument("--suite", default="tabletop")
+    evaluate.add_argument("--task", action="append", help="only these tasks (repeatable)")
+    evaluate.add_argument("--episodes-per-task", type=int, default=10)
+    evaluate.add_argument("--workers", type=int, default=2)
+    evaluate.add_argument("--out", type=Path, default=Path("results/eval"))
+    evaluate.add_argument("--instructions", choices=["train", "heldout"], default="train")
+    evaluate.add_argument("--seed", type=int, default=0, help="first layout seed")
+    evaluate.add_argument("--no-video", action="store_true")
+    evaluate.set_defaults(run=run_eval)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from vla.default_policy import default_policy
+    from vla.evaluation.runner import EvalConfig
+
+    config = EvalConfig(
+        policy=args.policy or default_policy(),
+        suite=args.suite,
+        episodes_per_task=args.episodes_per_task,
+        workers=args.workers,
+        out=args.out,
+        instructions=args.instructions,
+        seed=args.seed,
+        videos=not args.no_video,
+        tasks=tuple(args.task or ()),
+    )
+    info = evaluate_and_report(config)
+    return 0 if info["aggregated"]["n_episodes"] else 1
+
+
+def evaluate_with_progress(config, desc: str = "eval episodes") -> dict:
+    """`run_evaluation` under a progress bar showing the running success rate."""
+    from tqdm import tqdm
+
+    from sim.tasks import suite_tasks
+    from vla.evaluation.runner import run_evaluation
+
+    n_tasks = len(config.tasks) or len(suite_tasks(config.suite))
+    with tqdm(total=n_tasks * config.episodes_per_task, desc=desc, unit="ep") as bar:
+        wins = 0
+
+        def update(outcome) -> None:
+            nonlocal wins
+            wins += outcome.success
+            bar.update(1)
+            bar.set_postfix(success=f"{wins / bar.n:.0%}")
+
+        return run_evaluation(config, update)
+
+
+def evaluate_and_report(config) -> dict:
+    """Run, print the table, write eval_info.json; shared by `vla eval` and `vla demo`."""
+    info = evaluate_with_progress(config)
+    config.out.mkdir(parents=True, exist_ok=True)
+    (config.out / "eval_info.json").write_text(json.dumps(info, indent=2) + "\n")
+    first, last = info["seeds"]
+    print(f"policy: {config.policy}   instructions: {config.instructions}   seeds {first}..{last}")
+    print(results_table(info))
+    print(f"eval_info: {config.out / 'eval_info.json'}")
+    if info["video_paths"]:
+        print(f"videos (front | wrist): {config.out / 'videos'}/<task>.mp4")
+    return info
+
+
+def results_table(info: dict) -> str:
+    def row(name: str, summary: dict) -> list:
+        low, high = summary["wilson_95_pc"]
+        return [
+            name,
+            f"{summary['pc_success']:.1f}%",
+            f"[{low:.1f}, {high:.1f}]",
+            summary["n_episodes"],
+            f"{summary['avg_episode_length']:.0f}",
+        ]
+
+    rows = [row(task, summary) for task, summary in info["per_task"].items()]
+    rows.append(row("**overall**", info["aggregated"]))
+    return markdown_table(["task", "success", "95% Wilson CI", "episodes", "mean length"], rows)

@@ -1,0 +1,137 @@
+"""Seeded evaluation episodes over a suite, spread over worker processes.
+
+Episode i of every task uses layout seed `seed + i` (recording uses seeds from 100000, so evaluation
+layouts are never training layouts). The first episode of each task is filmed (front | wrist).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vla.evaluation.stats import wilson_interval
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    policy: str  # "expert" or a checkpoint folder
+    suite: str = "tabletop"
+    episodes_per_task: int = 10
+    workers: int = 2
+    out: Path = Path("results/eval")
+    instructions: str = "train"  # or "heldout": paraphrases no training episode used
+    seed: int = 0
+    videos: bool = True
+    tasks: tuple[str, ...] = ()  # empty: every task of the suite
+
+    def __post_init__(self) -> None:
+        if self.episodes_per_task < 1 or self.workers < 1:
+            raise ValueError("--episodes-per-task and --workers must be at least 1")
+
+
+@dataclass(frozen=True)
+class EpisodeOutcome:
+    task: str
+    seed: int
+    success: bool
+    steps: int
+    instruction: str
+    video: str | None
+
+
+def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[EpisodeOutcome]:
+    """One worker's share: episodes of `task` with `seeds`, in a fresh env and policy."""
+    import sim  # noqa: F401  (headless GL before mujoco loads)
+    from sim.env import TabletopEnv
+    from sim.video import write_mp4
+    from vla.evaluation.policies import make_source
+
+    env = TabletopEnv(task=task, suite=config.suite, instructions=config.instructions)
+    try:
+        source = make_source(config.policy, env)
+        outcomes = []
+        for seed in seeds:
+            observation, info = env.reset(seed=seed)
+            source.start(env, observation)
+            film = config.videos and seed == config.seed
+            frames = []
+            steps, success = 0, False
+            while True:
+                if film:
+                    frames.append(
+                        np.concatenate([observation["pixels"]["front"], observation["pixels"]["wrist"]], 1)
+                    )
+                observation, _, terminated, truncated, step_info = env.step(source.act(observation))
+                steps += 1
+                if terminated or truncated:
+                    success = bool(step_info["is_success"])
+                    break
+            video = None
+            if film:
+                video = str(write_mp4(config.out / "videos" / f"{task}.mp4", frames, env.config.control_hz))
+            outcomes.append(EpisodeOutcome(task, seed, success, steps, info["task_description"], video))
+        return outcomes
+    finally:
+        env.close()
+
+
+def run_evaluation(config: EvalConfig, on_episode: Callable[[EpisodeOutcome], None] | None = None) -> dict:
+    """Run every (task, seed) and return eval_info (LeRobot's field names: per_task / aggregated)."""
+    from sim.tasks import get_task, suite_tasks
+
+    tasks = list(config.tasks) or [task.name for task in suite_tasks(config.suite)]
+    for name in tasks:
+        get_task(name, config.suite)
+    seeds = list(range(config.seed, config.seed + config.episodes_per_task))
+    per_job = 10  # episodes per worker job: small enough to balance workers, large enough to amortise set-up
+    jobs = [(config, task, seeds[i : i + per_job]) for task in tasks for i in range(0, len(seeds), per_job)]
+    start = time.perf_counter()
+    outcomes: list[EpisodeOutcome] = []
+
+    def collect(results: list[EpisodeOutcome]) -> None:
+        for outcome in results:
+            outcomes.append(outcome)
+            if on_episode is not None:
+                on_episode(outcome)
+
+    if config.workers == 1:
+        for job in jobs:
+            collect(run_episodes(*job))
+    else:
+        with ProcessPoolExecutor(max_workers=config.workers) as pool:
+            for future in as_completed([pool.submit(run_episodes, *job) for job in jobs]):
+                collect(future.result())
+    return eval_info(config, tasks, outcomes, time.perf_counter() - start)
+
+
+def _summary(outcomes: list[EpisodeOutcome]) -> dict:
+    wins = sum(o.success for o in outcomes)
+    low, high = wilson_interval(wins, len(outcomes))
+    return {
+        "pc_success": 100.0 * wins / len(outcomes),
+        "n_episodes": len(outcomes),
+        "successes": wins,
+        "wilson_95_pc": [100.0 * low, 100.0 * high],
+        "avg_episode_length": float(np.mean([o.steps for o in outcomes])),
+    }
+
+
+def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcome], seconds: float) -> dict:
+    ordered = sorted(outcomes, key=lambda o: (tasks.index(o.task), o.seed))
+    per_task = {task: _summary([o for o in ordered if o.task == task]) for task in tasks}
+    aggregated = _summary(ordered) | {"eval_s": seconds, "eval_ep_s": seconds / len(ordered)}
+    return {
+        "policy": config.policy,
+        "suite": config.suite,
+        "instructions": config.instructions,
+        "seeds": [config.seed, config.seed + config.episodes_per_task - 1],
+        "per_task": per_task,
+        "aggregated": aggregated,
+        "per_episode": [asdict(o) for o in ordered],
+        "video_paths": [o.video for o in ordered if o.video],
+    }
