@@ -13,26 +13,9 @@ import pytest
 VLA = [sys.executable, "-m", "vla"]
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("train") / "demos"
-    command = [
-        *VLA,
-        "record",
-        "--source",
-        "expert",
-        "--episodes-per-task",
-        "1",
-        "--task",
-        "pick_red_cube",
-        "--task",
-        "push_green_cube_right",
-        "--root",
-        str(root),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return root
+@pytest.fixture
+def dataset(recorded_dataset) -> Path:
+    return recorded_dataset
 
 
 def run_train(dataset: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
     train.add_argument("--log-every", type=int, default=50)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    train.add_argument("--num-workers", type=int, default=0, help="video-decoding workers for the first pass")
+    train.add_argument("--num-workers", type=int, default=0, help="decoding workers (with --no-cache)")
     train.add_argument("--no-augment", action="store_true")
     train.add_argument("--no-cache", action="store_true", help="decode frames on every access")
     train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last")

@@ -1,9 +1,9 @@
 """Training samples from a LeRobot v3 dataset: frames, state, an action chunk and the instruction.
 
-Chunks come from `LeRobotDataset` with `delta_timestamps` (action at t, t + 1/fps, ...), with
-`action_is_pad` marking steps past the episode's end. Video decoding, not the model, bounds training
-speed for a 7M-parameter policy, so `cache_in_memory` decodes every frame once (uint8, 2 x 128 x 128 x 3
-= 98 KB a frame) and later epochs read memory only.
+Chunks follow `LeRobotDataset`'s `delta_timestamps` (action at t, t + 1/fps, ...), with `action_is_pad`
+marking steps past the episode's end. Video decoding, not the model, bounds training speed for a
+7M-parameter policy, so `cache_in_memory` decodes every frame once, sequentially (uint8,
+2 x 128 x 128 x 3 = 98 KB a frame; see frames.py) and every epoch reads memory only.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from vla.data import VIDEO_BACKEND
 from vla.models.configuration_vla import VLAConfig
 from vla.models.normalization import Normalization
+from vla.training.frames import DatasetArrays, load_arrays
 
 
 @dataclass
@@ -50,40 +51,42 @@ def open_lerobot_dataset(root: Path, config: VLAConfig):
 
 
 class ChunkDataset(Dataset):
-    """Normalised chunks for the policy, optionally decoded once into memory."""
+    """Normalised chunks for the policy: from memory (`cache_in_memory`, frames decoded once), or read
+    through `LeRobotDataset.__getitem__` with its delta_timestamps on every access."""
 
     def __init__(
-        self,
-        lerobot_dataset,
-        config: VLAConfig,
-        normalization: Normalization,
-        cache_in_memory: bool = True,
-        num_workers: int = 0,
+        self, lerobot_dataset, config: VLAConfig, normalization: Normalization, cache_in_memory: bool = True
     ):
         self.source = lerobot_dataset
         self.config = config
         self.normalization = normalization
-        self._cache: list[ChunkSample] | None = None
+        self.camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
+        self.arrays: DatasetArrays | None = None
         if cache_in_memory:
-            loader = DataLoader(_RawView(self), batch_size=None, shuffle=False, num_workers=num_workers)
-            self._cache = list(loader)
+            self.arrays = load_arrays(lerobot_dataset, self.camera_keys)
+            self._chunks, self._is_pad = self.arrays.chunk_indices(config.chunk_length)
+            self._state = normalization.state.normalize(self.arrays.state)
+            self._action = normalization.action.normalize(self.arrays.action)
 
     def __len__(self) -> int:
         return len(self.source)
 
     def __getitem__(self, index: int) -> ChunkSample:
-        if self._cache is not None:
-            return self._cache[index]
-        return self.read(index)
+        if self.arrays is None:
+            return self.read(index)
+        images = np.stack([self.arrays.frames[key][index] for key in self.camera_keys])  # (N, H, W, 3)
+        return ChunkSample(
+            torch.from_numpy(images).permute(0, 3, 1, 2),
+            torch.from_numpy(self._state[index]),
+            torch.from_numpy(self._action[self._chunks[index]]),
+            torch.from_numpy(self._is_pad[index]),
+            self.arrays.tasks[index],
+        )
 
     def read(self, index: int) -> ChunkSample:
+        """One sample through LeRobotDataset (video seek and decode per access)."""
         item = self.source[index]
-        images = torch.stack(
-            [
-                (item[f"observation.images.{camera}"] * 255.0).round().to(torch.uint8)
-                for camera in self.config.cameras
-            ]
-        )
+        images = torch.stack([(item[key] * 255.0).round().to(torch.uint8) for key in self.camera_keys])
         state = self.normalization.state.normalize(item["observation.state"].numpy())
         actions = self.normalization.action.normalize(item["action"].numpy())
         return ChunkSample(
@@ -93,19 +96,6 @@ class ChunkDataset(Dataset):
             item["action_is_pad"].bool(),
             item["task"],
         )
-
-
-class _RawView(Dataset):
-    """Reads through `ChunkDataset.read` (lets a DataLoader's workers decode in parallel)."""
-
-    def __init__(self, chunks: ChunkDataset):
-        self.chunks = chunks
-
-    def __len__(self) -> int:
-        return len(self.chunks)
-
-    def __getitem__(self, index: int) -> ChunkSample:
-        return self.chunks.read(index)
 
 
 def collate(samples: list[ChunkSample]) -> dict:

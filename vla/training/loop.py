@@ -159,9 +159,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     initial = load_checkpoint(cfg.init) if cfg.init is not None else None  # --init or --resume
     lerobot_dataset = open_lerobot_dataset(cfg.dataset, initial.config if initial else model_config(cfg))
     bundle = initial or fresh_bundle(model_config(cfg), lerobot_dataset)
-    chunks = ChunkDataset(
-        lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, cfg.num_workers
-    )
+    chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory)
     sampler = DistributedSampler(chunks, world, rank, seed=cfg.seed) if world > 1 else None
     loader = DataLoader(
         chunks,
@@ -170,7 +168,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         sampler=sampler,
         collate_fn=collate,
         drop_last=len(chunks) >= cfg.batch_size * world,
-        num_workers=0,
+        num_workers=0 if cfg.cache_in_memory else cfg.num_workers,  # decoding workers only without the cache
     )
 
     fine_tuning = cfg.init is not None and not cfg.resume
