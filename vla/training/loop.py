@@ -159,7 +159,12 @@ def train(cfg: TrainConfig) -> TrainResult:
     initial = load_checkpoint(cfg.init) if cfg.init is not None else None  # --init or --resume
     lerobot_dataset = open_lerobot_dataset(cfg.dataset, initial.config if initial else model_config(cfg))
     bundle = initial or fresh_bundle(model_config(cfg), lerobot_dataset)
+    tic = time.perf_counter()
     chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory)
+    if rank == 0 and cfg.cache_in_memory:
+        seconds = time.perf_counter() - tic
+        frames, cameras = len(chunks), len(bundle.config.cameras)
+        print(f"decoded {frames} frames x {cameras} cameras in {seconds:.1f} s ({frames / seconds:.0f}/s)")
     sampler = DistributedSampler(chunks, world, rank, seed=cfg.seed) if world > 1 else None
     loader = DataLoader(
         chunks,
