@@ -23,6 +23,7 @@ def test_help_for_every_command():
         ["bench", "sim"],
         ["bench", "record"],
         ["bench", "policy"],
+        ["bench", "language"],
         ["demo"],
     )
     for command in commands:

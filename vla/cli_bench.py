@@ -58,6 +58,15 @@ def add_parser(subparsers) -> None:
     policy.add_argument("--json", type=Path)
     policy.set_defaults(run=run_policy)
 
+    language = commands.add_parser(
+        "language",
+        help="held-out paraphrases: word coverage and sentence-embedding retrieval",
+        description="For each task's held-out instructions: the share of words the word tokenizer knows, and "
+        "whether the nearest training instruction in MiniLM space is of the same task.",
+    )
+    language.add_argument("--suite", default="tabletop")
+    language.set_defaults(run=run_language)
+
 
 def run_sim(args: argparse.Namespace) -> int:
     from sim.benchmark import measure, save_camera_frames
@@ -160,4 +169,33 @@ def run_policy(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n")
+    return 0
+
+
+def run_language(args: argparse.Namespace) -> int:
+    from vla.models.language_probe import probe_language
+
+    results = probe_language(args.suite)
+    rows = [
+        [r.task, r.heldout_instructions, f"{r.word_coverage:.0%}", f"{r.retrieval_accuracy:.0%}",
+         f"{r.family_retrieval_accuracy:.0%}", f"{r.mean_similarity:.2f}"]
+        for r in results
+    ]  # fmt: skip
+    n = sum(r.heldout_instructions for r in results)
+
+    def weighted(values) -> str:
+        return f"{sum(v * r.heldout_instructions for v, r in zip(values, results, strict=True)) / n:.0%}"
+
+    rows.append(["**all**", n, weighted(r.word_coverage for r in results),
+                 weighted(r.retrieval_accuracy for r in results),
+                 weighted(r.family_retrieval_accuracy for r in results), ""])  # fmt: skip
+    header = [
+        "task",
+        "held-out",
+        "known words",
+        "nearest train instruction: same task",
+        "same family",
+        "cosine",
+    ]
+    print(markdown_table(header, rows))
     return 0
