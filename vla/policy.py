@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from vla.models.checkpoint import PolicyBundle, load_checkpoint
+from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, decode_logits
-from vla.tokenization.text import encode_instructions
 
 
 class VLAPolicy:
@@ -30,7 +30,7 @@ class VLAPolicy:
         self.model = bundle.model.to(device).eval()
         self.image_size = self.model.backbone.config.vision_config.image_size
         self._bin_centers = torch.from_numpy(bundle.action_tokenizer.bin_centers).to(device)
-        self._sentence_encoder = None
+        self._instructions = InstructionEncoder(self.config, bundle.text_tokenizer)
         self._instruction: tuple[str, torch.Tensor, torch.Tensor | None] | None = None
 
     @classmethod
@@ -42,18 +42,9 @@ class VLAPolicy:
         self._instruction = None
 
     def _encode_instruction(self, text: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Word ids and sentence embedding of the instruction, computed once per distinct instruction."""
         if self._instruction is None or self._instruction[0] != text:
-            words = encode_instructions(
-                self.bundle.text_tokenizer, [text], self.config.text.max_instruction_tokens
-            )
-            sentence = None
-            if self.config.sentence_encoder:
-                if self._sentence_encoder is None:
-                    from vla.models.sentence_encoder import shared_sentence_encoder
-
-                    self._sentence_encoder = shared_sentence_encoder(self.config.sentence_encoder)
-                sentence = torch.from_numpy(self._sentence_encoder.encode([text])).to(self.device)
-            self._instruction = (text, torch.from_numpy(words).to(self.device), sentence)
+            self._instruction = (text, *self._instructions([text], self.device))
         return self._instruction[1], self._instruction[2]
 
     def batch_from_observation(self, obs: dict) -> VLABatch:

@@ -71,12 +71,15 @@ class VLAModel(nn.Module):
         return self.action_head(hidden[:, -self.config.chunk_length :])
 
     def loss(self, batch: VLABatch) -> torch.Tensor:
-        """Cross-entropy of the target control tokens, ignoring chunk steps past the episode's end."""
-        logits = self.forward(batch).float()  # (B, T, A, K)
-        targets = batch.action_tokens.clone()
-        if batch.action_is_pad is not None:
-            targets[batch.action_is_pad] = -100
-        return F.cross_entropy(logits.flatten(0, 2), targets.flatten(), ignore_index=-100)
+        return chunk_loss(self.forward(batch), batch)
+
+
+def chunk_loss(logits: torch.Tensor, batch: VLABatch) -> torch.Tensor:
+    """Cross-entropy of the target control tokens (B, T, A), ignoring chunk steps past the episode's end."""
+    targets = batch.action_tokens.clone()
+    if batch.action_is_pad is not None:
+        targets[batch.action_is_pad] = -100
+    return F.cross_entropy(logits.float().flatten(0, 2), targets.flatten(), ignore_index=-100)
 
 
 def decode_logits(logits: torch.Tensor, bin_centers: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,6 +7,7 @@ import os
 import random
 import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from vla.models.checkpoint import PolicyBundle, load_checkpoint, save_checkpoint
 from vla.models.configuration_vla import VLAConfig, preset
-from vla.models.modeling_vla import VLABatch, VLAModel
+from vla.models.instruction import InstructionEncoder
+from vla.models.modeling_vla import VLABatch, VLAModel, chunk_loss
 from vla.tokenization import BinningActionTokenizer, BinningConfig
-from vla.tokenization.text import UNK, build_word_tokenizer, encode_instructions
+from vla.tokenization.text import build_word_tokenizer
 from vla.training.augment import augment_images
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_lerobot_dataset
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
@@ -91,39 +93,22 @@ def fresh_bundle(config: VLAConfig, lerobot_dataset) -> PolicyBundle:
 
 
 class BatchEncoder:
-    """Turns collated samples into model inputs: augmentation, word ids (with dropout), sentence
-    embeddings (cached per instruction), control-token targets."""
+    """Turns collated samples into model inputs: augmentation, instruction tokens, control-token targets."""
 
     def __init__(self, bundle: PolicyBundle, device: torch.device, augment: bool):
         self.bundle, self.device, self.augment = bundle, device, augment
-        self.config = bundle.config
-        self.unk = bundle.text_tokenizer.token_to_id(UNK) or 1
-        self.sentence_encoder = None
-        if self.config.sentence_encoder:
-            from vla.models.sentence_encoder import shared_sentence_encoder
-
-            self.sentence_encoder = shared_sentence_encoder(self.config.sentence_encoder)
+        self.instructions = InstructionEncoder(bundle.config, bundle.text_tokenizer)
 
     def __call__(self, batch: dict, train: bool = True) -> VLABatch:
         images = batch["images"].to(self.device).float() / 255.0
         if train and self.augment:
             images = augment_images(images)
-        words = torch.from_numpy(
-            encode_instructions(
-                self.bundle.text_tokenizer, batch["task"], self.config.text.max_instruction_tokens
-            )
-        )
-        if train and self.config.word_dropout > 0:
-            drop = (torch.rand(words.shape) < self.config.word_dropout) & (words != 0)
-            words = torch.where(drop, torch.full_like(words, self.unk), words)
-        sentence = None
-        if self.sentence_encoder is not None:
-            sentence = torch.from_numpy(self.sentence_encoder.encode(batch["task"])).to(self.device)
+        words, sentence = self.instructions(batch["task"], self.device, train)
         tokens = self.bundle.action_tokenizer.encode_batch(batch["actions"].numpy())
         return VLABatch(
             images,
             batch["state"].to(self.device),
-            words.to(self.device),
+            words,
             sentence,
             torch.from_numpy(tokens).to(self.device),
             batch["action_is_pad"].to(self.device),
@@ -196,7 +181,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     )
     encode = BatchEncoder(bundle, device, cfg.augment)
     writer = _tensorboard(cfg.out) if rank == 0 else None
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else _null()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
     from tqdm import tqdm
 
@@ -207,7 +192,8 @@ def train(cfg: TrainConfig) -> TrainResult:
             sampler.set_epoch(epoch)
         for batch in loader:
             with autocast:
-                loss = _loss(ddp_model, model, encode(batch))
+                batch_in = encode(batch)
+                loss = chunk_loss(ddp_model(batch_in), batch_in)  # through DDP: gradients are synchronised
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -238,19 +224,6 @@ def train(cfg: TrainConfig) -> TrainResult:
     return TrainResult(last, model, float(loss.item()))
 
 
-def _loss(ddp_model, model: VLAModel, batch: VLABatch) -> torch.Tensor:
-    """Cross-entropy through the (possibly DDP-wrapped) model so gradients are synchronised."""
-    if ddp_model is model:
-        return model.loss(batch)
-    import torch.nn.functional as F
-
-    logits = ddp_model(batch).float()
-    targets = batch.action_tokens.clone()
-    if batch.action_is_pad is not None:
-        targets[batch.action_is_pad] = -100
-    return F.cross_entropy(logits.flatten(0, 2), targets.flatten(), ignore_index=-100)
-
-
 def _save(cfg: TrainConfig, bundle: PolicyBundle, optimizer, step: int, loss: float) -> None:
     folder = cfg.out / "checkpoints" / f"step_{step:07d}"
     state = {"step": step, "loss": loss, "train_config": {k: str(v) for k, v in asdict(cfg).items()}}
@@ -270,11 +243,3 @@ def _tensorboard(out: Path):
     from torch.utils.tensorboard import SummaryWriter
 
     return SummaryWriter(str(out / "tensorboard"))
-
-
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False

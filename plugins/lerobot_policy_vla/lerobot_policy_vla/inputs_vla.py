@@ -24,8 +24,9 @@ from tokenizers import Tokenizer
 
 from lerobot_policy_vla.configuration_vla import VLAConfig
 from vla.models.configuration_vla import VLAConfig as ModelConfig
+from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch
-from vla.tokenization.text import UNK, build_word_tokenizer, encode_instructions, suite_instructions
+from vla.tokenization.text import build_word_tokenizer, suite_instructions
 from vla.training.augment import augment_images
 
 TASK = "task"
@@ -62,14 +63,8 @@ class LeRobotInputs:
         self, config: VLAConfig, model_config: ModelConfig, text_tokenizer: Tokenizer, image_size: int
     ):
         self.config, self.model_config = config, model_config
-        self.text_tokenizer, self.image_size = text_tokenizer, image_size
-        self.unk = text_tokenizer.token_to_id(UNK)
-        self.sentence_encoder = None
-        if model_config.sentence_encoder:
-            from vla.models.sentence_encoder import shared_sentence_encoder
-
-            # Frozen, kept on the CPU and out of the policy's state dict; embeddings are cached per text.
-            self.sentence_encoder = shared_sentence_encoder(model_config.sentence_encoder)
+        self.image_size = image_size
+        self.instructions = InstructionEncoder(model_config, text_tokenizer)
 
     def __call__(self, batch: dict, train: bool) -> VLABatch:
         """`train` turns on image augmentation (if configured) and word dropout."""
@@ -81,17 +76,9 @@ class LeRobotInputs:
         images = self._images(batch)  # (B, N, 3, H, W)
         if train and self.config.augment:
             images = augment_images(images)
-        tasks = _tasks(batch[TASK], state.shape[0])
-        words = torch.from_numpy(
-            encode_instructions(self.text_tokenizer, tasks, self.model_config.text.max_instruction_tokens)
-        )  # (B, L)
-        if train and self.model_config.word_dropout > 0:
-            # Leans the model on the sentence embedding, as the project's trainer does.
-            drop = (torch.rand(words.shape) < self.model_config.word_dropout) & (words != 0)
-            words = torch.where(drop, torch.full_like(words, self.unk), words)
-        sentence = None
-        if self.sentence_encoder is not None:
-            sentence = torch.from_numpy(self.sentence_encoder.encode(tasks)).to(device)  # (B, 384)
+        words, sentence = self.instructions(
+            _tasks(batch[TASK], state.shape[0]), device, train
+        )  # (B, L), (B, 384)
         tokens, is_pad = None, None
         if ACTION in batch:
             actions = batch[ACTION]  # (B, T, A)
@@ -102,7 +89,7 @@ class LeRobotInputs:
                 )
             tokens = action_tokens(actions, self.model_config.n_action_bins)
             is_pad = batch.get(ACTION_IS_PAD)
-        return VLABatch(images, state, words.to(device), sentence, tokens, is_pad)
+        return VLABatch(images, state, words, sentence, tokens, is_pad)
 
     def _images(self, batch: dict) -> torch.Tensor:
         """(B, N, 3, S, S) float in [0, 1], cameras in configured order, resized to the backbone's S."""
