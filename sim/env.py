@@ -97,6 +97,11 @@ class TabletopEnv(gym.Env):
     def max_episode_steps(self) -> int:
         return round(self.current_task.time_limit_s * self.config.control_hz)
 
+    @property
+    def _max_episode_steps(self) -> int:
+        """What `lerobot-eval` reads (gymnasium's TimeLimit name); the env truncates by itself."""
+        return self.max_episode_steps
+
     def _index_model(self) -> None:
         m = self.model
         self._arm_qpos = np.array([m.joint(n).qposadr[0] for n in JOINT_NAMES])

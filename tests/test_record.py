@@ -83,33 +83,32 @@ def test_recorded_actions_replay_to_success(expert_dataset):
 
 
 @pytest.mark.slow
-def test_lerobot_train_act_runs_on_the_recording(expert_dataset, tmp_path):
-    command = [
-        str(Path(sys.executable).parent / "lerobot-train"),
-        f"--dataset.repo_id=local/{expert_dataset.name}",
-        f"--dataset.root={expert_dataset}",
-        f"--dataset.video_backend={VIDEO_BACKEND}",
-        "--policy.type=act",
-        "--policy.device=cpu",
-        "--policy.push_to_hub=false",
-        "--policy.pretrained_backbone_weights=null",
-        "--policy.chunk_size=10",
-        "--policy.n_action_steps=10",
-        "--policy.dim_model=64",
-        "--policy.dim_feedforward=128",
-        "--steps=3",
-        "--batch_size=2",
-        "--num_workers=0",
-        f"--output_dir={tmp_path / 'act'}",
-        "--wandb.enable=false",
-        "--save_checkpoint=false",
+def test_lerobot_train_act_then_lerobot_eval_on_the_tabletop_env(expert_dataset, tmp_path):
+    """LeRobot's own tools end to end: lerobot-train ACT on the recording, then lerobot-eval on our env."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    train = [
+        str(bin_dir / "lerobot-train"), f"--dataset.repo_id=local/{expert_dataset.name}",
+        f"--dataset.root={expert_dataset}", f"--dataset.video_backend={VIDEO_BACKEND}", "--policy.type=act",
+        "--policy.device=cpu", "--policy.push_to_hub=false", "--policy.pretrained_backbone_weights=null",
+        "--policy.chunk_size=10", "--policy.n_action_steps=10", "--policy.dim_model=64",
+        "--policy.dim_feedforward=128", "--steps=3", "--batch_size=2", "--num_workers=0",
+        f"--output_dir={tmp_path / 'act'}", "--wandb.enable=false", "--save_checkpoint=true", "--save_freq=3",
         "--log_freq=1",
-    ]
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"}
-    )
+    ]  # fmt: skip
+    result = subprocess.run(train, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "step:3" in result.stderr + result.stdout
+    policy = tmp_path / "act" / "checkpoints" / "000003" / "pretrained_model"
+    evaluate = [
+        str(bin_dir / "lerobot-eval"), f"--policy.path={policy}", "--env.type=tabletop",
+        "--env.task=pick_red_cube", "--eval.n_episodes=1", "--eval.batch_size=1", "--policy.device=cpu",
+        f"--output_dir={tmp_path / 'eval'}",
+    ]  # fmt: skip
+    result = subprocess.run(evaluate, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
+    assert info["overall"]["n_episodes"] == 1
 
 
 def start_recording(root: Path, episodes: int) -> subprocess.Popen:
