@@ -122,8 +122,27 @@ class TrainResult:
     final_loss: float
 
 
-def train(cfg: TrainConfig) -> TrainResult:
-    """Train from scratch, from --init, or --resume; checkpoints go to `<out>/checkpoints/`."""
+@dataclass
+class TrainingRun:
+    """Everything the step loop needs, built by `prepare`."""
+
+    cfg: TrainConfig
+    rank: int
+    world: int
+    bundle: PolicyBundle
+    model: VLAModel
+    ddp_model: torch.nn.Module  # `model`, wrapped in DistributedDataParallel when world > 1
+    loader: DataLoader
+    sampler: DistributedSampler | None
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    encode: BatchEncoder
+    autocast: object
+    start_step: int
+
+
+def prepare(cfg: TrainConfig) -> TrainingRun:
+    """Process group, seeds, data, policy (fresh, --init or --resume), fine-tuning, optimizer, schedule."""
     rank, world = _distributed()
     device = _device(cfg.device)
     if device.type == "cuda" and world > 1:
@@ -179,49 +198,70 @@ def train(cfg: TrainConfig) -> TrainResult:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.steps), last_epoch=start_step - 1
     )
-    encode = BatchEncoder(bundle, device, cfg.augment)
-    writer = _tensorboard(cfg.out) if rank == 0 else None
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    return TrainingRun(
+        cfg,
+        rank,
+        world,
+        bundle,
+        model,
+        ddp_model,
+        loader,
+        sampler,
+        optimizer,
+        scheduler,
+        BatchEncoder(bundle, device, cfg.augment),
+        autocast,
+        start_step,
+    )
 
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Train from scratch, from --init, or --resume; checkpoints go to `<out>/checkpoints/`."""
     from tqdm import tqdm
 
-    progress = tqdm(total=cfg.steps, initial=start_step, desc="training", unit="step", disable=rank != 0)
-    step, epoch, samples, tic = start_step, 0, 0, time.perf_counter()
+    run = prepare(cfg)
+    cfg = run.cfg
+    writer = _tensorboard(cfg.out) if run.rank == 0 else None
+    progress = tqdm(
+        total=cfg.steps, initial=run.start_step, desc="training", unit="step", disable=run.rank != 0
+    )
+    step, epoch, samples, tic = run.start_step, 0, 0, time.perf_counter()
     while step < cfg.steps:
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        for batch in loader:
-            with autocast:
-                batch_in = encode(batch)
-                loss = chunk_loss(ddp_model(batch_in), batch_in)  # through DDP: gradients are synchronised
-            optimizer.zero_grad(set_to_none=True)
+        if run.sampler is not None:
+            run.sampler.set_epoch(epoch)
+        for batch in run.loader:
+            with run.autocast:
+                inputs = run.encode(batch)
+                loss = chunk_loss(run.ddp_model(inputs), inputs)  # through DDP: gradients are synchronised
+            run.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            scheduler.step()
+            grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+            run.optimizer.step()
+            run.scheduler.step()
             step += 1
-            samples += len(batch["task"]) * world
+            samples += len(batch["task"]) * run.world
             if step % cfg.log_every == 0 or step == cfg.steps:
                 rate = samples / (time.perf_counter() - tic)
                 progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}")
                 if writer is not None:
                     writer.add_scalar("train/loss", loss.item(), step)
                     writer.add_scalar("train/grad_norm", float(grad_norm), step)
-                    writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
+                    writer.add_scalar("train/lr", run.scheduler.get_last_lr()[0], step)
                     writer.add_scalar("train/samples_per_s", rate, step)
                 samples, tic = 0, time.perf_counter()
             progress.update(1)
-            if rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps):
-                _save(cfg, bundle, optimizer, step, float(loss.item()))
+            if run.rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps):
+                _save(cfg, run.bundle, run.optimizer, step, float(loss.item()))
             if step >= cfg.steps:
                 break
         epoch += 1
     progress.close()
     if writer is not None:
         writer.close()
-    if world > 1:
+    if run.world > 1:
         dist.barrier()
-    return TrainResult(last, model, float(loss.item()))
+    return TrainResult(cfg.out / "checkpoints" / "last", run.model, float(loss.item()))
 
 
 def _save(cfg: TrainConfig, bundle: PolicyBundle, optimizer, step: int, loss: float) -> None:
