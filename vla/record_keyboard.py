@@ -65,8 +65,8 @@ class KeyboardRecorder:
     ):
         self.env, self.recorder, self.tasks = env, recorder, tasks
         self.first_seed, self.max_episodes, self.out = first_seed, max_episodes, out
-        self.teleop = CartesianTeleop(ExpertRunner(env).expert.ik)
         self.expert = ExpertRunner(env)
+        self.teleop = CartesianTeleop(self.expert.expert.ik)  # one IK; only one of the two drives at a time
         self.summary = RecordingSummary()
         self.attempt = 0  # index of the current layout (task and seed)
         self.discarded = 0
