@@ -20,10 +20,12 @@ def test_help_for_every_command():
         ["data", "check"],
         ["train"],
         ["eval"],
+        ["export"],
         ["bench", "sim"],
         ["bench", "record"],
         ["bench", "policy"],
         ["bench", "language"],
+        ["bench", "latency"],
         ["demo"],
     )
     for command in commands:

@@ -130,4 +130,4 @@ def test_unknown_policy_is_a_clear_error(tmp_path):
         timeout=300,
     )
     assert result.returncode == 2
-    assert "not 'expert' and not a checkpoint folder" in result.stderr
+    assert "not 'expert', a checkpoint folder or an export folder" in result.stderr

@@ -5,6 +5,7 @@ vla record                         demonstrations into a LeRobot dataset     (vl
 vla data check                     validate, summarise, repair a dataset     (vla/cli_data.py)
 vla train                          train the policy                          (vla/cli_train.py)
 vla eval                           success rates in simulation               (vla/cli_eval.py)
+vla export                         ONNX export for the torch-free runtime    (vla/cli_export.py)
 vla bench sim | vla bench record   speed figures                             (vla/cli_bench.py)
 vla demo                           the main job, end to end                  (vla/cli_demo.py)
 """
@@ -14,9 +15,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vla import __version__, cli_bench, cli_data, cli_demo, cli_eval, cli_record, cli_sim, cli_train
+from vla import (
+    __version__,
+    cli_bench,
+    cli_data,
+    cli_demo,
+    cli_eval,
+    cli_export,
+    cli_record,
+    cli_sim,
+    cli_train,
+)
 
-COMMANDS = (cli_sim, cli_record, cli_data, cli_train, cli_eval, cli_bench, cli_demo)
+COMMANDS = (cli_sim, cli_record, cli_data, cli_train, cli_eval, cli_export, cli_bench, cli_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,6 +58,22 @@ def add_parser(subparsers) -> None:
     policy.add_argument("--json", type=Path)
     policy.set_defaults(run=run_policy)
 
+    latency = commands.add_parser(
+        "latency",
+        help="per-chunk latency: torch eager vs the onnxruntime runtime (fp32, int8)",
+        description="p50/p99 ms per infer() call at batch 1 for torch eager and the torch-free runtime, on "
+        "the CPU with --threads threads, and on the GPU (torch and onnxruntime CUDA) when one is present.",
+    )
+    latency.add_argument(
+        "--policy", type=Path, help="checkpoint (default: the shipped policy, else an untrained nano)"
+    )
+    latency.add_argument("--export", type=Path, help="existing export folder (default: export to a temp dir)")
+    latency.add_argument("--variant", action="append", choices=["fp32", "fp16", "int8"])
+    latency.add_argument("--threads", type=int, default=2)
+    latency.add_argument("--calls", type=int, default=200)
+    latency.add_argument("--json", type=Path)
+    latency.set_defaults(run=run_latency)
+
     language = commands.add_parser(
         "language",
         help="held-out paraphrases: word coverage and sentence-embedding retrieval",
@@ -169,6 +185,52 @@ def run_policy(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n")
+    return 0
+
+
+def run_latency(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import torch
+
+    from vla.default_policy import default_policy
+    from vla.export import export_policy
+    from vla.export.latency import flops_per_chunk, measure_latency
+    from vla.models.benchmark import build_untrained
+    from vla.models.checkpoint import save_checkpoint
+
+    variants = args.variant or ["fp32", "int8"]
+    with tempfile.TemporaryDirectory() as scratch:
+        checkpoint = args.policy
+        if checkpoint is None:
+            shipped = default_policy()
+            checkpoint = Path(shipped) if shipped != "expert" else Path(scratch) / "untrained_nano"
+            if shipped == "expert":
+                save_checkpoint(checkpoint, build_untrained("nano"))
+        export = args.export
+        if export is None:
+            export = export_policy(
+                checkpoint, Path(scratch) / "export", ["fp32", "fp16", "int8"], lambda m: None
+            )
+        results = measure_latency(
+            checkpoint, export, variants, args.threads, args.calls, torch.cuda.is_available()
+        )
+        gflops = flops_per_chunk(checkpoint) / 1e9
+    print(f"policy: {checkpoint}; batch 1; {gflops:.2f} GFLOP per chunk (forward)")
+    baseline = {r.device: r.p50_ms for r in results if r.backend == "torch eager"}
+    rows = [
+        [r.backend, r.device, f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", f"{baseline[r.device] / r.p50_ms:.2f}x"]
+        for r in results
+    ]
+    print(markdown_table(["backend", "device", "p50 ms", "p99 ms", "speed-up (p50)"], rows))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "policy": str(checkpoint),
+            "gflops_per_chunk": gflops,
+            "results": [r.__dict__ for r in results],
+        }
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 
 

@@ -17,7 +17,17 @@ def add_parser(subparsers) -> None:
         "95%% Wilson intervals, write eval_info.json and an mp4 of each task's first episode.",
     )
     evaluate.add_argument(
-        "--policy", help="checkpoint folder or 'expert' (default: the shipped default policy)"
+        "--policy",
+        help="checkpoint folder, export folder (vla export) or 'expert' (default: the shipped policy)",
+    )
+    evaluate.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        help="torch: VLAPolicy; onnx: the torch-free runtime (a checkpoint is exported to <out>/export "
+        "first). Default: onnx for an export folder, torch for a checkpoint",
+    )
+    evaluate.add_argument(
+        "--variant", choices=["fp32", "fp16", "int8"], default="fp32", help="onnx backend: which graph"
     )
     evaluate.add_argument("--suite", default="tabletop")
     evaluate.add_argument("--task", action="append", help="only these tasks (repeatable)")
@@ -34,8 +44,10 @@ def run_eval(args: argparse.Namespace) -> int:
     from vla.default_policy import default_policy
     from vla.evaluation.runner import EvalConfig
 
+    policy = resolve_backend(args.policy or default_policy(), args.backend, args.variant, args.out)
     config = EvalConfig(
-        policy=args.policy or default_policy(),
+        policy=policy,
+        variant=args.variant,
         suite=args.suite,
         episodes_per_task=args.episodes_per_task,
         workers=args.workers,
@@ -47,6 +59,27 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     info = evaluate_and_report(config)
     return 0 if info["aggregated"]["n_episodes"] else 1
+
+
+def resolve_backend(policy: str, backend: str | None, variant: str, out: Path) -> str:
+    """The policy spec the workers load: a checkpoint run on `--backend onnx` is exported first."""
+    from vla.evaluation.policies import EXPERT, is_export_folder
+
+    if policy == EXPERT:
+        if backend == "onnx":
+            raise ValueError("--backend onnx needs a checkpoint or export folder, not the scripted expert")
+        return policy
+    if is_export_folder(policy):
+        if backend == "torch":
+            raise ValueError(f"--policy {policy} is an export folder: it runs on --backend onnx only")
+        return policy
+    if backend != "onnx":
+        return policy
+    from vla.export import export_policy
+
+    print(f"exporting {policy} to {out / 'export'} for the onnx backend ...")
+    export_policy(Path(policy), out / "export", variants=[variant], progress=lambda message: None)
+    return str(out / "export")
 
 
 def evaluate_with_progress(config, desc: str = "eval episodes") -> dict:
@@ -75,7 +108,10 @@ def evaluate_and_report(config) -> dict:
     config.out.mkdir(parents=True, exist_ok=True)
     (config.out / "eval_info.json").write_text(json.dumps(info, indent=2) + "\n")
     first, last = info["seeds"]
-    print(f"policy: {config.policy}   instructions: {config.instructions}   seeds {first}..{last}")
+    print(
+        f"policy: {config.policy} ({info['backend']})   instructions: {config.instructions}   "
+        f"seeds {first}..{last}"
+    )
     print(results_table(info))
     print(f"eval_info: {config.out / 'eval_info.json'}")
     if info["video_paths"]:

@@ -1,6 +1,7 @@
-"""Action sources the evaluation runner drives: the scripted expert or a trained checkpoint.
+"""Action sources the evaluation runner drives: the scripted expert, a trained checkpoint (torch) or an
+export folder (`vla.runtime`, onnxruntime).
 
-Both implement `start(env, observation)` at reset and `act(observation) -> (6,) action`. A trained
+All implement `start(env, observation)` at reset and `act(observation) -> (6,) action`. A trained
 policy predicts a chunk of T actions and executes `execute_steps` of them before asking again
 (receding-horizon chunking, as ACT and openpi do).
 """
@@ -30,14 +31,12 @@ class ExpertSource:
         return self.runner.act()
 
 
-class CheckpointSource:
-    """A trained VLA checkpoint behind the `infer(obs)` contract; chunks are executed open loop."""
+class ChunkSource:
+    """A policy behind `infer(obs)` (torch `VLAPolicy` or `RuntimePolicy`); chunks are executed open loop."""
 
-    def __init__(self, folder: Path, execute_steps: int | None = None):
-        from vla.policy import VLAPolicy
-
-        self.policy = VLAPolicy.from_checkpoint(folder)
-        self.execute_steps = execute_steps or self.policy.config.chunk_length
+    def __init__(self, policy, chunk_length: int, execute_steps: int | None = None):
+        self.policy = policy
+        self.execute_steps = execute_steps or chunk_length
         self.queue: deque[np.ndarray] = deque()
         self.instruction = ""
 
@@ -60,11 +59,24 @@ class CheckpointSource:
         return self.queue.popleft()
 
 
-def make_source(spec: str, env):
-    """`expert` or a checkpoint folder."""
+def is_export_folder(spec: str) -> bool:
+    return (Path(spec) / "export.json").is_file()
+
+
+def make_source(spec: str, env, variant: str = "fp32"):
+    """`expert`, a checkpoint folder (torch) or an export folder (onnxruntime, `variant`)."""
     if spec == EXPERT:
         return ExpertSource(env)
     folder = Path(spec)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"--policy {spec}: not 'expert' and not a checkpoint folder")
-    return CheckpointSource(folder)
+    if is_export_folder(spec):
+        from vla.runtime import RuntimePolicy
+
+        # One intra-op thread: evaluation already runs one worker process per core.
+        policy = RuntimePolicy(folder, variant=variant, threads=1)
+        return ChunkSource(policy, policy.chunk_length)
+    if not (folder / "model.safetensors").is_file():
+        raise FileNotFoundError(f"--policy {spec}: not 'expert', a checkpoint folder or an export folder")
+    from vla.policy import VLAPolicy
+
+    policy = VLAPolicy.from_checkpoint(folder)
+    return ChunkSource(policy, policy.config.chunk_length)

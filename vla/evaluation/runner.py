@@ -19,7 +19,7 @@ from vla.evaluation.stats import wilson_interval
 
 @dataclass(frozen=True)
 class EvalConfig:
-    policy: str  # "expert" or a checkpoint folder
+    policy: str  # "expert", a checkpoint folder (torch) or an export folder (onnxruntime)
     suite: str = "tabletop"
     episodes_per_task: int = 10
     workers: int = 2
@@ -28,6 +28,7 @@ class EvalConfig:
     seed: int = 0
     videos: bool = True
     tasks: tuple[str, ...] = ()  # empty: every task of the suite
+    variant: str = "fp32"  # export folders only: fp32 | fp16 | int8
 
     def __post_init__(self) -> None:
         if self.episodes_per_task < 1 or self.workers < 1:
@@ -53,7 +54,7 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
 
     env = TabletopEnv(task=task, suite=config.suite, instructions=config.instructions)
     try:
-        source = make_source(config.policy, env)
+        source = make_source(config.policy, env, config.variant)
         outcomes = []
         for seed in seeds:
             observation, info = env.reset(seed=seed)
@@ -121,12 +122,21 @@ def _summary(outcomes: list[EpisodeOutcome]) -> dict:
     }
 
 
+def backend_name(config: EvalConfig) -> str:
+    from vla.evaluation.policies import EXPERT, is_export_folder
+
+    if config.policy == EXPERT:
+        return "scripted expert"
+    return f"onnxruntime {config.variant}" if is_export_folder(config.policy) else "torch"
+
+
 def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcome], seconds: float) -> dict:
     ordered = sorted(outcomes, key=lambda o: (tasks.index(o.task), o.seed))
     per_task = {task: _summary([o for o in ordered if o.task == task]) for task in tasks}
     aggregated = _summary(ordered) | {"eval_s": seconds, "eval_ep_s": seconds / len(ordered)}
     return {
         "policy": config.policy,
+        "backend": backend_name(config),
         "suite": config.suite,
         "instructions": config.instructions,
         "seeds": [config.seed, config.seed + config.episodes_per_task - 1],
