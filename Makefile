@@ -19,11 +19,13 @@ help:
 	@echo "make bench   simulation speed figures"
 	@echo "make lint    ruff"
 
-$(STAMP): pyproject.toml plugins/lerobot_env_tabletop/pyproject.toml plugins/lerobot_policy_vla/pyproject.toml
+$(STAMP): pyproject.toml plugins/lerobot_env_tabletop/pyproject.toml plugins/lerobot_policy_vla/pyproject.toml \
+		ros2_ws/src/vla_ros/setup.py
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (tried python3.12, pyenv, /usr/bin)"; exit 1; }
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]" -e plugins/lerobot_env_tabletop -e plugins/lerobot_policy_vla
+	$(PY) -m pip install --quiet -e ".[dev]" -e plugins/lerobot_env_tabletop -e plugins/lerobot_policy_vla \
+		-e ros2_ws/src/vla_ros
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -1,0 +1,141 @@
+"""Every node's parameters: name, type (from the default), range and description, as plain data.
+
+`declare(node, specs)` declares them on an rclpy node with descriptors (ros2 param describe shows the
+text and range); the launch-file tests check launch files and config/so101.yaml against these specs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: object  # its Python type is the parameter's type: bool, int, float, str, list[str], list[float]
+    description: str
+    low: float | None = None  # inclusive range for int and float parameters
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+SO101_JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
+
+ROBOT = [
+    Param("joint_names", SO101_JOINTS, "joint order of the policy's state and actions (JointState names)"),
+    Param("gripper_joint", "gripper", "joint whose policy unit is a percentage (0 closed, 100 open)"),
+    Param("gripper_range_rad", [-0.17453298, 1.7453292], "gripper joint [closed, open] in radians"),
+    Param("joint_lower_limits", [-1.92, -1.75, -1.69, -1.66, -2.74, -0.17], "lower joint limits (rad)"),
+    Param("joint_upper_limits", [1.92, 1.75, 1.69, 1.66, 2.84, 1.75], "upper joint limits (rad)"),
+    Param("control_rate_hz", 30.0, "control rate (Hz); the policy was trained at 30", 1.0, 200.0),
+]
+
+CAMERAS = [
+    Param("camera_names", ["front", "wrist"], "policy camera names, in the export's order"),
+    Param(
+        "camera_topics",
+        ["camera/front/image_raw", "camera/wrist/image_raw"],
+        "image topic per camera (relative topics follow the namespace)",
+    ),
+    Param("compressed_images", False, "subscribe to <topic>/compressed (sensor_msgs/CompressedImage)"),
+    Param("image_width", 0, "expected frame width in px; 0 accepts any (frames are resized)", 0, 8192),
+    Param("image_height", 0, "expected frame height in px; 0 accepts any", 0, 8192),
+    Param("joint_states_topic", "joint_states", "sensor_msgs/JointState topic"),
+    Param("instruction_topic", "instruction", "std_msgs/String instruction topic (latched)"),
+]
+
+POLICY = (
+    ROBOT
+    + CAMERAS
+    + [
+        Param("export_dir", "", "export folder written by `vla export` (required)"),
+        Param("variant", "fp32", "graph variant", choices=("fp32", "fp16", "int8")),
+        Param("provider", "cpu", "onnxruntime execution provider", choices=("cpu", "cuda", "tensorrt")),
+        Param("threads", 0, "CPU threads for inference; 0 = all cores", 0, 256),
+        Param("default_instruction", "", "instruction used until one arrives on instruction_topic"),
+        Param("controller_name", "arm_controller", "commands go to <controller_name>/joint_trajectory"),
+        Param("max_input_age_s", 0.05, "hold when any camera frame or joint state is older (s)", 0.001, 10.0),
+        Param(
+            "max_step_rad",
+            [0.1, 0.1, 0.1, 0.1, 0.1, 1.0],
+            "largest change per joint between consecutive commands (rad per control step)",
+        ),
+        Param(
+            "command_horizon_steps",
+            3,
+            "trajectory points per command; on a stop the arm holds after them",
+            1,
+            100,
+        ),
+        Param("request_ahead_steps", 4, "request the next chunk when this many planned steps remain", 1, 100),
+        Param("blend_steps", 3, "steps cross-faded from the old chunk into the new one", 0, 100),
+        Param(
+            "low_confidence_threshold", 0.0, "chunks below this mean confidence are slowed or held", 0.0, 1.0
+        ),
+        Param(
+            "low_confidence_mode",
+            "slow",
+            "what a low-confidence chunk does",
+            choices=("ignore", "slow", "hold"),
+        ),
+        Param("slow_factor", 2.0, "time stretch of a low-confidence chunk in 'slow' mode", 1.0, 10.0),
+        Param("estop_topic", "estop", "std_msgs/Empty: latch the e-stop"),
+        Param("estop_reset_topic", "estop_reset", "std_msgs/Empty: clear the e-stop"),
+        Param("diagnostics_period_s", 0.5, "period of /diagnostics messages (s)", 0.05, 60.0),
+        Param("autostart", False, "configure and activate at start-up (no lifecycle manager needed)"),
+    ]
+)
+
+SIM_BRIDGE = ROBOT + [
+    Param("camera_names", ["front", "wrist"], "cameras to publish, as camera/<name>/image_raw"),
+    Param("joint_states_topic", "joint_states", "sensor_msgs/JointState topic"),
+    Param("instruction_topic", "instruction", "std_msgs/String instruction topic (latched)"),
+    Param("controller_name", "arm_controller", "follows <controller_name>/joint_trajectory"),
+    Param("suite", "tabletop", "task suite"),
+    Param("task", "pick_red_cube", "task name ('' cycles through the suite at each reset)"),
+    Param("seed", 0, "layout seed of the first episode; each reset takes the next", 0, 2**31 - 1),
+    Param("instructions", "train", "instruction templates", choices=("train", "heldout")),
+    Param("image_size", 128, "camera frames, px (square)", 16, 1024),
+]
+
+RECORDER = (
+    ROBOT
+    + CAMERAS
+    + [
+        Param("dataset_root", "", "LeRobot v3 dataset folder (created, or resumed when it exists)"),
+        Param("action_topic", "leader/joint_states", "commanded action topic"),
+        Param(
+            "action_type",
+            "joint_state",
+            "message type of action_topic",
+            choices=("joint_state", "joint_trajectory"),
+        ),
+        Param("max_frame_age_s", 0.2, "frames are not recorded while any input is older (s)", 0.001, 10.0),
+        Param("vcodec", "libsvtav1", "video codec of the dataset's cameras"),
+    ]
+)
+
+
+def declare(node, specs: list[Param]) -> None:
+    """Declare `specs` on an rclpy node with descriptors (type, range, choices in the description)."""
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
+    for spec in specs:
+        description = spec.description + (f" (one of: {', '.join(spec.choices)})" if spec.choices else "")
+        descriptor = ParameterDescriptor(description=description)
+        if isinstance(spec.default, float) and spec.low is not None:
+            descriptor.floating_point_range = [FloatingPointRange(from_value=spec.low, to_value=spec.high)]
+        elif isinstance(spec.default, int) and not isinstance(spec.default, bool) and spec.low is not None:
+            descriptor.integer_range = [
+                IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)
+            ]
+        node.declare_parameter(spec.name, spec.default, descriptor)
+
+
+def values(node, specs: list[Param]) -> dict:
+    """Current values by name; a choice outside its list raises naming the parameter."""
+    result = {spec.name: node.get_parameter(spec.name).value for spec in specs}
+    for spec in specs:
+        if spec.choices and result[spec.name] not in spec.choices:
+            raise ValueError(f"parameter {spec.name}={result[spec.name]!r}; expected one of {spec.choices}")
+    return result

@@ -1,0 +1,121 @@
+"""Running vla_ros nodes as processes and talking to them from the test over a private ROS domain."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "ros2_ws" / "src" / "vla_ros" / "config" / "so101.yaml"
+BIN = Path(os.sys.executable).parent
+JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
+
+
+def ros_env(domain: int) -> dict[str, str]:
+    return os.environ | {
+        "ROS_DOMAIN_ID": str(domain),
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+        "RCUTILS_LOGGING_BUFFERED_STREAM": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class NodeProcess:
+    """`<entry point> --ros-args --params-file so101.yaml -p k:=v ...`, output to a log file."""
+
+    def __init__(self, executable: str, log: Path, domain: int, **params):
+        self.log = log
+        command = [str(BIN / executable), "--ros-args", "--params-file", str(CONFIG)]
+        for key, value in params.items():
+            command += ["-p", f"{key}:={value}"]
+        self.process = subprocess.Popen(
+            command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=ros_env(domain), cwd=REPO
+        )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 20) -> int:
+        if self.alive():
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+class DriverNode:
+    """The test's own rclpy node in its own context (domain set via the environment before init)."""
+
+    def __init__(self, domain: int, name: str = "test_driver"):
+        os.environ["ROS_DOMAIN_ID"] = str(domain)
+        os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def spin_for(
+        self, seconds: float, every: Callable[[], None] | None = None, period: float = 1 / 30
+    ) -> None:
+        """Spin for `seconds`, calling `every()` each `period` (the fake robot's publishing)."""
+        end = time.monotonic() + seconds
+        next_call = time.monotonic()
+        while time.monotonic() < end:
+            if every is not None and time.monotonic() >= next_call:
+                every()
+                next_call += period
+            self.executor.spin_once(timeout_sec=max(0.0, min(0.005, next_call - time.monotonic())))
+
+    def spin_until(self, condition: Callable[[], bool], timeout: float, every=None) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.spin_for(0.05, every)
+            if condition():
+                return True
+        return False
+
+    def call(self, service_type, name: str, request, timeout: float = 30.0, every=None):
+        """Call a service, spinning (and calling `every`, e.g. a fake robot's publish) until it answers."""
+        client = self.node.create_client(service_type, name)
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"service {name} not available")
+        future = client.call_async(request)
+        self.spin_until(future.done, timeout, every)
+        if not future.done():
+            raise TimeoutError(f"service {name} did not answer")
+        return future.result()
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.context.try_shutdown()
+
+
+def image_message(frame: np.ndarray, encoding: str = "rgb8"):
+    from sensor_msgs.msg import Image
+
+    msg = Image(height=frame.shape[0], width=frame.shape[1], encoding=encoding, step=frame.shape[1] * 3)
+    msg.data = frame.tobytes()
+    return msg
+
+
+def joint_message(positions) -> object:
+    from sensor_msgs.msg import JointState
+
+    return JointState(name=JOINTS, position=[float(p) for p in positions])

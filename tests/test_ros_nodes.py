@@ -1,0 +1,252 @@
+"""vla_ros nodes as separate processes with the real rclpy: faults, lifecycle, e-stop, the recorder, and
+the closed loop of sim_bridge_node + policy_node. The test drives them as a fake robot / operator."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.ros_harness import JOINTS, DriverNode, NodeProcess, image_message, joint_message
+from tests.test_runtime import debug_export  # noqa: F401  (module-scoped fixture: a tiny export)
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+PERIOD = 1 / 30  # control period of config/so101.yaml (s)
+
+
+def domain() -> int:
+    return random.randint(1, 100)  # a private DDS domain per test: parallel runs do not cross-talk
+
+
+class FakeRobot:
+    """Publishes both cameras, joint states and the instruction at 30 Hz; faults are switched by flags."""
+
+    def __init__(self, test: DriverNode, size: int = 128):
+        from rclpy.qos import QoSDurabilityPolicy, QoSProfile, qos_profile_sensor_data
+        from sensor_msgs.msg import Image, JointState
+        from std_msgs.msg import String
+
+        node = test.node
+        self.cameras = {
+            c: node.create_publisher(Image, f"camera/{c}/image_raw", qos_profile_sensor_data)
+            for c in ("front", "wrist")
+        }
+        self.joints = node.create_publisher(JointState, "joint_states", qos_profile_sensor_data)
+        self.leader = node.create_publisher(JointState, "leader/joint_states", 10)
+        latched = QoSProfile(depth=1, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
+        node.create_publisher(String, "instruction", latched).publish(String(data="pick up the red cube"))
+        self.frame = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+        self.position = np.array([0.1, -0.2, 0.3, 0.4, 0.0, 0.5])
+        self.front_on = True
+        self.front_encoding = "rgb8"
+        self.truncate_front = False
+        self.nan_joints = False
+
+    def publish(self) -> None:
+        for camera, publisher in self.cameras.items():
+            if camera == "front" and not self.front_on:
+                continue
+            msg = image_message(self.frame, self.front_encoding if camera == "front" else "rgb8")
+            if camera == "front" and self.truncate_front:
+                msg.data = msg.data[:-10]
+            publisher.publish(msg)
+        positions = self.position.copy()
+        if self.nan_joints:
+            positions[2] = np.nan
+        self.joints.publish(joint_message(positions))
+        self.leader.publish(joint_message(self.position + 0.05))
+
+
+class Monitor:
+    """Receipt times of commands, and the diagnostics / status messages, seen by the test."""
+
+    def __init__(self, test: DriverNode):
+        from diagnostic_msgs.msg import DiagnosticArray
+        from rclpy.qos import QoSDurabilityPolicy, QoSProfile
+        from std_msgs.msg import String
+        from trajectory_msgs.msg import JointTrajectory
+
+        self.commands: list[tuple[float, object]] = []
+        self.diagnostics: list[str] = []
+        self.status: list[dict] = []
+        test.node.create_subscription(
+            JointTrajectory,
+            "arm_controller/joint_trajectory",
+            lambda m: self.commands.append((time.monotonic(), m)),
+            10,
+        )
+        test.node.create_subscription(
+            DiagnosticArray,
+            "/diagnostics",
+            lambda m: self.diagnostics.extend(
+                f"{s.message} {[(v.key, v.value) for v in s.values]}" for s in m.status
+            ),
+            10,
+        )
+        latched = QoSProfile(depth=1, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
+        test.node.create_subscription(
+            String, "vla_policy/status", lambda m: self.status.append(json.loads(m.data)), latched
+        )
+
+    def commands_after(self, t: float) -> int:
+        return sum(1 for received, _ in self.commands if received > t)
+
+
+def change_state(test: DriverNode, transition: int) -> bool:
+    from lifecycle_msgs.srv import ChangeState
+
+    request = ChangeState.Request()
+    request.transition.id = transition
+    return test.call(ChangeState, "vla_policy/change_state", request, timeout=60).success
+
+
+def lifecycle_state(test: DriverNode) -> str:
+    from lifecycle_msgs.srv import GetState
+
+    return test.call(GetState, "vla_policy/get_state", GetState.Request()).current_state.label
+
+
+def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa: F811
+    from lifecycle_msgs.msg import Transition
+    from std_msgs.msg import Empty
+
+    _, export = debug_export
+    ros_domain = domain()
+    policy = NodeProcess("policy_node", tmp_path / "policy.log", ros_domain, export_dir=export)
+    test = DriverNode(ros_domain)
+    try:
+        robot, monitor = FakeRobot(test), Monitor(test)
+        estop = test.node.create_publisher(Empty, "estop", 10)
+        estop_reset = test.node.create_publisher(Empty, "estop_reset", 10)
+
+        # Lifecycle: nothing is sent before activation.
+        assert lifecycle_state(test) == "unconfigured"
+        test.spin_for(1.0, robot.publish)
+        assert not monitor.commands
+        assert change_state(test, Transition.TRANSITION_CONFIGURE)
+        assert change_state(test, Transition.TRANSITION_ACTIVATE)
+        assert test.spin_until(lambda: len(monitor.commands) > 20, 20, robot.publish), policy.output()
+        command = monitor.commands[-1][1]
+        assert list(command.joint_names) == JOINTS and len(command.points) == 3
+        times = [p.time_from_start.nanosec * 1e-9 + p.time_from_start.sec for p in command.points]
+        assert times == pytest.approx([PERIOD, 2 * PERIOD, 3 * PERIOD], abs=1e-6)
+
+        # A camera stops: no command later than two control periods; control resumes with the frames.
+        robot.front_on = False
+        stopped = time.monotonic()
+        test.spin_for(1.0, robot.publish)
+        assert monitor.commands_after(stopped + 2 * PERIOD) == 0
+        robot.front_on = True
+        resumed = time.monotonic()
+        assert test.spin_until(lambda: monitor.commands_after(resumed) > 5, 10, robot.publish)
+
+        # NaN joint state: rejected, reported, no commands while it lasts.
+        robot.nan_joints = True
+        bad = time.monotonic()
+        test.spin_for(1.5, robot.publish)
+        assert monitor.commands_after(bad + 2 * PERIOD) == 0
+        assert any("non-finite position for joint(s) ['elbow_flex']" in d for d in monitor.diagnostics)
+        robot.nan_joints = False
+
+        # Wrong encoding, then a truncated frame: reported, the node keeps running.
+        for fault in ("encoding", "size"):
+            robot.front_encoding, robot.truncate_front = (
+                ("mono16", False) if fault == "encoding" else ("rgb8", True)
+            )
+            test.spin_for(1.5, robot.publish)
+        assert any("unsupported encoding 'mono16'" in d for d in monitor.diagnostics)
+        assert any("bytes of data, expected step*height" in d for d in monitor.diagnostics)
+        robot.front_encoding, robot.truncate_front = "rgb8", False
+        healthy = time.monotonic()
+        assert test.spin_until(lambda: monitor.commands_after(healthy) > 5, 10, robot.publish)
+        assert policy.alive()
+
+        # E-stop latches until reset.
+        estop.publish(Empty())
+        pressed = time.monotonic()
+        test.spin_for(1.5, robot.publish)
+        assert monitor.commands_after(pressed + 2 * PERIOD) == 0
+        assert any("e-stop" in s["detail"] for s in monitor.status)
+        estop_reset.publish(Empty())
+        released = time.monotonic()
+        assert test.spin_until(lambda: monitor.commands_after(released) > 5, 10, robot.publish)
+
+        # Deactivate holds; cleanup frees the model.
+        assert change_state(test, Transition.TRANSITION_DEACTIVATE)
+        off = time.monotonic()
+        test.spin_for(1.0, robot.publish)
+        assert monitor.commands_after(off + 2 * PERIOD) == 0
+        assert change_state(test, Transition.TRANSITION_CLEANUP)
+        assert lifecycle_state(test) == "unconfigured"
+    finally:
+        test.close()
+        code = policy.stop()
+    assert code == 0, policy.output()
+    assert "Traceback" not in policy.output()
+
+
+def test_policy_node_rejects_a_missing_export(tmp_path):
+    from lifecycle_msgs.msg import Transition
+
+    ros_domain = domain()
+    policy = NodeProcess("policy_node", tmp_path / "policy.log", ros_domain, export_dir=tmp_path / "nope")
+    test = DriverNode(ros_domain)
+    try:
+        assert not change_state(test, Transition.TRANSITION_CONFIGURE)
+        assert lifecycle_state(test) == "unconfigured"
+    finally:
+        test.close()
+        policy.stop()
+    assert "not an export folder" in policy.output()
+
+
+def test_recorder_node_writes_a_dataset_and_survives_a_crash(tmp_path):
+    from std_srvs.srv import Trigger
+
+    root = tmp_path / "teleop"
+    ros_domain = domain()
+    recorder = NodeProcess("recorder_node", tmp_path / "recorder.log", ros_domain, dataset_root=root)
+    test = DriverNode(ros_domain)
+    try:
+        robot = FakeRobot(test)
+        test.spin_for(2.0, robot.publish)
+
+        def trigger(name: str):
+            return test.call(
+                Trigger, f"vla_recorder/{name}", Trigger.Request(), timeout=60, every=robot.publish
+            )
+
+        started = trigger("start_episode")
+        assert started.success, started.message
+        test.spin_for(1.5, robot.publish)
+        saved = trigger("save_episode")
+        assert saved.success, saved.message
+        assert json.loads(saved.message)["frames"] >= 20
+        assert trigger("start_episode").success
+        test.spin_for(0.5, robot.publish)
+        assert trigger("discard_episode").success
+        assert trigger("start_episode").success
+        test.spin_for(1.0, robot.publish)
+    finally:
+        test.close()
+        recorder.stop(signal.SIGKILL)  # a crash in the middle of the third episode
+
+    check = subprocess.run(
+        [sys.executable, "-m", "vla", "data", "check", str(root)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    dataset = LeRobotDataset("local/teleop", root=root, video_backend="pyav")
+    assert dataset.meta.total_episodes == 1
+    frame = dataset[0]
+    expected_state = np.rad2deg(robot.position[:5])
+    np.testing.assert_allclose(frame["observation.state"].numpy()[:5], expected_state, atol=1e-3)
+    np.testing.assert_allclose(frame["action"].numpy()[:5], np.rad2deg(robot.position[:5] + 0.05), atol=1e-3)
+    assert frame["task"] == "pick up the red cube"
