@@ -43,6 +43,7 @@ class Inputs:
     """Latest inputs with their receipt times (time.monotonic seconds); shared with callbacks."""
 
     frames: dict[str, np.ndarray] = field(default_factory=dict)
+    frame_stamps: dict[str, float] = field(default_factory=dict)  # header.stamp of each frame (ROS time, s)
     frame_times: dict[str, float | None] = field(default_factory=dict)
     joints_rad: np.ndarray | None = None
     joints_time: float | None = None
@@ -117,6 +118,10 @@ class PolicyNode(LifecycleNode):
             0,
         )
         self.inference_ms: list[float] = []
+        # Observation-to-command latency: from the capture stamp of the oldest frame a chunk was computed
+        # from to the first command that uses the chunk (ROS clock, same machine), in ms.
+        self.obs_to_command_ms: list[float] = []
+        self._fresh_chunk_stamp: float | None = None
         self._results: queue.Queue = queue.Queue()
         self._requests: queue.Queue = queue.Queue(maxsize=1)
         self._worker: threading.Thread | None = None
@@ -226,6 +231,7 @@ class PolicyNode(LifecycleNode):
         with self.lock:
             self.inputs.frames[camera] = frame
             self.inputs.frame_times[camera] = time.monotonic()
+            self.inputs.frame_stamps[camera] = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
 
     def _on_joints(self, msg: JointState) -> None:
         try:
@@ -288,28 +294,29 @@ class PolicyNode(LifecycleNode):
         with self.lock:
             obs = {f"observation.images.{c}": f for c, f in self.inputs.frames.items()}
             obs["observation.state"] = self.units.to_policy(self.inputs.joints_rad)
+            stamp = min(self.inputs.frame_stamps.values())
         obs["task"] = instruction
         try:
-            self._requests.put_nowait((obs, self.tick, self.generation))
+            self._requests.put_nowait((obs, self.tick, self.generation, stamp))
             self.scheduler.requested(self.tick)
         except queue.Full:
             pass
 
     def _inference_loop(self) -> None:
         while (request := self._requests.get()) is not None:
-            obs, tick, generation = request
+            obs, tick, generation, stamp = request
             start = time.perf_counter()
             try:
                 chunk = self.runtime.infer(obs)
             except Exception as error:  # report and keep the node alive; the controller holds meanwhile
-                self._results.put((None, tick, generation, f"inference failed: {error}"))
+                self._results.put((None, tick, generation, stamp, f"inference failed: {error}"))
                 continue
             self.inference_ms.append((time.perf_counter() - start) * 1e3)
-            self._results.put((chunk, tick, generation, None))
+            self._results.put((chunk, tick, generation, stamp, None))
 
     def _merge_results(self) -> None:
         while not self._results.empty():
-            chunk, tick, generation, error = self._results.get_nowait()
+            chunk, tick, generation, stamp, error = self._results.get_nowait()
             if generation != self.generation:
                 continue
             self.scheduler.cancel_request()
@@ -322,6 +329,7 @@ class PolicyNode(LifecycleNode):
                 continue
             actions = chunking.stretch(self.units.to_ros(chunk["actions"]), scale)
             self.scheduler.merge(actions, tick, self.tick)
+            self._fresh_chunk_stamp = stamp
             self.counts["chunks"] += 1
 
     def _send(self, targets: np.ndarray) -> None:
@@ -339,6 +347,10 @@ class PolicyNode(LifecycleNode):
                 )
             )
         self.trajectory_pub.publish(msg)
+        if self._fresh_chunk_stamp:  # the first command that uses the newest chunk
+            now = self.get_clock().now().nanoseconds * 1e-9
+            self.obs_to_command_ms.append((now - self._fresh_chunk_stamp) * 1e3)
+            self._fresh_chunk_stamp = None
         self.previous_command = commands[0]
         self.counts["commands"] += 1
         if self.hold_reason:
@@ -378,6 +390,12 @@ class PolicyNode(LifecycleNode):
             "estop_latched": self.estop.latched,
             "inference_p50_ms": f"{latency[0]:.1f}",
             "inference_p99_ms": f"{latency[1]:.1f}",
+            "obs_to_command_p50_ms": f"{np.percentile(self.obs_to_command_ms[-500:], 50):.1f}"
+            if self.obs_to_command_ms
+            else "",
+            "obs_to_command_p99_ms": f"{np.percentile(self.obs_to_command_ms[-500:], 99):.1f}"
+            if self.obs_to_command_ms
+            else "",
         } | self.counts
         status = DiagnosticStatus(
             level=level,
