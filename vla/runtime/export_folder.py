@@ -26,7 +26,7 @@ class ExportFolder:
 
     @classmethod
     def read(cls, folder: Path | str) -> ExportFolder:
-        path = Path(folder)
+        path = Path(folder).expanduser()
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
             hint = (

@@ -19,7 +19,9 @@ def execution_providers(name: str, cache_dir: Path | None = None) -> list:
     if name == "cuda":
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if name == "tensorrt":
-        cache = str(cache_dir or Path.home() / ".cache" / "vla" / "trt_engines")
+        cache = str(
+            Path(cache_dir).expanduser() if cache_dir else Path.home() / ".cache" / "vla" / "trt_engines"
+        )
         tensorrt = {
             "trt_fp16_enable": True,
             "trt_engine_cache_enable": True,
