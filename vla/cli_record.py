@@ -38,7 +38,7 @@ def run_record(args: argparse.Namespace) -> int:
     from sim.scene import SceneConfig
     from sim.tasks import get_task, suite_tasks
     from vla.data.features import so101_features
-    from vla.data.recorder import DatasetRecorder
+    from vla.data.recorder import DatasetRecorder, stop_on_signals
 
     tasks = args.task or [task.name for task in suite_tasks(args.suite)]
     for name in tasks:
@@ -52,6 +52,7 @@ def run_record(args: argparse.Namespace) -> int:
         print(f"repaired {args.root} before resuming: {recorder.repair_report}")
     start_episodes = recorder.num_episodes
     interrupted = False
+    stop_on_signals()
     try:
         env = TabletopEnv(suite=args.suite, instructions=args.instructions, scene_config=config)
         try:

@@ -18,6 +18,7 @@ A SIGKILL during the short save window can leave a partial episode; `vla.data.re
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,24 @@ DURABLE = WriterSettings()
 LEROBOT_DEFAULTS = WriterSettings(streaming_encoding=False, per_episode_files=False, close_after_save=False)
 
 
+# Set by any SIGINT/SIGTERM while `stop_on_signals` is installed. Python loses a KeyboardInterrupt raised
+# while a finalizer (__del__, a GC callback) runs ("Exception ignored in ..."); the flag is not lost, and
+# `DatasetRecorder.add_frame` raises again when it finds it set, so one Ctrl-C always stops a recording.
+STOP_REQUESTED = threading.Event()
+
+
+def _stop(signum, _frame):
+    STOP_REQUESTED.set()
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt in the recording loop (and are remembered)."""
+    STOP_REQUESTED.clear()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
+
+
 @contextmanager
 def deferred_interrupts():
     """Hold SIGINT/SIGTERM until the block finishes, then deliver them (as KeyboardInterrupt)."""
@@ -53,6 +72,7 @@ def deferred_interrupts():
 
     def hold(signum, _frame):
         received.append(signum)
+        STOP_REQUESTED.set()
 
     previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -170,6 +190,8 @@ class DatasetRecorder:
         self, images: dict[str, np.ndarray], state: np.ndarray, action: np.ndarray, task: str
     ) -> None:
         """One time step: camera name -> (H, W, 3) uint8, state and action (6,) float32, the instruction."""
+        if STOP_REQUESTED.is_set():
+            raise KeyboardInterrupt("stop requested")  # an earlier interrupt was swallowed on its way up
         frame = {
             OBS_STATE: np.asarray(state, dtype=np.float32),
             ACTION: np.asarray(action, dtype=np.float32),
