@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from vla.models.checkpoint import PolicyBundle, load_checkpoint
 from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, decode_logits
+from vla.runtime.observation import camera_frames, observation_keys
 
 
 class VLAPolicy:
@@ -48,17 +49,9 @@ class VLAPolicy:
         return self._instruction[1], self._instruction[2]
 
     def batch_from_observation(self, obs: dict) -> VLABatch:
-        missing = [k for k in self.observation_keys if k not in obs]
-        if missing:
-            raise KeyError(f"observation is missing {missing}; expected {self.observation_keys}")
-        images = []
-        for camera in self.config.cameras:
-            image = np.asarray(obs[f"observation.images.{camera}"])
-            if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-                raise ValueError(
-                    f"observation.images.{camera}: expected (H, W, 3) uint8, got {image.shape} {image.dtype}"
-                )
-            images.append(torch.from_numpy(image).permute(2, 0, 1))
+        images = [
+            torch.from_numpy(image).permute(2, 0, 1) for image in camera_frames(obs, self.config.cameras)
+        ]
         pixels = torch.stack(images).unsqueeze(0).to(self.device).float() / 255.0  # (1, N, 3, H, W)
         if pixels.shape[-1] != self.image_size or pixels.shape[-2] != self.image_size:
             pixels = F.interpolate(
@@ -74,7 +67,7 @@ class VLAPolicy:
 
     @property
     def observation_keys(self) -> list[str]:
-        return [f"observation.images.{c}" for c in self.config.cameras] + ["observation.state", "task"]
+        return observation_keys(self.config.cameras)
 
     @torch.inference_mode()
     def infer(self, obs: dict) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ import numpy as np
 
 from vla.runtime.export_folder import ExportFolder
 from vla.runtime.images import resize_uint8
+from vla.runtime.observation import camera_frames, observation_keys
 from vla.runtime.providers import execution_providers, session_options
 
 
@@ -55,7 +56,7 @@ class RuntimePolicy:
 
     @property
     def observation_keys(self) -> list[str]:
-        return [f"observation.images.{c}" for c in self.export.cameras] + ["observation.state", "task"]
+        return observation_keys(self.export.cameras)
 
     def reset(self) -> None:
         """Start of an episode: forget the cached instruction encoding."""
@@ -92,16 +93,8 @@ class RuntimePolicy:
 
     def graph_inputs(self, obs: dict) -> dict[str, np.ndarray]:
         """The observation as the graph's input arrays (batch 1); bad input raises naming the key."""
-        missing = [k for k in self.observation_keys if k not in obs]
-        if missing:
-            raise KeyError(f"observation is missing {missing}; expected {self.observation_keys}")
-        frames = []
-        for camera in self.export.cameras:
-            key = f"observation.images.{camera}"
-            image = np.asarray(obs[key])
-            if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-                raise ValueError(f"{key}: expected (H, W, 3) uint8, got {image.shape} {image.dtype}")
-            frames.append(resize_uint8(image, self.export.image_size))
+        size = self.export.image_size
+        frames = [resize_uint8(image, size) for image in camera_frames(obs, self.export.cameras)]
         state = np.asarray(obs["observation.state"], np.float32).reshape(-1)
         if state.shape != (self.export.state_dim,):
             raise ValueError(f"observation.state: expected ({self.export.state_dim},), got {state.shape}")
