@@ -22,20 +22,17 @@ from rclpy.duration import Duration
 from rclpy.lifecycle import LifecyclePublisher, State, TransitionCallbackReturn
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.publisher import Publisher
-from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data
 from rclpy.subscription import Subscription
 from rclpy.timer import Timer
-from sensor_msgs.msg import CompressedImage, Image, JointState
+from sensor_msgs.msg import JointState
 from std_msgs.msg import Empty, String
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from vla_ros import chunking, images, parameters, safety
 from vla_ros.spin import run
+from vla_ros.topics import LATCHED, subscribe_cameras
 from vla_ros.units import PolicyUnits, ordered_positions
-
-LATCHED = QoSProfile(
-    depth=1, reliability=QoSReliabilityPolicy.RELIABLE, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL
-)
 
 
 @dataclass
@@ -175,13 +172,7 @@ class PolicyNode(LifecycleNode):
 
     def _create_interfaces(self) -> None:
         p = self.p
-        message_type = CompressedImage if p["compressed_images"] else Image
-        for camera, topic in zip(p["camera_names"], p["camera_topics"], strict=True):
-            topic = f"{topic}/compressed" if p["compressed_images"] else topic
-            callback = lambda msg, c=camera, t=topic: self._on_image(c, t, msg)  # noqa: E731
-            self._handles.append(
-                self.create_subscription(message_type, topic, callback, qos_profile_sensor_data)
-            )
+        self._handles += subscribe_cameras(self, p, self._on_image)
         self._handles += [
             self.create_subscription(
                 JointState, p["joint_states_topic"], self._on_joints, qos_profile_sensor_data

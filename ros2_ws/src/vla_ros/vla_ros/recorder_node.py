@@ -15,15 +15,15 @@ import time
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image, JointState
+from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from vla_ros import images, parameters
-from vla_ros.policy_node import LATCHED
 from vla_ros.safety import stale_inputs
 from vla_ros.spin import run
+from vla_ros.topics import LATCHED, subscribe_cameras
 from vla_ros.units import PolicyUnits, ordered_positions
 
 
@@ -42,15 +42,7 @@ class RecorderNode(Node):
         self.recorder = None
         self.recording = False
         self.skipped = 0
-        message_type = CompressedImage if p["compressed_images"] else Image
-        for camera, topic in zip(p["camera_names"], p["camera_topics"], strict=True):
-            topic = f"{topic}/compressed" if p["compressed_images"] else topic
-            self.create_subscription(
-                message_type,
-                topic,
-                lambda m, c=camera, t=topic: self._on_image(c, t, m),
-                qos_profile_sensor_data,
-            )
+        subscribe_cameras(self, p, self._on_image)
         self.create_subscription(
             JointState, p["joint_states_topic"], self._on_joints, qos_profile_sensor_data
         )

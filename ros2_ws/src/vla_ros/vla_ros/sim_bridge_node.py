@@ -19,8 +19,8 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from vla_ros import parameters
-from vla_ros.policy_node import LATCHED
 from vla_ros.spin import run
+from vla_ros.topics import LATCHED
 from vla_ros.trajectory import TrajectoryFollower
 from vla_ros.units import ordered_positions
 
