@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from vla.tables import markdown_table
 
 DEFAULT_RECORD_SEED = 100_000  # recording seeds stay clear of evaluation seeds (0, 1, 2, ...)
@@ -29,10 +31,19 @@ def add_parser(subparsers) -> None:
     record.add_argument("--seed", type=int, default=DEFAULT_RECORD_SEED, help="first layout seed")
     record.add_argument("--instructions", choices=["train", "heldout"], default="train")
     record.add_argument("--vcodec", default="libsvtav1", help="video codec (LeRobot's default: libsvtav1)")
+    record.add_argument(
+        "--arrays",
+        action="store_true",
+        help="expert: write a frame cache (uint8 frames + arrays, for training on a GPU machine) instead "
+        "of a LeRobot dataset; --root must not exist yet",
+    )
+    record.add_argument("--workers", type=int, default=1, help="expert --arrays: parallel processes")
     record.set_defaults(run=run_record)
 
 
 def run_record(args: argparse.Namespace) -> int:
+    if args.arrays:
+        return _record_arrays(args)
     from sim.env import TabletopEnv
     from sim.render import CAMERA_NAMES
     from sim.scene import SceneConfig
@@ -98,6 +109,35 @@ def _record_expert(args, env, recorder, tasks):
             )
 
         return record_expert_demonstrations(env, recorder, tasks, args.episodes_per_task, args.seed, update)
+
+
+def _record_arrays(args) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from sim.scene import SceneConfig
+    from sim.tasks import get_task, suite_tasks
+    from vla.record_arrays import expert_jobs, record_expert_arrays
+    from vla.training.frames import save_arrays
+
+    if args.source != "expert":
+        raise ValueError("--arrays records the scripted expert only (--source expert)")
+    if args.root.exists():
+        raise FileExistsError(f"--root {args.root} exists; a frame cache is written once, into a new folder")
+    tasks = args.task or [task.name for task in suite_tasks(args.suite)]
+    for name in tasks:
+        get_task(name, args.suite)
+    jobs = expert_jobs(args.suite, tasks, args.episodes_per_task, args.seed, args.instructions)
+    tic = time.perf_counter()
+    with tqdm(total=len(tasks) * args.episodes_per_task, desc="recording", unit="ep") as bar:
+        arrays = record_expert_arrays(jobs, args.workers, bar.update)
+    seconds = time.perf_counter() - tic
+    save_arrays(arrays, args.root, round(SceneConfig().control_hz))
+    episodes, frames = len(np.unique(arrays.episode_start)), len(arrays.state)
+    rate = frames / seconds
+    print(f"frame cache {args.root}: {episodes} episodes, {frames} frames in {seconds:.1f} s ({rate:.0f}/s)")
+    return 0
 
 
 def _print_summary(root: Path, recorder, summary) -> None:

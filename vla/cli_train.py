@@ -14,7 +14,24 @@ def add_parser(subparsers) -> None:
         "augmentation, TensorBoard, periodic checkpoints). "
         "Multi-GPU: torchrun --nproc-per-node=N -m vla train ...",
     )
-    train.add_argument("--dataset", type=Path, required=True, help="LeRobot v3 dataset folder")
+    train.add_argument(
+        "--dataset",
+        type=Path,
+        required=True,
+        help="LeRobot v3 dataset, or a frame cache (record --arrays)",
+    )
+    train.add_argument(
+        "--policy",
+        choices=["vla", "act", "diffusion"],
+        default="vla",
+        help="vla: this stack's policy; act / diffusion: LeRobot's baselines on the same data and batches",
+    )
+    train.add_argument(
+        "--max-seconds",
+        type=float,
+        default=0.0,
+        help="stop and save after this long (0: off)",
+    )
     train.add_argument("--out", type=Path, required=True, help="run folder (checkpoints/, tensorboard/)")
     train.add_argument("--preset", default="nano", help="model preset: nano | debug")
     train.add_argument("--steps", type=int, default=10_000)
@@ -42,6 +59,8 @@ def add_parser(subparsers) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    if args.policy != "vla":
+        return _train_baseline(args)
     from vla.training.loop import TrainConfig, train
 
     config = TrainConfig(
@@ -64,7 +83,29 @@ def run_train(args: argparse.Namespace) -> int:
         backbone=args.backbone,
         freeze_vision=args.freeze_vision,
         lora_rank=args.lora_rank,
+        max_seconds=args.max_seconds,
     )
     result = train(config)
     print(f"final loss {result.final_loss:.4f}; checkpoint: {result.last_checkpoint}")
+    return 0
+
+
+def _train_baseline(args: argparse.Namespace) -> int:
+    from vla.baselines.train import BaselineRun, train_baseline
+
+    summary = train_baseline(
+        BaselineRun(
+            kind=args.policy,
+            dataset=args.dataset,
+            out=args.out,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            save_every=args.save_every,
+            log_every=args.log_every,
+            device=args.device,
+            max_seconds=args.max_seconds,
+        )
+    )
+    print(f"{args.policy}: {summary['steps']} steps, final loss {summary['final_loss']:.4f}; {args.out}")
     return 0

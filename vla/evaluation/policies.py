@@ -64,10 +64,15 @@ def is_export_folder(spec: str) -> bool:
 
 
 def make_source(spec: str, env, variant: str = "fp32"):
-    """`expert`, a checkpoint folder (torch) or an export folder (onnxruntime, `variant`)."""
+    """`expert`, a checkpoint folder (torch), an export folder (onnxruntime, `variant`) or a LeRobot baseline
+    folder (ACT / Diffusion Policy saved by `vla.baselines.lerobot_policies.BaselineTrainer`)."""
     if spec == EXPERT:
         return ExpertSource(env)
     folder = Path(spec)
+    from vla.baselines.lerobot_policies import LeRobotPolicySource, is_lerobot_policy_folder
+
+    if is_lerobot_policy_folder(folder):
+        return LeRobotPolicySource(folder)
     if is_export_folder(spec):
         from vla.runtime import RuntimePolicy
 
@@ -76,7 +81,13 @@ def make_source(spec: str, env, variant: str = "fp32"):
         return ChunkSource(policy, policy.chunk_length)
     if not (folder / "model.safetensors").is_file():
         raise FileNotFoundError(f"--policy {spec}: not 'expert', a checkpoint folder or an export folder")
+    import torch
+
     from vla.policy import VLAPolicy
 
-    policy = VLAPolicy.from_checkpoint(folder)
+    # On a GPU machine the evaluation workers share the GPU; on a CPU each worker is one process per core,
+    # so one intra-op thread each (more only oversubscribe the cores).
+    if not torch.cuda.is_available():
+        torch.set_num_threads(1)
+    policy = VLAPolicy.from_checkpoint(folder, device="cuda" if torch.cuda.is_available() else "cpu")
     return ChunkSource(policy, policy.config.chunk_length)

@@ -6,6 +6,7 @@ layouts are never training layouts). The first episode of each task is filmed (f
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -49,7 +50,6 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
     """One worker's share: episodes of `task` with `seeds`, in a fresh env and policy."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
-    from sim.video import write_mp4
     from vla.evaluation.policies import make_source
 
     env = TabletopEnv(task=task, suite=config.suite, instructions=config.instructions)
@@ -74,6 +74,8 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
                     break
             video = None
             if film:
+                from sim.video import write_mp4  # PyAV only when filming (`--no-video` runs without it)
+
                 video = str(write_mp4(config.out / "videos" / f"{task}.mp4", frames, env.config.control_hz))
             outcomes.append(EpisodeOutcome(task, seed, success, steps, info["task_description"], video))
         return outcomes
@@ -127,7 +129,14 @@ def backend_name(config: EvalConfig) -> str:
 
     if config.policy == EXPERT:
         return "scripted expert"
-    return f"onnxruntime {config.variant}" if is_export_folder(config.policy) else "torch"
+    if is_export_folder(config.policy):
+        return f"onnxruntime {config.variant}"
+    from vla.baselines.lerobot_policies import is_lerobot_policy_folder
+
+    if is_lerobot_policy_folder(config.policy):
+        kind = json.loads((Path(config.policy) / "config.json").read_text())["type"]
+        return f"lerobot {kind} (torch)"
+    return "torch"
 
 
 def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcome], seconds: float) -> dict:

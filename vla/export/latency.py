@@ -92,7 +92,14 @@ def measure_latency(
             gpu_policy.infer(obs)  # returns numpy: synchronises with the GPU
 
         backends[("torch eager", gpu)] = torch_cuda
-        for variant in ("fp32", "fp16"):
+        import onnxruntime
+
+        if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+            print("onnxruntime has no CUDA provider here (install onnxruntime-gpu): GPU rows are torch only")
+            variants_gpu = ()
+        else:
+            variants_gpu = ("fp32", "fp16")
+        for variant in variants_gpu:
             runtime = RuntimePolicy(export, variant=variant, provider="cuda")
             backends[(f"onnxruntime {variant}", gpu)] = lambda r=runtime: r.infer(obs)
     results = []

@@ -73,7 +73,39 @@ class SentenceEncoder:
         return np.stack([self._cache[t] for t in texts])
 
 
+# Precomputed embeddings instead of the encoder package: a machine that cannot install it (the borrowed GPU
+# machine, which has no network and a 64 MB transfer limit) reads them from this .npz (texts, embeddings).
+EMBEDDINGS_ENV = "VLA_SENTENCE_EMBEDDINGS"
+
+
+class TableSentenceEncoder:
+    """`SentenceEncoder.encode` from a table written by `write_embedding_table`; unknown texts fail."""
+
+    def __init__(self, path: Path):
+        table = np.load(path)
+        self.path = path
+        self.dim = int(table["embeddings"].shape[1])
+        self._rows = {str(t): row for t, row in zip(table["texts"], table["embeddings"], strict=True)}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        missing = sorted({t for t in texts if t not in self._rows})
+        if missing:
+            raise KeyError(f"{self.path}: no embedding for {missing} (set by ${EMBEDDINGS_ENV})")
+        return np.stack([self._rows[t] for t in texts]).astype(np.float32)
+
+
+def write_embedding_table(name: str, texts: list[str], path: Path) -> Path:
+    """Embed `texts` with the named encoder and save them for `TableSentenceEncoder`."""
+    texts = sorted(set(texts))
+    np.savez(path, texts=np.array(texts), embeddings=SentenceEncoder(name).encode(texts))
+    return Path(path)
+
+
 @lru_cache(maxsize=2)
-def shared_sentence_encoder(name: str) -> SentenceEncoder:
-    """One encoder per process (the weights are 90 MB)."""
+def shared_sentence_encoder(name: str) -> SentenceEncoder | TableSentenceEncoder:
+    """One encoder per process (the weights are 90 MB), or the table ${EMBEDDINGS_ENV} names."""
+    import os
+
+    if os.environ.get(EMBEDDINGS_ENV):
+        return TableSentenceEncoder(Path(os.environ[EMBEDDINGS_ENV]))
     return SentenceEncoder(name)

@@ -30,11 +30,12 @@ def build_word_tokenizer(instructions: list[str]) -> Tokenizer:
     return tokenizer
 
 
-def suite_instructions(suite: str = "tabletop") -> list[str]:
-    """Every training instruction of a suite (templates with their slots filled)."""
+def suite_instructions(suite: str = "tabletop", split: str = "train") -> list[str]:
+    """Every instruction of a suite's `split` ("train" or "heldout"): templates with their slots filled."""
     from sim.tasks import suite_tasks
 
-    return [template.format(**task.slots) for task in suite_tasks(suite) for template in task.train_templates]
+    tasks = suite_tasks(suite)
+    return [template.format(**task.slots) for task in tasks for template in task.templates(split)]
 
 
 def encode_instructions(tokenizer: Tokenizer, texts: list[str], max_tokens: int) -> np.ndarray:

@@ -55,21 +55,29 @@ class ChunkDataset(Dataset):
     through `LeRobotDataset.__getitem__` with its delta_timestamps on every access."""
 
     def __init__(
-        self, lerobot_dataset, config: VLAConfig, normalization: Normalization, cache_in_memory: bool = True
+        self,
+        lerobot_dataset,
+        config: VLAConfig,
+        normalization: Normalization,
+        cache_in_memory: bool = True,
+        arrays: DatasetArrays | None = None,
     ):
+        """From a LeRobotDataset (decoded into memory when `cache_in_memory`), or from `arrays` already
+        in memory (a frame cache; `lerobot_dataset` is then None)."""
         self.source = lerobot_dataset
         self.config = config
         self.normalization = normalization
         self.camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
-        self.arrays: DatasetArrays | None = None
-        if cache_in_memory:
+        self.arrays = arrays
+        if arrays is None and cache_in_memory:
             self.arrays = load_arrays(lerobot_dataset, self.camera_keys)
+        if self.arrays is not None:
             self._chunks, self._is_pad = self.arrays.chunk_indices(config.chunk_length)
             self._state = normalization.state.normalize(self.arrays.state)
             self._action = normalization.action.normalize(self.arrays.action)
 
     def __len__(self) -> int:
-        return len(self.source)
+        return len(self.arrays.state) if self.arrays is not None else len(self.source)
 
     def __getitem__(self, index: int) -> ChunkSample:
         if self.arrays is None:

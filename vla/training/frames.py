@@ -9,9 +9,10 @@ end flagged in `action_is_pad`); tests/test_training_data.py checks them against
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
-import av
 import numpy as np
 
 
@@ -33,6 +34,8 @@ class DatasetArrays:
 
 def decode_segment(path, from_s: float, to_s: float, expected: int) -> np.ndarray:
     """Frames with timestamps in [from_s, to_s) of one video, decoded in order: (expected, H, W, 3) uint8."""
+    import av  # here, not at the top: a frame cache (below) trains where PyAV is not installed
+
     frames = []
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -78,3 +81,87 @@ def load_arrays(lerobot_dataset, camera_keys: list[str], progress=None) -> Datas
             progress(episode + 1, meta.total_episodes)
     tasks = [task_names[i] for i in task_index]
     return DatasetArrays(state, action, start, end, tasks, frames)
+
+
+# A saved `DatasetArrays` ("frame cache"): what a training run decodes a LeRobot dataset into, as .npy
+# files a later run memory-maps instead of decoding again. `vla record --source expert --arrays` renders
+# straight into one, which is how a GPU machine makes a large training set in seconds (no video encode or
+# decode, no compression artefacts). It is a cache beside the LeRobot format, not a replacement for it.
+ARRAYS_MANIFEST = "arrays.json"
+
+
+def is_arrays_folder(path) -> bool:
+    return (Path(path) / ARRAYS_MANIFEST).is_file()
+
+
+def save_arrays(arrays: DatasetArrays, folder, fps: int) -> Path:
+    """Write `arrays` as .npy files plus a JSON manifest (cameras, tasks, fps) into `folder`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = sorted(set(arrays.tasks))
+    index = {name: i for i, name in enumerate(names)}
+    np.save(folder / "state.npy", arrays.state)
+    np.save(folder / "action.npy", arrays.action)
+    np.save(folder / "episode_start.npy", arrays.episode_start)
+    np.save(folder / "episode_end.npy", arrays.episode_end)
+    np.save(folder / "task_index.npy", np.array([index[t] for t in arrays.tasks], np.int64))
+    cameras = {}
+    for i, (key, frames) in enumerate(arrays.frames.items()):
+        np.save(folder / f"frames_{i}.npy", frames)
+        cameras[key] = f"frames_{i}.npy"
+    manifest = {"frames": len(arrays.state), "fps": fps, "cameras": cameras, "tasks": names}
+    (folder / ARRAYS_MANIFEST).write_text(json.dumps(manifest, indent=2))  # last: marks the folder complete
+    return folder
+
+
+def open_arrays(folder, camera_keys: list[str] | None = None) -> DatasetArrays:
+    """A saved frame cache, memory-mapped (frames are read from disk as they are indexed)."""
+    folder = Path(folder)
+    if not is_arrays_folder(folder):
+        raise FileNotFoundError(f"{folder}: not a frame cache (no {ARRAYS_MANIFEST})")
+    manifest = json.loads((folder / ARRAYS_MANIFEST).read_text())
+    keys = camera_keys or list(manifest["cameras"])
+    missing = [key for key in keys if key not in manifest["cameras"]]
+    if missing:
+        raise KeyError(f"{folder}: no camera {missing}; it has {sorted(manifest['cameras'])}")
+    task_index = np.load(folder / "task_index.npy")
+    return DatasetArrays(
+        state=np.load(folder / "state.npy"),
+        action=np.load(folder / "action.npy"),
+        episode_start=np.load(folder / "episode_start.npy"),
+        episode_end=np.load(folder / "episode_end.npy"),
+        tasks=[manifest["tasks"][i] for i in task_index],
+        frames={key: np.load(folder / manifest["cameras"][key], mmap_mode="r") for key in keys},
+    )
+
+
+def arrays_from_episodes(episodes: list[dict]) -> DatasetArrays:
+    """Concatenate episodes, each {"images": {key: (T, H, W, 3) uint8}, "state": (T, S), "action": (T, A),
+    "task": str}, in order."""
+    lengths = [len(e["state"]) for e in episodes]
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    return DatasetArrays(
+        state=np.concatenate([e["state"] for e in episodes]).astype(np.float32),
+        action=np.concatenate([e["action"] for e in episodes]).astype(np.float32),
+        episode_start=np.repeat(starts, lengths).astype(np.int64),
+        episode_end=np.repeat(ends, lengths).astype(np.int64),
+        tasks=[e["task"] for e in episodes for _ in range(len(e["state"]))],
+        frames={key: np.concatenate([e["images"][key] for e in episodes]) for key in episodes[0]["images"]},
+    )
+
+
+def arrays_stats(arrays: DatasetArrays) -> dict:
+    """LeRobot-style stats (min/max/mean/std/q01/q99) of state and action, as `meta/stats.json` holds."""
+
+    def describe(x: np.ndarray) -> dict:
+        return {
+            "min": x.min(0),
+            "max": x.max(0),
+            "mean": x.mean(0),
+            "std": x.std(0),
+            "q01": np.quantile(x, 0.01, axis=0),
+            "q99": np.quantile(x, 0.99, axis=0),
+        }
+
+    return {"observation.state": describe(arrays.state), "action": describe(arrays.action)}

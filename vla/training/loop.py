@@ -20,17 +20,20 @@ from vla.models.checkpoint import PolicyBundle, load_checkpoint, save_checkpoint
 from vla.models.configuration_vla import VLAConfig, preset
 from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, VLAModel, chunk_loss
+from vla.models.normalization import Normalization
 from vla.tokenization import BinningActionTokenizer, BinningConfig
-from vla.tokenization.text import build_word_tokenizer
+from vla.tokenization.text import build_word_tokenizer, encode_instructions
 from vla.training.augment import augment_images
+from vla.training.batches import DeviceBatches
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_lerobot_dataset
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
+from vla.training.frames import arrays_stats, is_arrays_folder, open_arrays
 from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: Path
+    dataset: Path  # a LeRobot v3 dataset, or a frame cache (vla.training.frames.save_arrays)
     out: Path
     preset: str = "nano"
     steps: int = 10_000
@@ -51,6 +54,7 @@ class TrainConfig:
     backbone: Path | None = None  # pretrained SmolVLM folder instead of the preset's scratch backbone
     freeze_vision: bool | None = None  # default: frozen when fine-tuning (--init), trained otherwise
     lora_rank: int = 0  # > 0: train LoRA adapters on the language model instead of its weights
+    max_seconds: float = 0.0  # > 0: stop (and save) once this run has trained this long
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
@@ -77,42 +81,82 @@ def model_config(cfg: TrainConfig) -> VLAConfig:
     return preset(cfg.preset, **({"backbone_path": str(cfg.backbone)} if cfg.backbone else {}))
 
 
-def fresh_bundle(config: VLAConfig, lerobot_dataset) -> PolicyBundle:
-    """An untrained policy for the dataset: its text tokenizer, normalisation and action tokenizer."""
+def fresh_bundle(config: VLAConfig, instructions: list[str], normalization: Normalization) -> PolicyBundle:
+    """An untrained policy for a dataset with these instructions and this normalisation."""
     if config.backbone_path:
         from tokenizers import Tokenizer
 
         text_tokenizer = Tokenizer.from_file(str(Path(config.backbone_path) / "tokenizer.json"))
     else:  # a word vocabulary from the instructions the dataset actually holds
-        text_tokenizer = build_word_tokenizer(list(lerobot_dataset.meta.tasks.index))
+        text_tokenizer = build_word_tokenizer(instructions)
     model = VLAModel(config, text_tokenizer.get_vocab_size())
     action_tokenizer = BinningActionTokenizer(BinningConfig(config.n_action_bins, config.action_dim))
-    return PolicyBundle(
-        config, model, dataset_normalization(lerobot_dataset), text_tokenizer, action_tokenizer
-    )
+    return PolicyBundle(config, model, normalization, text_tokenizer, action_tokenizer)
+
+
+def load_training_data(
+    cfg: TrainConfig, config: VLAConfig
+) -> tuple[object | None, list[str], Normalization, object]:
+    """(LeRobotDataset or None, instructions, normalisation, frame cache or None) for `cfg.dataset`."""
+    if is_arrays_folder(cfg.dataset):
+        arrays = open_arrays(cfg.dataset, [f"observation.images.{c}" for c in config.cameras])
+        stats = arrays_stats(arrays)
+        return None, sorted(set(arrays.tasks)), Normalization.from_lerobot_stats(stats), arrays
+    lerobot_dataset = open_lerobot_dataset(cfg.dataset, config)
+    instructions = list(lerobot_dataset.meta.tasks.index)
+    return lerobot_dataset, instructions, dataset_normalization(lerobot_dataset), None
 
 
 class BatchEncoder:
     """Turns collated samples into model inputs: augmentation, instruction tokens, control-token targets."""
 
-    def __init__(self, bundle: PolicyBundle, device: torch.device, augment: bool):
+    def __init__(self, bundle: PolicyBundle, device: torch.device, augment: bool, tasks: list[str] = ()):
+        """`tasks`: the instructions that batches with a "task_index" (DeviceBatches) index into."""
         self.bundle, self.device, self.augment = bundle, device, augment
         self.instructions = InstructionEncoder(bundle.config, bundle.text_tokenizer)
+        self.task_words, self.task_sentences = None, None
+        if tasks:  # every instruction's words and embedding once, on the device
+            max_words = bundle.config.text.max_instruction_tokens
+            words = encode_instructions(bundle.text_tokenizer, list(tasks), max_words)
+            self.task_words = torch.from_numpy(words).to(device)  # (K, L)
+            _, sentence = self.instructions(list(tasks), device)
+            self.task_sentences = sentence  # (K, 384) or None
 
     def __call__(self, batch: dict, train: bool = True) -> VLABatch:
         images = batch["images"].to(self.device).float() / 255.0
         if train and self.augment:
             images = augment_images(images)
-        words, sentence = self.instructions(batch["task"], self.device, train)
-        tokens = self.bundle.action_tokenizer.encode_batch(batch["actions"].numpy())
+        if "task_index" in batch:
+            words, sentence = self._indexed_instructions(batch["task_index"], train)
+        else:
+            words, sentence = self.instructions(batch["task"], self.device, train)
         return VLABatch(
             images,
             batch["state"].to(self.device),
             words,
             sentence,
-            torch.from_numpy(tokens).to(self.device),
+            self._action_tokens(batch["actions"].to(self.device)),
             batch["action_is_pad"].to(self.device),
         )
+
+    def _indexed_instructions(self, index: torch.Tensor, train: bool):
+        """Words (word dropout when training, as InstructionEncoder does) and sentences, on the device."""
+        words = self.task_words[index]
+        dropout = self.bundle.config.word_dropout
+        if train and dropout > 0:
+            drop = (torch.rand(words.shape, device=words.device) < dropout) & (words != 0)
+            words = torch.where(drop, torch.full_like(words, self.instructions.unk), words)
+        sentence = self.task_sentences[index] if self.task_sentences is not None else None
+        return words, sentence
+
+    def _action_tokens(self, actions: torch.Tensor) -> torch.Tensor:
+        """(B, T, A) normalised actions -> control-token targets, on the device for the binning tokenizer."""
+        tokenizer = self.bundle.action_tokenizer
+        if isinstance(tokenizer, BinningActionTokenizer):  # BinningActionTokenizer._encode, in torch
+            n_bins = tokenizer.config.n_bins
+            ids = torch.floor((actions.clamp(-1.0, 1.0) + 1.0) * (n_bins / 2.0)).long()
+            return ids.clamp(max=n_bins - 1)
+        return torch.from_numpy(tokenizer.encode_batch(actions.cpu().numpy())).to(self.device)
 
 
 @dataclass
@@ -132,7 +176,7 @@ class TrainingRun:
     bundle: PolicyBundle
     model: VLAModel
     ddp_model: torch.nn.Module  # `model`, wrapped in DistributedDataParallel when world > 1
-    loader: DataLoader
+    loader: DataLoader | DeviceBatches
     sampler: DistributedSampler | None
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
@@ -161,24 +205,38 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         resume_state = json.loads((last / "training_state.json").read_text())
 
     initial = load_checkpoint(cfg.init) if cfg.init is not None else None  # --init or --resume
-    lerobot_dataset = open_lerobot_dataset(cfg.dataset, initial.config if initial else model_config(cfg))
-    bundle = initial or fresh_bundle(model_config(cfg), lerobot_dataset)
     tic = time.perf_counter()
-    chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory)
-    if rank == 0 and cfg.cache_in_memory:
+    lerobot_dataset, instructions, normalization, arrays = load_training_data(
+        cfg, initial.config if initial else model_config(cfg)
+    )
+    bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
+    chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
+    if rank == 0 and chunks.arrays is not None:
         seconds = time.perf_counter() - tic
         frames, cameras = len(chunks), len(bundle.config.cameras)
-        print(f"decoded {frames} frames x {cameras} cameras in {seconds:.1f} s ({frames / seconds:.0f}/s)")
+        print(f"loaded {frames} frames x {cameras} cameras in {seconds:.1f} s ({frames / seconds:.0f}/s)")
     sampler = DistributedSampler(chunks, world, rank, seed=cfg.seed) if world > 1 else None
-    loader = DataLoader(
-        chunks,
-        batch_size=cfg.batch_size,
-        shuffle=sampler is None,
-        sampler=sampler,
-        collate_fn=collate,
-        drop_last=len(chunks) >= cfg.batch_size * world,
-        num_workers=0 if cfg.cache_in_memory else cfg.num_workers,  # decoding workers only without the cache
-    )
+    if chunks.arrays is not None and world == 1 and len(chunks) >= cfg.batch_size:
+        config = bundle.config
+        loader = DeviceBatches(
+            chunks.arrays,
+            chunks.camera_keys,
+            config.chunk_length,
+            device,
+            cfg.batch_size,
+            cfg.seed,
+            bundle.normalization,
+        )
+    else:
+        loader = DataLoader(
+            chunks,
+            batch_size=cfg.batch_size,
+            shuffle=sampler is None,
+            sampler=sampler,
+            collate_fn=collate,
+            drop_last=len(chunks) >= cfg.batch_size * world,
+            num_workers=0 if chunks.arrays is not None else cfg.num_workers,  # decoding workers without cache
+        )
 
     fine_tuning = cfg.init is not None and not cfg.resume
     if cfg.freeze_vision if cfg.freeze_vision is not None else fine_tuning:
@@ -210,7 +268,7 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         sampler,
         optimizer,
         scheduler,
-        BatchEncoder(bundle, device, cfg.augment),
+        BatchEncoder(bundle, device, cfg.augment, getattr(loader, "tasks", ())),
         autocast,
         start_step,
     )
@@ -227,6 +285,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         total=cfg.steps, initial=run.start_step, desc="training", unit="step", disable=run.rank != 0
     )
     step, epoch, samples, tic = run.start_step, 0, 0, time.perf_counter()
+    started = tic
     while step < cfg.steps:
         if run.sampler is not None:
             run.sampler.set_epoch(epoch)
@@ -240,7 +299,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             run.optimizer.step()
             run.scheduler.step()
             step += 1
-            samples += len(batch["task"]) * run.world
+            samples += len(batch["state"]) * run.world
             if step % cfg.log_every == 0 or step == cfg.steps:
                 rate = samples / (time.perf_counter() - tic)
                 progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}")
@@ -251,11 +310,15 @@ def train(cfg: TrainConfig) -> TrainResult:
                     writer.add_scalar("train/samples_per_s", rate, step)
                 samples, tic = 0, time.perf_counter()
             progress.update(1)
-            if run.rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps):
+            out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started > cfg.max_seconds
+            if run.rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps or out_of_time):
                 _save(cfg, run.bundle, run.optimizer, step, float(loss.item()))
-            if step >= cfg.steps:
+            if step >= cfg.steps or out_of_time:
                 break
         epoch += 1
+        if cfg.max_seconds > 0 and time.perf_counter() - started > cfg.max_seconds:
+            print(f"stopped at step {step} of {cfg.steps}: --max-seconds {cfg.max_seconds:g} reached")
+            break
     progress.close()
     if writer is not None:
         writer.close()

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The shipped `nano` policy and LeRobot's ACT and Diffusion Policy, trained side by side on one GPU machine
+# with the same frames, batches and optimiser steps, then evaluated by the same harness. Every setting is
+# here; docs/RESULTS.md gives the figures and the machine. On the borrowed GPU machine it runs through
+# bench/gpu/device_run.sh (PY=python3, carried wheels); elsewhere after `make setup`.
+#
+# 1. expert demonstrations of every task, rendered straight into a frame cache (parallel workers)
+# 2. nano, ACT and Diffusion trained at the same time, one process each, for STEPS steps of BATCH samples
+# 3. evaluation: nano with training and held-out instructions, the baselines with training instructions
+# 4. what to keep goes to KEEP: the nano checkpoint (no optimizer state), eval_info.json files, logs
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-.venv/bin/python}"
+WORK="${WORK:-/tmp/vla_gpu}"                # frame cache and runs (~10 GB of frames for 100 episodes/task)
+KEEP="${KEEP:-$WORK/keep}"                # what to keep: checkpoint, eval_info files, logs
+EPISODES="${EPISODES:-80}"                  # expert episodes per task in the training set
+STEPS="${STEPS:-2500}"                      # optimiser steps, the same for all three policies
+BATCH="${BATCH:-512}"                       # nano
+BASELINE_BATCH="${BASELINE_BATCH:-128}"     # ACT, Diffusion (their steps cost ~60 ms up to this size)
+LR="${LR:-5e-4}"                            # nano
+TRAIN_SECONDS="${TRAIN_SECONDS:-0}"         # > 0: wall-time cap per training (a borrowed machine's budget)
+WORKERS="${WORKERS:-14}"                    # recording and evaluation processes
+EVAL_EPISODES="${EVAL_EPISODES:-100}"       # per task, nano
+BASELINE_EVAL_EPISODES="${BASELINE_EVAL_EPISODES:-20}"  # per task, ACT and Diffusion
+BASELINES="${BASELINES:-act diffusion}"
+DATA="$WORK/tabletop_expert_${EPISODES}"
+mkdir -p "$KEEP" "$WORK/runs"
+stamp() { echo "[$(date +%H:%M:%S) +$((SECONDS))s] $*"; }
+
+stamp "record $EPISODES expert episodes per task -> $DATA"
+if [ ! -f "$DATA/arrays.json" ]; then
+  "$PY" -m vla record --source expert --arrays --suite tabletop --episodes-per-task "$EPISODES" \
+    --seed 100000 --workers "$WORKERS" --root "$DATA" 2>&1 | tr '\r' '\n' | grep -v "recording:" \
+    | tee "$KEEP/record.log" || exit 1
+fi
+[ -f "$DATA/arrays.json" ] || { stamp "recording failed"; exit 1; }
+
+stamp "train nano ($STEPS steps x $BATCH) + $BASELINES ($STEPS steps x $BASELINE_BATCH)"
+common=(--dataset "$DATA" --steps "$STEPS" --seed 0 --max-seconds "$TRAIN_SECONDS")
+"$PY" -m vla train --policy vla --preset nano --out "$WORK/runs/nano" "${common[@]}" --batch-size "$BATCH" \
+  --lr "$LR" --warmup-steps 300 --save-every 1000 --log-every 100 2>&1 | tr '\r' '\n' \
+  | awk 'NR % 300 == 1 || !/training:/' > "$KEEP/train_nano.log" &
+pids=($!)
+for kind in $BASELINES; do
+  "$PY" -m vla train --policy "$kind" --out "$WORK/runs/$kind" "${common[@]}" --batch-size "$BASELINE_BATCH" \
+    --save-every 1000 --log-every 250 > "$KEEP/train_$kind.log" 2>&1 &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+stamp "training done"; tail -n 3 "$KEEP"/train_*.log
+
+mkdir -p "$KEEP/nano_checkpoint"
+for f in config.json backbone_config.json model.safetensors normalization.json tokenizer.json \
+  action_tokenizer.json training_state.json; do
+  cp "$WORK/runs/nano/checkpoints/last/$f" "$KEEP/nano_checkpoint/" || stamp "missing nano $f"
+done
+cp -r "$WORK/runs/nano/tensorboard" "$KEEP/nano_tensorboard"
+for kind in $BASELINES; do cp "$WORK/runs/$kind/training_summary.json" "$KEEP/train_$kind.json"; done
+
+evaluate() {  # name policy episodes instructions
+  stamp "evaluate $1 ($4 instructions, $3 episodes per task)"
+  "$PY" -m vla eval --policy "$2" --suite tabletop --episodes-per-task "$3" --workers "$WORKERS" \
+    --instructions "$4" --no-video --out "$WORK/results/$1" 2>&1 | tr '\r' '\n' | grep -v "%|" | tail -n 14
+  cp "$WORK/results/$1/eval_info.json" "$KEEP/eval_$1.json" || stamp "no eval_info for $1"
+}
+# Held-out last: it is the one the nano checkpoint (kept above) can also be run for on a CPU afterwards.
+evaluate nano_train "$WORK/runs/nano/checkpoints/last" "$EVAL_EPISODES" train
+for kind in $BASELINES; do
+  evaluate "${kind}_train" "$WORK/runs/$kind/checkpoints/last" "$BASELINE_EVAL_EPISODES" train
+done
+evaluate nano_heldout "$WORK/runs/nano/checkpoints/last" "$EVAL_EPISODES" heldout
+stamp "done"

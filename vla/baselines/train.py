@@ -1,0 +1,96 @@
+"""`vla train --policy act|diffusion`: a LeRobot baseline trained on the same data, batches and steps as ours.
+
+The data path is the VLA's (a LeRobot dataset decoded into memory, or a frame cache; `DeviceBatches` on
+the training device), so the baselines see exactly the frames, chunks and shuffling our policy sees;
+only the model, its normalisation and its optimizer are lerobot's (`vla.baselines.lerobot_policies`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from vla.baselines.lerobot_policies import BaselineTrainer, baseline_chunk_length, baseline_stats
+from vla.training.batches import DeviceBatches
+from vla.training.frames import DatasetArrays, is_arrays_folder, load_arrays, open_arrays
+
+CAMERA_KEYS = ["observation.images.front", "observation.images.wrist"]
+
+
+@dataclass(frozen=True)
+class BaselineRun:
+    kind: str  # "act" | "diffusion"
+    dataset: Path  # LeRobot v3 dataset or frame cache
+    out: Path  # the saved policy goes to <out>/checkpoints/last (lerobot's pretrained layout)
+    steps: int = 10_000
+    batch_size: int = 64
+    seed: int = 0
+    save_every: int = 2_000
+    log_every: int = 50
+    device: str = "auto"
+    max_seconds: float = 0.0  # > 0: stop (and save) once training has run this long
+
+
+def training_arrays(dataset: Path) -> DatasetArrays:
+    if is_arrays_folder(dataset):
+        return open_arrays(dataset, CAMERA_KEYS)
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from vla.data import VIDEO_BACKEND
+
+    source = LeRobotDataset(repo_id=f"local/{Path(dataset).name}", root=dataset, video_backend=VIDEO_BACKEND)
+    return load_arrays(source, CAMERA_KEYS)
+
+
+def train_baseline(run: BaselineRun) -> dict:
+    """Train, save every `save_every` steps and at the end; returns (and writes) the training summary."""
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if run.device == "auto" else run.device
+    )
+    arrays = training_arrays(run.dataset)
+    images = {key.rsplit(".", 1)[1]: arrays.frames[key] for key in CAMERA_KEYS}
+    trainer = BaselineTrainer(
+        run.kind, baseline_stats(images, arrays.state, arrays.action), device, run.seed, total_steps=run.steps
+    )
+    # Un-normalised: the policy's own preprocessor normalises, with the stats above.
+    batches = DeviceBatches(
+        arrays, CAMERA_KEYS, baseline_chunk_length(run.kind), device, run.batch_size, run.seed
+    )
+    print(f"{run.kind}: {trainer.parameter_count / 1e6:.1f} M parameters, {batches.size} frames, {device}")
+    step, loss, start = 0, float("nan"), time.perf_counter()
+    last = run.out / "checkpoints" / "last"
+    while step < run.steps:
+        for batch in batches:
+            batch["task"] = [batches.tasks[i] for i in batch["task_index"].tolist()]
+            loss = trainer.step(batch)
+            step += 1
+            elapsed = time.perf_counter() - start
+            if step % run.log_every == 0:
+                rate = step * run.batch_size / elapsed
+                print(f"{run.kind} step {step}/{run.steps} loss {loss:.4f} {rate:.0f} samples/s", flush=True)
+            out_of_time = run.max_seconds > 0 and elapsed > run.max_seconds
+            if step % run.save_every == 0 or step == run.steps or out_of_time:
+                trainer.save(last)
+            if step >= run.steps or out_of_time:
+                break
+        if run.max_seconds > 0 and time.perf_counter() - start > run.max_seconds:
+            break
+    seconds = time.perf_counter() - start
+    summary = {
+        "kind": run.kind,
+        "steps": step,
+        "steps_asked": run.steps,
+        "batch_size": run.batch_size,
+        "final_loss": loss,
+        "seconds": seconds,
+        "samples_per_s": step * run.batch_size / seconds,
+        "parameters": trainer.parameter_count,
+        "frames": batches.size,
+        "device": str(device),
+    }
+    (run.out / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary

@@ -1,0 +1,102 @@
+"""Expert demonstrations rendered straight into a frame cache, in parallel worker processes.
+
+`vla record --source expert --arrays`: the same seeded expert episodes as a LeRobot recording, kept as
+the uint8 frames and float32 state/action arrays that training holds in memory anyway (see
+vla/training/frames.py). With no video to encode or decode, a 16-core GPU machine renders ~100k frames a
+minute, which is what makes training the shipped policy there fit in minutes.
+
+Seeds: the episodes of each task are cut into jobs of `EPISODES_PER_JOB`; job k of task i tries layout
+seeds upward from `first_seed + (i * jobs_per_task + k) * SEEDS_PER_JOB`, keeping successes only, so the
+result does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from vla.training.frames import DatasetArrays, arrays_from_episodes
+
+EPISODES_PER_JOB = 10
+SEEDS_PER_JOB = 1_000
+
+
+@dataclass(frozen=True)
+class ExpertJob:
+    suite: str
+    task: str
+    first_seed: int
+    episodes: int
+    instructions: str = "train"
+
+
+def expert_jobs(
+    suite: str, tasks: list[str], episodes_per_task: int, first_seed: int, instructions: str = "train"
+) -> list[ExpertJob]:
+    jobs_per_task = -(-episodes_per_task // EPISODES_PER_JOB)
+    jobs = []
+    for i, task in enumerate(tasks):
+        for k in range(jobs_per_task):
+            count = min(EPISODES_PER_JOB, episodes_per_task - k * EPISODES_PER_JOB)
+            seed = first_seed + (i * jobs_per_task + k) * SEEDS_PER_JOB
+            jobs.append(ExpertJob(suite, task, seed, count, instructions))
+    return jobs
+
+
+_ENVS: dict = {}  # per worker process: (suite, instructions) -> TabletopEnv, reused across jobs
+
+
+def run_expert_job(job: ExpertJob) -> list[dict]:
+    """Successful expert episodes of one job: {"images": {key: (T, H, W, 3)}, "state", "action", "task"}."""
+    import sim  # noqa: F401  (headless GL before mujoco loads)
+    from sim.env import TabletopEnv
+    from sim.rollout import ExpertRunner
+    from vla.data.features import camera_key
+
+    key = (job.suite, job.instructions)
+    if key not in _ENVS:
+        _ENVS[key] = TabletopEnv(suite=job.suite, instructions=job.instructions)
+    runner = ExpertRunner(_ENVS[key])
+    episodes, seed = [], job.first_seed
+    while len(episodes) < job.episodes:
+        if seed >= job.first_seed + SEEDS_PER_JOB:
+            raise RuntimeError(f"{job.task}: the expert failed too often from seed {job.first_seed}")
+        episode = runner.run_episode(seed, task=job.task, keep_data=True)
+        seed += 1
+        if not episode.success:
+            continue
+        cameras = episode.observations[0]["pixels"]
+        episodes.append(
+            {
+                "images": {
+                    camera_key(c): np.stack([o["pixels"][c] for o in episode.observations]) for c in cameras
+                },
+                "state": np.stack([o["agent_pos"] for o in episode.observations]).astype(np.float32),
+                "action": np.stack(episode.actions).astype(np.float32),
+                "task": episode.instruction,
+            }
+        )
+    return episodes
+
+
+def record_expert_arrays(
+    jobs: list[ExpertJob], workers: int, progress: Callable[[int], None] | None = None
+) -> DatasetArrays:
+    """Run `jobs` over `workers` processes (1: in this process); episodes in job order."""
+    if workers <= 1:
+        results = []
+        for job in jobs:
+            results.append(run_expert_job(job))
+            if progress is not None:
+                progress(len(results[-1]))
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            results = []
+            for episodes in pool.map(run_expert_job, jobs):
+                results.append(episodes)
+                if progress is not None:
+                    progress(len(episodes))
+    return arrays_from_episodes([episode for episodes in results for episode in episodes])
