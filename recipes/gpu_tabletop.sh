@@ -6,7 +6,7 @@
 #
 # 1. expert demonstrations of every task, rendered straight into a frame cache (parallel workers)
 # 2. nano, ACT and Diffusion trained at the same time, one process each, for STEPS steps of BATCH samples
-# 3. evaluation: nano with training and held-out instructions, the baselines with training instructions
+# 3. evaluation: the baselines with training instructions, then nano with training and held-out ones
 # 4. what to keep goes to KEEP: the nano checkpoint (no optimizer state), eval_info.json files, logs
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,10 +18,11 @@ STEPS="${STEPS:-2500}"                      # optimiser steps, the same for all 
 BATCH="${BATCH:-512}"                       # nano
 BASELINE_BATCH="${BASELINE_BATCH:-128}"     # ACT, Diffusion (their steps cost ~60 ms up to this size)
 LR="${LR:-5e-4}"                            # nano
+INIT="${INIT:-}"                            # nano: continue from this checkpoint (e.g. policies/tabletop_nano)
 TRAIN_SECONDS="${TRAIN_SECONDS:-0}"         # > 0: wall-time cap per training (a borrowed machine's budget)
 WORKERS="${WORKERS:-14}"                    # recording and evaluation processes
 EVAL_EPISODES="${EVAL_EPISODES:-100}"       # per task, nano
-BASELINE_EVAL_EPISODES="${BASELINE_EVAL_EPISODES:-20}"  # per task, ACT and Diffusion
+BASELINE_EVAL_EPISODES="${BASELINE_EVAL_EPISODES:-10}"  # per task, ACT and Diffusion
 BASELINES="${BASELINES:-act diffusion}"
 DATA="$WORK/tabletop_expert_${EPISODES}"
 mkdir -p "$KEEP" "$WORK/runs"
@@ -38,7 +39,7 @@ fi
 stamp "train nano ($STEPS steps x $BATCH) + $BASELINES ($STEPS steps x $BASELINE_BATCH)"
 common=(--dataset "$DATA" --steps "$STEPS" --seed 0 --max-seconds "$TRAIN_SECONDS")
 "$PY" -m vla train --policy vla --preset nano --out "$WORK/runs/nano" "${common[@]}" --batch-size "$BATCH" \
-  --lr "$LR" --warmup-steps 300 --save-every 1000 --log-every 100 2>&1 | tr '\r' '\n' \
+  --lr "$LR" --warmup-steps 300 --save-every 1000 --log-every 100 ${INIT:+--init "$INIT" --no-freeze-vision} 2>&1 | tr '\r' '\n' \
   | awk 'NR % 300 == 1 || !/training:/' > "$KEEP/train_nano.log" &
 pids=($!)
 for kind in $BASELINES; do
@@ -63,10 +64,11 @@ evaluate() {  # name policy episodes instructions
     --instructions "$4" --no-video --out "$WORK/results/$1" 2>&1 | tr '\r' '\n' | grep -v "%|" | tail -n 14
   cp "$WORK/results/$1/eval_info.json" "$KEEP/eval_$1.json" || stamp "no eval_info for $1"
 }
-# Held-out last: it is the one the nano checkpoint (kept above) can also be run for on a CPU afterwards.
-evaluate nano_train "$WORK/runs/nano/checkpoints/last" "$EVAL_EPISODES" train
+# Baselines first: their weights (0.2 and 1.1 GB) cannot leave a borrowed machine, while the nano
+# checkpoint (kept above) can be evaluated on a CPU afterwards if the time runs out.
 for kind in $BASELINES; do
   evaluate "${kind}_train" "$WORK/runs/$kind/checkpoints/last" "$BASELINE_EVAL_EPISODES" train
 done
+evaluate nano_train "$WORK/runs/nano/checkpoints/last" "$EVAL_EPISODES" train
 evaluate nano_heldout "$WORK/runs/nano/checkpoints/last" "$EVAL_EPISODES" heldout
 stamp "done"
