@@ -3,6 +3,7 @@ the closed loop of sim_bridge_node + policy_node. The test drives them as a fake
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import signal
@@ -44,15 +45,19 @@ class FakeRobot:
         self.joints = node.create_publisher(JointState, "joint_states", qos_profile_sensor_data)
         self.leader = node.create_publisher(JointState, "leader/joint_states", 10)
         latched = QoSProfile(depth=1, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
-        node.create_publisher(String, "instruction", latched).publish(String(data="pick up the red cube"))
+        self.instruction = node.create_publisher(String, "instruction", latched)
+        self.instruction.publish(String(data="pick up the red cube"))
         self.frame = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
         self.position = np.array([0.1, -0.2, 0.3, 0.4, 0.0, 0.5])
         self.front_on = True
         self.front_encoding = "rgb8"
         self.truncate_front = False
         self.nan_joints = False
+        self.follow = None  # a Monitor: the joints then go to each command's first point, like a robot
 
     def publish(self) -> None:
+        if self.follow is not None and self.follow.commands:
+            self.position = np.array(self.follow.commands[-1][1].points[0].positions)
         for camera, publisher in self.cameras.items():
             if camera == "front" and not self.front_on:
                 continue
@@ -187,6 +192,26 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
         estop_reset.publish(Empty())
         released = time.monotonic()
         assert test.spin_until(lambda: monitor.commands_after(released) > 3, 10, robot.publish)
+
+        # The robot is not where the last command put it (reset, pushed by hand): the plan is dropped and
+        # commands start again from the measured joints. A new instruction message replans likewise.
+        robot.follow = monitor
+        test.spin_for(1.0, robot.publish)
+        assert "replanning" not in policy.output()  # a robot that follows its commands never triggers it
+        robot.follow = None
+        robot.position = robot.position + np.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0])  # wrist_roll jumps 1 rad
+        moved = time.monotonic()
+        test.spin_for(1.0, robot.publish)
+        assert "replanning from the measured state: wrist_roll is 1.0" in policy.output()
+        # Commanded wrist_roll: the rate limit (0.1 rad a step) allows no jump but the re-anchoring one.
+        rolls = [m.points[0].positions[4] for t, m in monitor.commands if t > moved - 2 * PERIOD]
+        jumps = [(a, b) for a, b in itertools.pairwise(rolls) if abs(b - a) > 0.5]
+        assert len(jumps) == 1 and abs(jumps[0][1] - robot.position[4]) <= 0.1 + 1e-6, rolls
+        from std_msgs.msg import String
+
+        robot.instruction.publish(String(data="pick up the green cube"))
+        test.spin_for(1.0, robot.publish)
+        assert "replanning from the measured state: new instruction" in policy.output()
 
         # Deactivate holds; cleanup frees the model.
         assert change_state(test, Transition.TRANSITION_DEACTIVATE)

@@ -67,6 +67,14 @@ POLICY = (
             1,
             100,
         ),
+        Param(
+            "replan_error_rad",
+            0.5,
+            "replan from the measured state when an arm joint is this far from the last command (a reset, "
+            "a push by hand); the gripper is left out: a grasped object stops it short",
+            0.01,
+            10.0,
+        ),
         Param("request_ahead_steps", 4, "request the next chunk when this many planned steps remain", 1, 100),
         Param("blend_steps", 3, "steps cross-faded from the old chunk into the new one", 0, 100),
         Param(

@@ -45,6 +45,7 @@ class Inputs:
     joints_rad: np.ndarray | None = None
     joints_time: float | None = None
     instruction: str = ""
+    instruction_count: int = 0  # instruction messages received: each one starts a new task
 
 
 class PolicyNode(LifecycleNode):
@@ -101,6 +102,7 @@ class PolicyNode(LifecycleNode):
         self.tick = 0
         self.generation = 0
         self.previous_command: np.ndarray | None = None
+        self.planned_instruction_count = 0  # the instruction message the current plan was made for
         self.hold_reason = "unconfigured"
         self.last_error = ""
         self.counts = dict.fromkeys(
@@ -111,6 +113,7 @@ class PolicyNode(LifecycleNode):
                 "rejected_images",
                 "rejected_joint_states",
                 "starved_ticks",
+                "replans",
             ],
             0,
         )
@@ -237,6 +240,7 @@ class PolicyNode(LifecycleNode):
     def _on_instruction(self, msg: String) -> None:
         with self.lock:
             self.inputs.instruction = msg.data.strip()
+            self.inputs.instruction_count += 1
 
     def _on_estop(self, msg: Empty) -> None:
         self.estop.trigger()
@@ -264,6 +268,8 @@ class PolicyNode(LifecycleNode):
         with self.lock:
             ages = dict(self.inputs.frame_times) | {"joint_states": self.inputs.joints_time}
             instruction = self.inputs.instruction
+            instruction_count = self.inputs.instruction_count
+            joints = self.inputs.joints_rad
         stale = safety.stale_inputs(now, ages, self.safety.max_input_age_s)
         if self.estop.latched:
             return self._hold("e-stop latched")
@@ -271,6 +277,7 @@ class PolicyNode(LifecycleNode):
             return self._hold("stale input: " + ", ".join(stale))
         if not instruction:
             return self._hold(f"no instruction yet (topic {self.p['instruction_topic']})")
+        self._replan_if_stale(joints, instruction_count)
         if self.scheduler.wants_request(self.tick):
             self._request_chunk(instruction)
         targets = self.scheduler.horizon(self.tick, self.p["command_horizon_steps"])
@@ -280,6 +287,28 @@ class PolicyNode(LifecycleNode):
             return self._hold("waiting for inference", drop_plan=False)
         self._send(targets)
         self.scheduler.advance(self.tick)
+
+    def _replan_if_stale(self, joints: np.ndarray, instruction_count: int) -> None:
+        """Forget the plan when it no longer fits: a new instruction message (a new task, even with the same
+        words), or an arm joint far from the last command (the robot was reset or moved by hand, or the
+        controller did not follow). Commands then start again from the measured state."""
+        reason = ""
+        if instruction_count != self.planned_instruction_count:
+            reason = "new instruction" if self.planned_instruction_count else ""
+            self.planned_instruction_count = instruction_count
+        elif self.previous_command is not None:
+            error = np.abs(joints - self.previous_command)
+            error[self.units.joint_names.index(self.units.gripper_joint)] = 0.0
+            worst = int(np.argmax(error))
+            if error[worst] > self.p["replan_error_rad"]:
+                name = self.units.joint_names[worst]
+                reason = f"{name} is {error[worst]:.2f} rad from the last command"
+        if reason:
+            self.scheduler.reset()
+            self.previous_command = None
+            self.generation += 1
+            self.counts["replans"] += 1
+            self.get_logger().info(f"replanning from the measured state: {reason}")
 
     def _request_chunk(self, instruction: str) -> None:
         with self.lock:
