@@ -227,20 +227,25 @@ class BaselineTrainer:
         self.postprocessor.save_pretrained(folder)
 
 
-def is_lerobot_policy_folder(path: str | Path) -> bool:
-    """A folder `BaselineTrainer.save` wrote: config.json whose "type" is a baseline, plus model.safetensors.
+def lerobot_policy_kind(path: str | Path) -> str | None:
+    """ "act" / "diffusion" for a folder `BaselineTrainer.save` wrote (config.json whose "type" is a
+    baseline, plus model.safetensors), else None.
 
     Our own checkpoints also hold config.json + model.safetensors, but their config has no "type" field.
     """
     folder = Path(path)
     config, weights = folder / "config.json", folder / "model.safetensors"
     if not (config.is_file() and weights.is_file()):
-        return False
+        return None
     try:
         kind = json.loads(config.read_text()).get("type")
     except (json.JSONDecodeError, AttributeError):
-        return False
-    return kind in BASELINES
+        return None
+    return kind if kind in BASELINES else None
+
+
+def is_lerobot_policy_folder(path: str | Path) -> bool:
+    return lerobot_policy_kind(path) is not None
 
 
 class LeRobotPolicySource:

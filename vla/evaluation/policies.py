@@ -87,7 +87,8 @@ def make_source(spec: str, env, variant: str = "fp32"):
 
     # On a GPU machine the evaluation workers share the GPU; on a CPU each worker is one process per core,
     # so one intra-op thread each (more only oversubscribe the cores).
-    if not torch.cuda.is_available():
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
         torch.set_num_threads(1)
-    policy = VLAPolicy.from_checkpoint(folder, device="cuda" if torch.cuda.is_available() else "cpu")
+    policy = VLAPolicy.from_checkpoint(folder, device=device)
     return ChunkSource(policy, policy.config.chunk_length)

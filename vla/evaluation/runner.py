@@ -6,7 +6,6 @@ layouts are never training layouts). The first episode of each task is filmed (f
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -131,12 +130,10 @@ def backend_name(config: EvalConfig) -> str:
         return "scripted expert"
     if is_export_folder(config.policy):
         return f"onnxruntime {config.variant}"
-    from vla.baselines.lerobot_policies import is_lerobot_policy_folder
+    from vla.baselines.lerobot_policies import lerobot_policy_kind
 
-    if is_lerobot_policy_folder(config.policy):
-        kind = json.loads((Path(config.policy) / "config.json").read_text())["type"]
-        return f"lerobot {kind} (torch)"
-    return "torch"
+    kind = lerobot_policy_kind(config.policy)
+    return f"lerobot {kind} (torch)" if kind else "torch"
 
 
 def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcome], seconds: float) -> dict:

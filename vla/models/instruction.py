@@ -33,12 +33,20 @@ class InstructionEncoder:
         words = torch.from_numpy(
             encode_instructions(self.text_tokenizer, texts, self.config.text.max_instruction_tokens)
         )
-        if train and self.config.word_dropout > 0:
-            # Words replaced by [UNK] at random lean the model on the sentence token, which is what carries
-            # a held-out paraphrase (see vla/models/sentence_encoder.py).
-            drop = (torch.rand(words.shape) < self.config.word_dropout) & (words != 0)
-            words = torch.where(drop, torch.full_like(words, self.unk), words)
+        if train:
+            words = self.drop_words(words)
         sentence = None
         if self.sentence_encoder is not None:
             sentence = torch.from_numpy(self.sentence_encoder.encode(texts)).to(device)
         return words.to(device), sentence
+
+    def drop_words(self, words: torch.Tensor) -> torch.Tensor:
+        """Training-time word dropout on word ids (B, L), on their device.
+
+        Words replaced by [UNK] at random lean the model on the sentence token, which is what carries a
+        held-out paraphrase (see vla/models/sentence_encoder.py). Pads (0) stay pads.
+        """
+        if self.config.word_dropout <= 0:
+            return words
+        drop = (torch.rand(words.shape, device=words.device) < self.config.word_dropout) & (words != 0)
+        return torch.where(drop, torch.full_like(words, self.unk), words)

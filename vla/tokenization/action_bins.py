@@ -79,6 +79,13 @@ class BinningActionTokenizer:
         ids = np.floor((clipped + 1.0) * (n_bins / 2.0)).astype(np.int64)
         return np.minimum(ids, n_bins - 1)
 
+    def encode_tensor(self, chunks):
+        """`encode_batch` for a torch tensor (..., T, A), on its device (training targets): the same
+        mapping as `_encode`, without a trip through the host. No torch import: tensor methods only."""
+        n_bins = self.config.n_bins
+        ids = ((chunks.clamp(-1.0, 1.0) + 1.0) * (n_bins / 2.0)).floor().long()
+        return ids.clamp(max=n_bins - 1)
+
     def save(self, path: Path) -> None:
         """Write the tokenizer to one JSON file (read back with `load_action_tokenizer` or `load`)."""
         write_tokenizer_json(path, self.scheme, asdict(self.config))

@@ -142,20 +142,16 @@ class BatchEncoder:
     def _indexed_instructions(self, index: torch.Tensor, train: bool):
         """Words (word dropout when training, as InstructionEncoder does) and sentences, on the device."""
         words = self.task_words[index]
-        dropout = self.bundle.config.word_dropout
-        if train and dropout > 0:
-            drop = (torch.rand(words.shape, device=words.device) < dropout) & (words != 0)
-            words = torch.where(drop, torch.full_like(words, self.instructions.unk), words)
+        if train:
+            words = self.instructions.drop_words(words)
         sentence = self.task_sentences[index] if self.task_sentences is not None else None
         return words, sentence
 
     def _action_tokens(self, actions: torch.Tensor) -> torch.Tensor:
         """(B, T, A) normalised actions -> control-token targets, on the device for the binning tokenizer."""
         tokenizer = self.bundle.action_tokenizer
-        if isinstance(tokenizer, BinningActionTokenizer):  # BinningActionTokenizer._encode, in torch
-            n_bins = tokenizer.config.n_bins
-            ids = torch.floor((actions.clamp(-1.0, 1.0) + 1.0) * (n_bins / 2.0)).long()
-            return ids.clamp(max=n_bins - 1)
+        if isinstance(tokenizer, BinningActionTokenizer):
+            return tokenizer.encode_tensor(actions)
         return torch.from_numpy(tokenizer.encode_batch(actions.cpu().numpy())).to(self.device)
 
 
