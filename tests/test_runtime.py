@@ -102,6 +102,26 @@ def test_fp16_and_int8_variants(nano_export):
     assert int8.shape == expected.shape and np.all(np.isfinite(int8))  # its cost is a success-rate figure
 
 
+@pytest.mark.slow
+def test_int8_keeps_the_sensitive_modules_in_float(nano_export):
+    import onnx
+
+    from vla.export.quantization import KEEP_FLOAT, quantizable_groups
+
+    _, export = nano_export
+    assert json.loads((export / "export.json").read_text())["int8_float_modules"] == list(KEEP_FLOAT)
+    groups = quantizable_groups(onnx.load(str(export / "policy.onnx")))
+    assert {"model.state_proj", "model.action_head.to_logits", "decoding"} <= set(groups)
+    assert sum(name.startswith("model.backbone.text_model.layers.") for name in groups) == 4  # one per layer
+    int8 = onnx.load(str(export / "policy.int8.onnx"))
+    quantized = {n.name for n in int8.graph.node if n.op_type in ("MatMulInteger", "ConvInteger")}
+    float_nodes = {n.name for n in int8.graph.node if n.op_type in ("MatMul", "Gemm")}
+    for group in ("model.state_proj", "model.action_head.to_logits", "decoding"):
+        for node in groups[group]:  # a Gemm survives as "<name>_MatMul" + "<name>_Add"
+            assert node in float_nodes or f"{node}_MatMul" in float_nodes, (group, node)
+    assert any(name.startswith(tuple(groups["model.backbone.text_model.layers.0"])) for name in quantized)
+
+
 def test_runtime_resize_matches_torch_antialias():
     import torch
     import torch.nn.functional as F

@@ -3,7 +3,7 @@
     export.json                 what is in the folder: variants, sentence encoder, opset, versions
     policy.onnx                 fp32 graph (vla/export/graph.py: normalisation, model, token decoding)
     policy.fp16.onnx            fp16 weights and activations, fp32 inputs/outputs (GPU, TensorRT)
-    policy.int8.onnx            dynamic int8 quantisation of the weights (CPU)
+    policy.int8.onnx            dynamic int8 quantisation (CPU), sensitive layers kept fp32 (quantization.py)
     sentence_encoder.onnx       MiniLM + pooling (presets with a sentence encoder), with its tokenizer:
     sentence_tokenizer.json
     config.json, normalization.json, tokenizer.json, action_tokenizer.json   copied from the checkpoint
@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from vla.export.graph import PolicyGraph, SentenceGraph
+from vla.export.quantization import KEEP_FLOAT, quantize_int8
 from vla.models.checkpoint import (
     ACTION_TOKENIZER,
     CONFIG,
@@ -95,12 +96,6 @@ def _fp16_variant(source: Path, target: Path) -> None:
     onnx.save(model, str(target))
 
 
-def _int8_variant(source: Path, target: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
-
-
 def _export_sentence_encoder(name: str, out: Path) -> dict:
     from vla.models.sentence_encoder import shared_sentence_encoder
 
@@ -142,7 +137,7 @@ def export_policy(
             _fp16_variant(fp32, out / VARIANTS["fp16"])
         if "int8" in variants:
             progress("int8 variant (dynamic quantisation) ...")
-            _int8_variant(fp32, out / VARIANTS["int8"])
+            quantize_int8(fp32, out / VARIANTS["int8"], keep_float=KEEP_FLOAT)
         if "fp32" in variants:
             shutil.move(fp32, out / VARIANTS["fp32"])
 
@@ -161,6 +156,7 @@ def export_policy(
         "inputs": [name for name in POLICY_INPUTS if name in inputs],
         "outputs": list(POLICY_OUTPUTS),
         "sentence_encoder": sentence,
+        "int8_float_modules": list(KEEP_FLOAT) if "int8" in variants else None,
         "opset": OPSET,
         "source_checkpoint": str(checkpoint.resolve()),
         "exported_with": {
