@@ -5,7 +5,8 @@ processes (real rclpy, a private DDS domain), and counts the episodes whose latc
 true within the task's time limit (plus slack for start-up). Compare with `per_episode` of
 `vla eval --policy <export> --task <task>` on seeds 0..N-1.
 
-    .venv/bin/python bench/ros_success.py --export exports/tabletop_nano --episodes 12
+    .venv/bin/python bench/ros_success.py --export exports/tabletop_nano --episodes 12 \
+        [--param blend_steps:=0 ...]   # parameters over config/so101.yaml, given to both nodes
 """
 
 from __future__ import annotations
@@ -26,17 +27,24 @@ def main() -> int:
     parser.add_argument("--task", default="push_yellow_cube_left")
     parser.add_argument("--episodes", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=45.0, help="wall seconds per episode")
+    parser.add_argument("--param", action="append", default=[], help="NAME:=VALUE for both nodes")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    overrides = dict(param.split(":=", 1) for param in args.param)
 
     from rclpy.qos import QoSDurabilityPolicy, QoSProfile
     from std_msgs.msg import Bool
     from std_srvs.srv import Trigger
 
     domain, logs = 43, Path(tempfile.mkdtemp(prefix="ros_success_"))
-    bridge = NodeProcess("sim_bridge_node", logs / "bridge.log", domain, task=args.task, seed=0)
+    bridge = NodeProcess("sim_bridge_node", logs / "bridge.log", domain, task=args.task, seed=0, **overrides)
     policy = NodeProcess(
-        "policy_node", logs / "policy.log", domain, export_dir=args.export.resolve(), autostart="true"
+        "policy_node",
+        logs / "policy.log",
+        domain,
+        export_dir=args.export.resolve(),
+        autostart="true",
+        **overrides,
     )
     driver = DriverNode(domain)
     latest, outcomes = [False], []
@@ -53,7 +61,8 @@ def main() -> int:
         driver.close()
         policy.stop()
         bridge.stop()
-    result = {"task": args.task, "export": str(args.export), "seeds": list(range(len(outcomes)))}
+    result = {"task": args.task, "export": str(args.export), "parameters": overrides}
+    result |= {"seeds": list(range(len(outcomes)))}
     result |= {"successes": sum(outcomes), "episodes": len(outcomes), "per_seed": outcomes}
     print(json.dumps(result))
     if args.json:

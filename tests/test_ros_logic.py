@@ -90,6 +90,10 @@ def test_safety_rules():
         "joint_states (never received)",
         "wrist (0.100 s old)",
     ]
+    # A new instruction at t = 9.95 s: plan only from inputs received after it.
+    received = {"front": 9.99, "joint_states": None, "wrist": 9.95}
+    assert safety.received_before(received, 9.95) == ["joint_states", "wrist"]
+    assert safety.received_before({"front": 9.99, "wrist": 9.96}, 9.95) == []
     cfg = safety_config()
     targets = np.array([[5.0, 0.05], [5.0, -5.0], [0.2, 0.0]])
     out = safety.limit_commands(targets, np.zeros(2), cfg)

@@ -162,6 +162,17 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
         resumed = time.monotonic()
         assert test.spin_until(lambda: monitor.commands_after(resumed) > 3, 10, robot.publish)
 
+        # A blip (one or two ticks without a fresh frame, as on a busy machine) holds those ticks but keeps
+        # the plan: commands resume from it, without waiting for a new inference.
+        log_before_blip = len(policy.output())
+        robot.front_on = False
+        test.spin_for(1.5 * PERIOD + 0.1, robot.publish)
+        robot.front_on = True
+        test.spin_for(3 * PERIOD, robot.publish)
+        after_blip = policy.output()[log_before_blip:]
+        assert "holding: stale input: front" in after_blip, after_blip
+        assert "sending commands (was holding: stale input: front" in after_blip, after_blip
+
         # NaN joint state: rejected, reported, no commands while it lasts.
         robot.nan_joints = True
         bad = time.monotonic()

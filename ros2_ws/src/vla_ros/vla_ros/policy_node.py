@@ -46,6 +46,7 @@ class Inputs:
     joints_time: float | None = None
     instruction: str = ""
     instruction_count: int = 0  # instruction messages received: each one starts a new task
+    instruction_time: float | None = None
 
 
 class PolicyNode(LifecycleNode):
@@ -103,6 +104,7 @@ class PolicyNode(LifecycleNode):
         self.generation = 0
         self.previous_command: np.ndarray | None = None
         self.planned_instruction_count = 0  # the instruction message the current plan was made for
+        self.inputs_needed_after: float | None = None  # a new task waits for inputs received after this
         self.hold_reason = "unconfigured"
         self.last_error = ""
         self.counts = dict.fromkeys(
@@ -241,6 +243,7 @@ class PolicyNode(LifecycleNode):
         with self.lock:
             self.inputs.instruction = msg.data.strip()
             self.inputs.instruction_count += 1
+            self.inputs.instruction_time = time.monotonic()
 
     def _on_estop(self, msg: Empty) -> None:
         self.estop.trigger()
@@ -269,15 +272,28 @@ class PolicyNode(LifecycleNode):
             ages = dict(self.inputs.frame_times) | {"joint_states": self.inputs.joints_time}
             instruction = self.inputs.instruction
             instruction_count = self.inputs.instruction_count
+            instruction_time = self.inputs.instruction_time
             joints = self.inputs.joints_rad
         stale = safety.stale_inputs(now, ages, self.safety.max_input_age_s)
         if self.estop.latched:
             return self._hold("e-stop latched")
         if stale:
-            return self._hold("stale input: " + ", ".join(stale))
+            # Keep the plan: its steps are tied to ticks, so a blip (one late frame on a busy machine) costs
+            # one tick without a command, not a restart from a fresh inference. Steps whose tick passes
+            # while holding are never sent, so a long outage still ends in a new chunk from new inputs.
+            return self._hold("stale input: " + ", ".join(stale), drop_plan=False)
         if not instruction:
             return self._hold(f"no instruction yet (topic {self.p['instruction_topic']})")
-        self._replan_if_stale(joints, instruction_count)
+        self._replan_if_stale(joints, instruction_count, instruction_time)
+        if self.inputs_needed_after is not None:
+            # A new task often comes with a new scene (a reset): plan from the frames and joints that
+            # follow the instruction, not from the last ones of the previous task.
+            waiting = safety.received_before(ages, self.inputs_needed_after)
+            if waiting:
+                return self._hold(
+                    f"waiting for inputs newer than the instruction: {', '.join(waiting)}", False
+                )
+            self.inputs_needed_after = None
         if self.scheduler.wants_request(self.tick):
             self._request_chunk(instruction)
         targets = self.scheduler.horizon(self.tick, self.p["command_horizon_steps"])
@@ -288,7 +304,9 @@ class PolicyNode(LifecycleNode):
         self._send(targets)
         self.scheduler.advance(self.tick)
 
-    def _replan_if_stale(self, joints: np.ndarray, instruction_count: int) -> None:
+    def _replan_if_stale(
+        self, joints: np.ndarray, instruction_count: int, instruction_time: float | None
+    ) -> None:
         """Forget the plan when it no longer fits: a new instruction message (a new task, even with the same
         words), or an arm joint far from the last command (the robot was reset or moved by hand, or the
         controller did not follow). Commands then start again from the measured state."""
@@ -296,6 +314,7 @@ class PolicyNode(LifecycleNode):
         if instruction_count != self.planned_instruction_count:
             reason = "new instruction" if self.planned_instruction_count else ""
             self.planned_instruction_count = instruction_count
+            self.inputs_needed_after = instruction_time
         elif self.previous_command is not None:
             error = np.abs(joints - self.previous_command)
             error[self.units.joint_names.index(self.units.gripper_joint)] = 0.0
@@ -379,8 +398,8 @@ class PolicyNode(LifecycleNode):
             self._publish_status("active", "sending commands")
 
     def _hold(self, reason: str, drop_plan: bool = True) -> None:
-        """Send nothing and say why (once per reason). A safety hold also forgets the plan and any
-        inference in flight: they were made from inputs that are now outdated."""
+        """Send nothing and say why (once per reason). `drop_plan` also forgets the plan and any inference in
+        flight (the e-stop, deactivation): commands then start again from the measured joints."""
         if drop_plan:
             self.scheduler.reset()
             self.previous_command = None

@@ -50,6 +50,11 @@ def stale_inputs(now: float, last_received: dict[str, float | None], max_age_s: 
     ]
 
 
+def received_before(last_received: dict[str, float | None], moment: float) -> list[str]:
+    """Names of inputs not received since `moment` (a new task waits for these before it plans)."""
+    return [name for name, t in last_received.items() if t is None or t <= moment]
+
+
 def chunk_problem(actions: np.ndarray, confidence: np.ndarray, config: SafetyConfig) -> str | None:
     """Why a chunk must be dropped (non-finite values), or None."""
     if not np.all(np.isfinite(actions)):
