@@ -108,11 +108,30 @@ class Monitor:
 
 
 def change_state(test: DriverNode, transition: int) -> bool:
+    """Request a lifecycle transition; True when the node reports (or is found in) the target state.
+
+    A request sent just after discovery can go unanswered: DDS may match the client's request writer
+    before the server has matched the client's response reader, and the response is then dropped. So on
+    a timeout the node's state says whether the transition happened, and the request is sent again if not.
+    """
+    from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState
 
+    target = {
+        Transition.TRANSITION_CONFIGURE: "inactive",
+        Transition.TRANSITION_ACTIVATE: "active",
+        Transition.TRANSITION_DEACTIVATE: "inactive",
+        Transition.TRANSITION_CLEANUP: "unconfigured",
+    }[transition]
     request = ChangeState.Request()
     request.transition.id = transition
-    return test.call(ChangeState, "vla_policy/change_state", request, timeout=60).success
+    for _ in range(3):
+        try:
+            return test.call(ChangeState, "vla_policy/change_state", request, timeout=20).success
+        except TimeoutError:
+            if lifecycle_state(test) == target:
+                return True
+    return False
 
 
 def lifecycle_state(test: DriverNode) -> str:
