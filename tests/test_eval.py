@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import av
+import numpy as np
 import pytest
 
 from sim.tasks import get_task
@@ -131,3 +132,27 @@ def test_unknown_policy_is_a_clear_error(tmp_path):
     )
     assert result.returncode == 2
     assert "not 'expert', a checkpoint folder or an export folder" in result.stderr
+
+
+def test_chunk_source_runs_execute_steps_of_each_chunk():
+    from types import SimpleNamespace
+
+    from vla.evaluation.policies import ChunkSource
+
+    class CountingPolicy:
+        calls = 0
+
+        def reset(self):
+            pass
+
+        def infer(self, obs):
+            CountingPolicy.calls += 1
+            return {"actions": np.full((10, 6), float(CountingPolicy.calls), np.float32)}
+
+    observation = {"pixels": {"front": None, "wrist": None}, "agent_pos": np.zeros(6, np.float32)}
+    source = ChunkSource(CountingPolicy(), chunk_length=10, execute_steps=3)
+    source.start(SimpleNamespace(task_description="push the yellow cube left"), observation)
+    firsts = [source.act(observation)[0] for _ in range(7)]
+    assert firsts == [1, 1, 1, 2, 2, 2, 3]  # a new chunk every 3 actions
+    with pytest.raises(ValueError, match="--execute-steps 11: the policy's chunks have 10 actions"):
+        ChunkSource(CountingPolicy(), chunk_length=10, execute_steps=11)

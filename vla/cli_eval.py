@@ -29,6 +29,12 @@ def add_parser(subparsers) -> None:
     evaluate.add_argument(
         "--variant", choices=["fp32", "fp16", "int8"], default="fp32", help="onnx backend: which graph"
     )
+    evaluate.add_argument(
+        "--execute-steps",
+        type=int,
+        help="actions run from each chunk before the policy is asked again, like LeRobot's n_action_steps "
+        "(default: the whole chunk)",
+    )
     evaluate.add_argument("--suite", default="tabletop")
     evaluate.add_argument("--task", action="append", help="only these tasks (repeatable)")
     evaluate.add_argument("--episodes-per-task", type=int, default=10)
@@ -48,6 +54,7 @@ def run_eval(args: argparse.Namespace) -> int:
     config = EvalConfig(
         policy=policy,
         variant=args.variant,
+        execute_steps=args.execute_steps,
         suite=args.suite,
         episodes_per_task=args.episodes_per_task,
         workers=args.workers,

@@ -35,6 +35,10 @@ class ChunkSource:
     """A policy behind `infer(obs)` (torch `VLAPolicy` or `RuntimePolicy`); chunks are executed open loop."""
 
     def __init__(self, policy, chunk_length: int, execute_steps: int | None = None):
+        if execute_steps is not None and not 1 <= execute_steps <= chunk_length:
+            raise ValueError(
+                f"--execute-steps {execute_steps}: the policy's chunks have {chunk_length} actions"
+            )
         self.policy = policy
         self.execute_steps = execute_steps or chunk_length
         self.queue: deque[np.ndarray] = deque()
@@ -63,9 +67,12 @@ def is_export_folder(spec: str) -> bool:
     return (Path(spec) / "export.json").is_file()
 
 
-def make_source(spec: str, env, variant: str = "fp32"):
+def make_source(spec: str, env, variant: str = "fp32", execute_steps: int | None = None):
     """`expert`, a checkpoint folder (torch), an export folder (onnxruntime, `variant`) or a LeRobot baseline
-    folder (ACT / Diffusion Policy saved by `vla.baselines.lerobot_policies.BaselineTrainer`)."""
+    folder (ACT / Diffusion Policy saved by `vla.baselines.lerobot_policies.BaselineTrainer`).
+
+    execute_steps: actions run from each of our chunks before asking again (None: the whole chunk);
+    baselines keep their own `n_action_steps`."""
     if spec == EXPERT:
         return ExpertSource(env)
     folder = Path(spec)
@@ -78,7 +85,7 @@ def make_source(spec: str, env, variant: str = "fp32"):
 
         # One intra-op thread: evaluation already runs one worker process per core.
         policy = RuntimePolicy(folder, variant=variant, threads=1)
-        return ChunkSource(policy, policy.chunk_length)
+        return ChunkSource(policy, policy.chunk_length, execute_steps)
     if not (folder / "model.safetensors").is_file():
         raise FileNotFoundError(f"--policy {spec}: not 'expert', a checkpoint folder or an export folder")
     import torch
@@ -91,4 +98,4 @@ def make_source(spec: str, env, variant: str = "fp32"):
     if device == "cpu":
         torch.set_num_threads(1)
     policy = VLAPolicy.from_checkpoint(folder, device=device)
-    return ChunkSource(policy, policy.config.chunk_length)
+    return ChunkSource(policy, policy.config.chunk_length, execute_steps)

@@ -29,10 +29,13 @@ class EvalConfig:
     videos: bool = True
     tasks: tuple[str, ...] = ()  # empty: every task of the suite
     variant: str = "fp32"  # export folders only: fp32 | fp16 | int8
+    execute_steps: int | None = None  # actions run from each chunk before the next inference (None: all)
 
     def __post_init__(self) -> None:
         if self.episodes_per_task < 1 or self.workers < 1:
             raise ValueError("--episodes-per-task and --workers must be at least 1")
+        if self.execute_steps is not None and self.execute_steps < 1:
+            raise ValueError("--execute-steps must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
 
     env = TabletopEnv(task=task, suite=config.suite, instructions=config.instructions)
     try:
-        source = make_source(config.policy, env, config.variant)
+        source = make_source(config.policy, env, config.variant, config.execute_steps)
         outcomes = []
         for seed in seeds:
             observation, info = env.reset(seed=seed)
@@ -145,6 +148,7 @@ def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcom
         "backend": backend_name(config),
         "suite": config.suite,
         "instructions": config.instructions,
+        "execute_steps": config.execute_steps,
         "seeds": [config.seed, config.seed + config.episodes_per_task - 1],
         "per_task": per_task,
         "aggregated": aggregated,
