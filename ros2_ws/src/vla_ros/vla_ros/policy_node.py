@@ -290,9 +290,8 @@ class PolicyNode(LifecycleNode):
             # follow the instruction, not from the last ones of the previous task.
             waiting = safety.received_before(ages, self.inputs_needed_after)
             if waiting:
-                return self._hold(
-                    f"waiting for inputs newer than the instruction: {', '.join(waiting)}", False
-                )
+                reason = f"waiting for inputs newer than the instruction: {', '.join(waiting)}"
+                return self._hold(reason, drop_plan=False)
             self.inputs_needed_after = None
         if self.scheduler.wants_request(self.tick):
             self._request_chunk(instruction)
