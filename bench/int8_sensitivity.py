@@ -94,13 +94,13 @@ def main() -> None:
     import onnx
 
     import sim  # noqa: F401  (headless GL before mujoco loads)
-    from vla.export.quantization import KEEP_FLOAT, quantizable_groups, quantize_int8
+    from vla.export.quantization import KEEP_FLOAT, kept_in_float, quantizable_groups, quantize_int8
     from vla.runtime import RuntimePolicy
 
     observations = expert_observations(args.suite, args.episodes_per_task, args.stride, args.seed)
     print(f"{len(observations)} expert observations")
-    fp32 = RuntimePolicy(args.export, variant="fp32", threads=2)
-    reference = chunk_actions(fp32, observations)
+    policy = RuntimePolicy(args.export, variant="fp32", threads=2)
+    reference = chunk_actions(policy, observations)
     model = onnx.load(str(args.export / "policy.onnx"))
     groups = quantizable_groups(model)
     macs = group_macs(model, groups)
@@ -112,8 +112,9 @@ def main() -> None:
 
         def measure(name: str, keep: list[str]) -> dict:
             quantize_int8(args.export / "policy.onnx", quantized, keep_float=keep)
-            fp32.session = _session(quantized)
-            row = {"variant": name, **action_error(chunk_actions(fp32, observations), reference)}
+            # Only the policy graph changes: the runtime's preprocessing and instruction encoding stay.
+            policy.session = _session(quantized)
+            row = {"variant": name, **action_error(chunk_actions(policy, observations), reference)}
             print(json.dumps(row))
             return row
 
@@ -123,7 +124,7 @@ def main() -> None:
         rows.append(measure("all in int8", []) | {"share_of_macs": 1.0})
         for keep in [",".join(KEEP_FLOAT), *args.keep]:
             kept = keep.split(",")
-            share = sum(m for g, m in macs.items() if not any(g == k or g.startswith(k + ".") for k in kept))
+            share = sum(m for group, m in macs.items() if not kept_in_float(group, kept))
             rows.append(measure(f"all but {keep}", kept) | {"share_of_macs": share / total_macs})
 
     print("\n| int8 in | share of MACs | arm mean (deg) | arm p99 (deg) | gripper mean (%) |")
@@ -138,11 +139,12 @@ def main() -> None:
 
 
 def _session(path: Path):
+    """An onnxruntime session made the way `RuntimePolicy(..., threads=2)` makes its own, on the CPU."""
     import onnxruntime
 
-    from vla.runtime.providers import session_options
+    from vla.runtime.providers import execution_providers, session_options
 
-    return onnxruntime.InferenceSession(str(path), session_options(2), providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(str(path), session_options(2), providers=execution_providers("cpu"))
 
 
 if __name__ == "__main__":

@@ -27,33 +27,30 @@ def run_episode(env, policy, seed: int, task: str, args, units, safety_config) -
     from vla_ros.safety import limit_commands
     from vla_ros.trajectory import TrajectoryFollower
 
+    from vla.evaluation.policies import policy_observation
+
     observation, info = env.reset(seed=seed, options={"task": task})
     policy.reset()
-    period_s = 1.0 / 30.0
+    period_s = 1.0 / env.config.control_hz
     scheduler = ChunkScheduler(args.request_ahead, args.blend)
     follower = TrajectoryFollower(env.units.to_radians(observation["agent_pos"]), period_s)
     in_flight: deque[tuple[int, int, np.ndarray]] = deque()  # (deliver at tick, observation tick, actions)
     previous_command = None
     rng = np.random.default_rng(seed)
-    for tick in range(10_000):
+
+    def merge_arrived(tick: int) -> None:
         while in_flight and in_flight[0][0] <= tick:
             _, observed, actions = in_flight.popleft()
             scheduler.merge(units.to_ros(actions), observed, tick)
+
+    for tick in range(10_000):
+        merge_arrived(tick)
         if scheduler.wants_request(tick):
-            chunk = policy.infer(
-                {
-                    "observation.images.front": observation["pixels"]["front"],
-                    "observation.images.wrist": observation["pixels"]["wrist"],
-                    "observation.state": observation["agent_pos"],
-                    "task": info["task_description"],
-                }
-            )
+            chunk = policy.infer(policy_observation(observation, info["task_description"]))
             scheduler.requested(tick)
             latency = args.latency_ticks + int(rng.integers(0, args.jitter_ticks + 1))
             in_flight.append((tick + latency, tick, chunk["actions"]))
-            if latency == 0:
-                _, observed, actions = in_flight.popleft()
-                scheduler.merge(units.to_ros(actions), observed, tick)
+            merge_arrived(tick)  # latency 0: usable this tick
         targets = scheduler.horizon(tick, args.horizon)
         if rng.random() < args.drop_commands:  # a tick whose command does not reach the follower in time
             targets = None
@@ -94,13 +91,14 @@ def main() -> None:
 
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
+    from sim.robot import GRIPPER_INDEX, JOINT_NAMES
     from vla.runtime import RuntimePolicy
 
     env = TabletopEnv(task=args.task)
     policy = RuntimePolicy(args.export, threads=2)
-    joints = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
     low, high = env.units.low_rad, env.units.high_rad
-    units = PolicyUnits(joints, "gripper", float(low[-1]), float(high[-1]))
+    gripper = GRIPPER_INDEX
+    units = PolicyUnits(JOINT_NAMES, JOINT_NAMES[gripper], float(low[gripper]), float(high[gripper]))
     safety_config = SafetyConfig(
         lower_rad=low,
         upper_rad=high,

@@ -54,6 +54,7 @@ def test_train_checkpoint_resume_and_infer(dataset, tmp_path):
 
     import sim  # noqa: F401
     from sim.env import TabletopEnv
+    from vla.evaluation.policies import policy_observation
     from vla.policy import VLAPolicy
 
     policy = VLAPolicy.from_checkpoint(out / "checkpoints" / "last")
@@ -61,14 +62,7 @@ def test_train_checkpoint_resume_and_infer(dataset, tmp_path):
     try:
         obs, info = env.reset(seed=0)
         policy.reset()
-        chunk = policy.infer(
-            {
-                "observation.images.front": obs["pixels"]["front"],
-                "observation.images.wrist": obs["pixels"]["wrist"],
-                "observation.state": obs["agent_pos"],
-                "task": info["task_description"],
-            }
-        )
+        chunk = policy.infer(policy_observation(obs, info["task_description"]))
         assert chunk["actions"].shape == (policy.config.chunk_length, 6)
         assert np.isfinite(chunk["actions"]).all()
         for action in chunk["actions"]:

@@ -16,6 +16,14 @@ import numpy as np
 EXPERT = "expert"
 
 
+def policy_observation(observation: dict, instruction: str) -> dict:
+    """A `TabletopEnv` observation as `infer(obs)` takes it: one image per camera, state and task."""
+    from vla.data.features import camera_key
+
+    frames = {camera_key(camera): frame for camera, frame in observation["pixels"].items()}
+    return frames | {"observation.state": observation["agent_pos"], "task": instruction}
+
+
 class ExpertSource:
     """The task's scripted expert (privileged state): the reference learned policies are judged against."""
 
@@ -51,14 +59,7 @@ class ChunkSource:
 
     def act(self, observation: dict) -> np.ndarray:
         if not self.queue:
-            chunk = self.policy.infer(
-                {
-                    "observation.images.front": observation["pixels"]["front"],
-                    "observation.images.wrist": observation["pixels"]["wrist"],
-                    "observation.state": observation["agent_pos"],
-                    "task": self.instruction,
-                }
-            )
+            chunk = self.policy.infer(policy_observation(observation, self.instruction))
             self.queue.extend(chunk["actions"][: self.execute_steps])
         return self.queue.popleft()
 

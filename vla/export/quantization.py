@@ -46,6 +46,11 @@ def module_group(namespace: str) -> str:
     return layer.group(1) if layer else named[-1]
 
 
+def kept_in_float(group: str, keep_float: Iterable[str]) -> bool:
+    """Whether `group` is one of `keep_float` (group names) or inside one of them (a prefix up to a dot)."""
+    return any(group == k or group.startswith(k + ".") for k in keep_float)
+
+
 def quantizable_groups(model) -> dict[str, list[str]]:
     """{group: [node names]} of the nodes `quantize_dynamic` would quantise (constant weight input)."""
     constants = {initializer.name for initializer in model.graph.initializer}
@@ -68,12 +73,7 @@ def quantize_int8(source: Path, target: Path, keep_float: Iterable[str] = KEEP_F
 
     keep_float = tuple(keep_float)
     groups = quantizable_groups(onnx.load(str(source)))
-    kept = [
-        node
-        for group, nodes in groups.items()
-        if any(group == k or group.startswith(k + ".") for k in keep_float)
-        for node in nodes
-    ]
+    kept = [node for group, nodes in groups.items() if kept_in_float(group, keep_float) for node in nodes]
     # quantize_dynamic first splits each Gemm into "<name>_MatMul" + "<name>_Add" and matches exclusions
     # against the new names, so a Gemm is excluded under both.
     excluded = kept + [f"{node}_MatMul" for node in kept]
