@@ -3,6 +3,8 @@ training device, and trained on by `vla train`; and the precomputed sentence-emb
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 
@@ -77,14 +79,23 @@ def test_device_batches_gather_the_chunks_delta_timestamps_give(cache):
     assert len(seen) == len(set(seen)) == (len(arrays.state) // 16) * 16  # an epoch: each frame at most once
 
 
-def test_vla_train_runs_on_a_frame_cache(cache, tmp_path):
+def test_vla_train_runs_on_a_frame_cache_with_a_held_out_loss(cache, tmp_path):
     _, folder = cache
     out = tmp_path / "run"
     command = [sys.executable, "-m", "vla", "train", "--dataset", str(folder), "--out", str(out)]
-    command += ["--preset", "debug", "--steps", "2", "--batch-size", "8", "--device", "cpu"]
+    command += ["--preset", "debug", "--steps", "10", "--save-every", "5", "--batch-size", "8"]
+    command += ["--device", "cpu", "--val-dataset", str(folder), "--val-batches", "2"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (out / "checkpoints" / "last" / "model.safetensors").is_file()
+    # The held-out loss is logged at the start and at each checkpoint, and saved with the checkpoint.
+    logged = dict(re.findall(r"step (\d+): held-out loss ([\d.]+) \(16 frames\)", result.stdout))
+    assert sorted(map(int, logged)) == [0, 5, 10], result.stdout[-2000:]
+    for step in (5, 10):
+        state = json.loads((out / "checkpoints" / f"step_{step:07d}" / "training_state.json").read_text())
+        assert state["val_loss"] == pytest.approx(float(logged[str(step)]), abs=1e-4)
+    # Here the "held-out" frames are the training frames, so ten steps must lower their loss.
+    assert float(logged["10"]) < float(logged["0"])
 
 
 def test_embedding_table_replaces_the_encoder(tmp_path, monkeypatch):

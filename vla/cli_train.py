@@ -55,6 +55,13 @@ def add_parser(subparsers) -> None:
         help="freeze the vision tower (default: on with --init, off otherwise)",
     )
     train.add_argument("--lora-rank", type=int, default=0, help="train LoRA adapters of this rank (peft)")
+    train.add_argument(
+        "--val-dataset",
+        type=Path,
+        help="held-out episodes (dataset or frame cache from other seeds): loss at the start and at every "
+        "checkpoint, in TensorBoard (val/loss) and each checkpoint's training_state.json",
+    )
+    train.add_argument("--val-batches", type=int, default=8, help="held-out batches per validation")
     train.set_defaults(run=run_train)
 
 
@@ -84,9 +91,12 @@ def run_train(args: argparse.Namespace) -> int:
         freeze_vision=args.freeze_vision,
         lora_rank=args.lora_rank,
         max_seconds=args.max_seconds,
+        val_dataset=args.val_dataset,
+        val_batches=args.val_batches,
     )
     result = train(config)
-    print(f"final loss {result.final_loss:.4f}; checkpoint: {result.last_checkpoint}")
+    held_out = f", held-out loss {result.val_loss:.4f}" if result.val_loss is not None else ""
+    print(f"final loss {result.final_loss:.4f}{held_out}; checkpoint: {result.last_checkpoint}")
     return 0
 
 

@@ -29,6 +29,7 @@ from vla.training.data import ChunkDataset, collate, dataset_normalization, open
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
 from vla.training.frames import arrays_stats, is_arrays_folder, open_arrays
 from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
+from vla.training.validation import HeldOutLoss
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,14 @@ class TrainConfig:
     freeze_vision: bool | None = None  # default: frozen when fine-tuning (--init), trained otherwise
     lora_rank: int = 0  # > 0: train LoRA adapters on the language model instead of its weights
     max_seconds: float = 0.0  # > 0: stop (and save) once this run has trained this long
+    val_dataset: Path | None = None  # held-out episodes: loss at the start and at every checkpoint
+    val_batches: int = 8  # batches of `batch_size` held-out samples per validation
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError("--steps and --batch-size must be at least 1")
+        if self.val_batches < 1:
+            raise ValueError("--val-batches must be at least 1")
 
 
 def _device(name: str) -> torch.device:
@@ -160,6 +165,7 @@ class TrainResult:
     last_checkpoint: Path  # <out>/checkpoints/last
     model: VLAModel  # this process's trained model (every DDP rank holds identical weights)
     final_loss: float
+    val_loss: float | None = None  # held-out loss at the last checkpoint (--val-dataset)
 
 
 @dataclass
@@ -179,6 +185,7 @@ class TrainingRun:
     encode: BatchEncoder
     autocast: object
     start_step: int
+    validation: HeldOutLoss | None  # rank 0, with --val-dataset
 
 
 def prepare(cfg: TrainConfig) -> TrainingRun:
@@ -253,6 +260,9 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         optimizer, lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.steps), last_epoch=start_step - 1
     )
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    validation = None
+    if cfg.val_dataset is not None and rank == 0:
+        validation = HeldOutLoss(cfg.val_dataset, bundle, cfg.batch_size, cfg.val_batches, cfg.seed)
     return TrainingRun(
         cfg,
         rank,
@@ -267,6 +277,7 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         BatchEncoder(bundle, device, cfg.augment, getattr(loader, "tasks", ())),
         autocast,
         start_step,
+        validation,
     )
 
 
@@ -280,8 +291,9 @@ def train(cfg: TrainConfig) -> TrainResult:
     progress = tqdm(
         total=cfg.steps, initial=run.start_step, desc="training", unit="step", disable=run.rank != 0
     )
-    step, epoch, samples, tic = run.start_step, 0, 0, time.perf_counter()
-    started = tic
+    step, epoch, samples = run.start_step, 0, 0
+    val_loss = _validate(run, writer, progress, step) if run.validation is not None else None
+    tic = started = time.perf_counter()
     while step < cfg.steps:
         if run.sampler is not None:
             run.sampler.set_epoch(epoch)
@@ -308,7 +320,12 @@ def train(cfg: TrainConfig) -> TrainResult:
             progress.update(1)
             out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started > cfg.max_seconds
             if run.rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps or out_of_time):
-                _save(cfg, run.bundle, run.optimizer, step, float(loss.item()))
+                if run.validation is not None:
+                    paused = time.perf_counter()
+                    val_loss = _validate(run, writer, progress, step)
+                    progress.set_postfix(loss=f"{loss.item():.3f}", val_loss=f"{val_loss:.3f}")
+                    tic += time.perf_counter() - paused  # samples/s counts training time only
+                _save(cfg, run.bundle, run.optimizer, step, float(loss.item()), val_loss)
             if step >= cfg.steps or out_of_time:
                 break
         epoch += 1
@@ -320,12 +337,25 @@ def train(cfg: TrainConfig) -> TrainResult:
         writer.close()
     if run.world > 1:
         dist.barrier()
-    return TrainResult(cfg.out / "checkpoints" / "last", run.model, float(loss.item()))
+    return TrainResult(cfg.out / "checkpoints" / "last", run.model, float(loss.item()), val_loss)
 
 
-def _save(cfg: TrainConfig, bundle: PolicyBundle, optimizer, step: int, loss: float) -> None:
+def _validate(run: TrainingRun, writer, progress, step: int) -> float:
+    """Held-out loss of the model as it is now: a log line, and val/loss in TensorBoard."""
+    val_loss = run.validation(run.model, run.encode, run.autocast)
+    progress.write(f"step {step}: held-out loss {val_loss:.4f} ({run.validation.frames} frames)")
+    if writer is not None:
+        writer.add_scalar("val/loss", val_loss, step)
+    return val_loss
+
+
+def _save(
+    cfg: TrainConfig, bundle: PolicyBundle, optimizer, step: int, loss: float, val_loss: float | None = None
+) -> None:
     folder = cfg.out / "checkpoints" / f"step_{step:07d}"
     state = {"step": step, "loss": loss, "train_config": {k: str(v) for k, v in asdict(cfg).items()}}
+    if val_loss is not None:
+        state["val_loss"] = val_loss  # held-out loss at this step (--val-dataset)
     if has_lora(bundle.model):
         bundle = replace(bundle, model=merged_copy(bundle.model))
     save_checkpoint(folder, bundle, state)

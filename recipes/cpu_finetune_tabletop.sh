@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Fine-tune the GPU-trained `nano` on fresh expert episodes, on a CPU, watching a held-out loss.
+#
+# Why: the GPU run (recipes/gpu_tabletop.sh, 640 episodes, ~10 epochs) memorised its episodes: loss 1.0 on
+# them, 4.1 on new layouts of the same tasks (docs/LOG.md, 2026-11-28). More passes over the same frames
+# cannot fix that; new layouts can. On a 2-core CPU, rendering (~80 frames/s) outpaces training
+# (~30 samples/s), so every sample here is a frame the policy has not memorised.
+#
+# 1. a frame cache of NEW expert episodes (seeds from 300000; the GPU run used 100000-164999)
+# 2. a small validation cache from seeds no training run uses (500000)
+# 3. fine-tune from INIT with the held-out loss at the start and at every checkpoint
+# 4. evaluate the last checkpoint, exported, with training instructions
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-.venv/bin/python}"
+INIT="${INIT:-policies/tabletop_nano}"
+EPISODES="${EPISODES:-60}"              # new expert episodes per task
+DATA="${DATA:-datasets/tabletop_expert_${EPISODES}_s300k}"
+VAL="${VAL:-datasets/tabletop_expert_2_s500k}"
+OUT="${OUT:-runs/nano_cpu_ft}"
+STEPS="${STEPS:-6000}"                  # cosine schedule length
+TRAIN_SECONDS="${TRAIN_SECONDS:-6000}"  # wall-time cap (the schedule may not finish)
+WORKERS="${WORKERS:-2}"
+
+[ -d "$DATA" ] || "$PY" -m vla record --source expert --arrays --suite tabletop --episodes-per-task "$EPISODES" \
+  --seed 300000 --workers "$WORKERS" --root "$DATA"
+[ -d "$VAL" ] || "$PY" -m vla record --source expert --arrays --suite tabletop --episodes-per-task 2 \
+  --seed 500000 --workers "$WORKERS" --root "$VAL"
+"$PY" -m vla train --dataset "$DATA" --val-dataset "$VAL" --out "$OUT" --init "$INIT" --no-freeze-vision \
+  --steps "$STEPS" --batch-size 32 --lr 1.5e-4 --warmup-steps 100 --save-every 500 --log-every 50 --seed 1 \
+  --max-seconds "$TRAIN_SECONDS"
+"$PY" -m vla export --policy "$OUT/checkpoints/last" --out "exports/$(basename "$OUT")"
+"$PY" -m vla eval --policy "exports/$(basename "$OUT")" --suite tabletop --episodes-per-task "${EVAL_EPISODES:-25}" \
+  --workers "$WORKERS" --out "results/$(basename "$OUT")_train"
