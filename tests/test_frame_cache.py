@@ -89,7 +89,12 @@ def test_vla_train_runs_on_a_frame_cache_with_a_held_out_loss(cache, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert (out / "checkpoints" / "last" / "model.safetensors").is_file()
     # The held-out loss is logged at the start and at each checkpoint, and saved with the checkpoint.
-    logged = dict(re.findall(r"step (\d+): held-out loss ([\d.]+) \(16 frames\)", result.stdout))
+    lines = re.findall(
+        r"step (\d+): held-out loss ([\d.]+), action error \[([\d. ]+)\] \(16 frames\)", result.stdout
+    )
+    logged = {step: loss for step, loss, _ in lines}
+    errors = {step: np.array(error.split(), float) for step, _, error in lines}
+    assert all(len(e) == 6 and np.isfinite(e).all() for e in errors.values())
     assert sorted(map(int, logged)) == [0, 5, 10], result.stdout[-2000:]
     for step in (5, 10):
         state = json.loads((out / "checkpoints" / f"step_{step:07d}" / "training_state.json").read_text())

@@ -341,12 +341,15 @@ def train(cfg: TrainConfig) -> TrainResult:
 
 
 def _validate(run: TrainingRun, writer, progress, step: int) -> float:
-    """Held-out loss of the model as it is now: a log line, and val/loss in TensorBoard."""
-    val_loss = run.validation(run.model, run.encode, run.autocast)
-    progress.write(f"step {step}: held-out loss {val_loss:.4f} ({run.validation.frames} frames)")
+    """Held-out loss and action error of the model as it is now: a log line, and val/* in TensorBoard."""
+    metrics = run.validation(run.model, run.encode, run.autocast)
+    progress.write(f"step {step}: {metrics.summary()} ({run.validation.frames} frames)")
     if writer is not None:
-        writer.add_scalar("val/loss", val_loss, step)
-    return val_loss
+        writer.add_scalar("val/loss", metrics.loss, step)
+        writer.add_scalar("val/action_error_mean", float(metrics.action_error.mean()), step)
+        for dim, error in enumerate(metrics.action_error):
+            writer.add_scalar(f"val/action_error/{dim}", float(error), step)
+    return metrics.loss
 
 
 def _save(

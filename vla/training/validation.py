@@ -6,6 +6,10 @@ and 4.1 on new layouts of the same tasks (near the 4.4 of an untrained model), w
 alone never showed. A validation set rendered from other seeds (`vla record --source expert --arrays
 --seed ...`) shows it while the run goes, and each checkpoint records its held-out loss.
 
+Two figures: the loss (comparable only between runs with the same action tokens) and the action error,
+the mean |decoded action - expert action| per action dimension in the dataset's units (degrees for the
+SO-101 joints, 0-100 for its gripper), which compares any two policies.
+
 The samples are a fixed, seeded subset of the validation frames, normalised with the *policy's*
 normalisation (the training set's), encoded without augmentation or word dropout, so figures from
 different checkpoints of a run compare.
@@ -13,19 +17,30 @@ different checkpoints of a run compare.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from vla.models.checkpoint import PolicyBundle
-from vla.models.modeling_vla import chunk_loss
+from vla.models.modeling_vla import chunk_loss, decode_logits
 from vla.training.data import ChunkDataset, collate, open_lerobot_dataset
 from vla.training.frames import is_arrays_folder, open_arrays
 
 
+@dataclass(frozen=True)
+class HeldOutMetrics:
+    loss: float  # mean chunk cross-entropy per control token (nats)
+    action_error: np.ndarray  # (A,) mean |decoded - expert| over real chunk steps, dataset units
+
+    def summary(self) -> str:
+        error = " ".join(f"{e:.1f}" for e in self.action_error)
+        return f"held-out loss {self.loss:.4f}, action error [{error}]"
+
+
 class HeldOutLoss:
-    """Mean chunk loss of a policy over `batches` fixed batches of a held-out dataset."""
+    """Loss and action error of a policy over `batches` fixed batches of a held-out dataset."""
 
     def __init__(self, dataset: Path, bundle: PolicyBundle, batch_size: int, batches: int = 8, seed: int = 0):
         config = bundle.config
@@ -44,17 +59,26 @@ class HeldOutLoss:
             for start in range(0, count, batch_size)
         ]
         self.frames = count
+        self.bin_centers = torch.from_numpy(bundle.action_tokenizer.bin_centers)  # (K,) normalised units
+        self.action_normalizer = bundle.normalization.action
 
     @torch.no_grad()
-    def __call__(self, model: torch.nn.Module, encode, autocast) -> float:
-        """Mean loss over the fixed batches; `encode` is the run's BatchEncoder (called with train=False)."""
+    def __call__(self, model: torch.nn.Module, encode, autocast) -> HeldOutMetrics:
+        """Metrics over the fixed batches; `encode` is the run's BatchEncoder (called with train=False)."""
         was_training = model.training
         model.eval()
-        total, weight = 0.0, 0
+        loss, frames, error_sum, steps = 0.0, 0, 0.0, 0
         for batch in self.batches:
             with autocast:
                 inputs = encode(batch, train=False)
-                total += float(chunk_loss(model(inputs), inputs)) * len(batch["state"])
-            weight += len(batch["state"])
+                logits = model(inputs)  # (B, T, A, K)
+                loss += float(chunk_loss(logits, inputs)) * len(batch["state"])
+            frames += len(batch["state"])
+            decoded, _ = decode_logits(logits, self.bin_centers.to(logits.device))  # (B, T, A)
+            predicted = self.action_normalizer.unnormalize(decoded.cpu().numpy())
+            expert = self.action_normalizer.unnormalize(batch["actions"].numpy())
+            real = ~batch["action_is_pad"].numpy()  # (B, T): chunk steps inside the episode
+            error_sum = error_sum + np.abs(predicted - expert)[real].sum(axis=0)
+            steps += int(real.sum())
         model.train(was_training)
-        return total / weight
+        return HeldOutMetrics(loss / frames, np.asarray(error_sum / max(steps, 1), np.float32))
