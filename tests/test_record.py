@@ -163,7 +163,7 @@ def test_ctrl_c_drops_only_the_unfinished_episode(tmp_path):
     time.sleep(0.7)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr[-3000:]
     assert "interrupted" in stderr
     saved = total_episodes(root)
     assert load(root).num_episodes == saved >= 1
