@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 
@@ -45,7 +46,7 @@ def main() -> None:
         encode = BatchEncoder(bundle, torch.device("cpu"), augment=False)
         for dataset in args.dataset:
             metrics = HeldOutLoss(dataset, bundle, args.batch_size, args.batches)(
-                bundle.model, encode, torch.autocast("cpu", enabled=False)
+                bundle.model, encode, nullcontext()
             )
             error = metrics.action_error
             rows.append(

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from vla.data import VIDEO_BACKEND
 from vla.models.configuration_vla import VLAConfig
 from vla.models.normalization import Normalization
-from vla.training.frames import DatasetArrays, load_arrays
+from vla.training.frames import DatasetArrays, is_arrays_folder, load_arrays, open_arrays
 
 
 @dataclass
@@ -28,6 +28,13 @@ class ChunkSample:
     actions: torch.Tensor  # (T, A) float32, normalised
     action_is_pad: torch.Tensor  # (T,) bool
     task: str
+
+
+def open_training_source(root: Path, config: VLAConfig) -> tuple[object | None, DatasetArrays | None]:
+    """(LeRobotDataset, None) for a LeRobot v3 dataset; (None, frame cache) for a `record --arrays` folder."""
+    if is_arrays_folder(root):
+        return None, open_arrays(root, [f"observation.images.{c}" for c in config.cameras])
+    return open_lerobot_dataset(root, config), None
 
 
 def open_lerobot_dataset(root: Path, config: VLAConfig):

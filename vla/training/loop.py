@@ -25,9 +25,9 @@ from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer, encode_instructions
 from vla.training.augment import augment_images
 from vla.training.batches import DeviceBatches
-from vla.training.data import ChunkDataset, collate, dataset_normalization, open_lerobot_dataset
+from vla.training.data import ChunkDataset, collate, dataset_normalization, open_training_source
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
-from vla.training.frames import arrays_stats, is_arrays_folder, open_arrays
+from vla.training.frames import arrays_stats
 from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
 from vla.training.validation import HeldOutLoss
 
@@ -103,11 +103,10 @@ def load_training_data(
     cfg: TrainConfig, config: VLAConfig
 ) -> tuple[object | None, list[str], Normalization, object]:
     """(LeRobotDataset or None, instructions, normalisation, frame cache or None) for `cfg.dataset`."""
-    if is_arrays_folder(cfg.dataset):
-        arrays = open_arrays(cfg.dataset, [f"observation.images.{c}" for c in config.cameras])
+    lerobot_dataset, arrays = open_training_source(cfg.dataset, config)
+    if arrays is not None:
         stats = arrays_stats(arrays)
         return None, sorted(set(arrays.tasks)), Normalization.from_lerobot_stats(stats), arrays
-    lerobot_dataset = open_lerobot_dataset(cfg.dataset, config)
     instructions = list(lerobot_dataset.meta.tasks.index)
     return lerobot_dataset, instructions, dataset_normalization(lerobot_dataset), None
 

@@ -25,8 +25,7 @@ import torch
 
 from vla.models.checkpoint import PolicyBundle
 from vla.models.modeling_vla import chunk_loss, decode_logits
-from vla.training.data import ChunkDataset, collate, open_lerobot_dataset
-from vla.training.frames import is_arrays_folder, open_arrays
+from vla.training.data import ChunkDataset, collate, open_training_source
 
 
 @dataclass(frozen=True)
@@ -43,12 +42,8 @@ class HeldOutLoss:
     """Loss and action error of a policy over `batches` fixed batches of a held-out dataset."""
 
     def __init__(self, dataset: Path, bundle: PolicyBundle, batch_size: int, batches: int = 8, seed: int = 0):
-        config = bundle.config
-        camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
-        if is_arrays_folder(dataset):
-            chunks = ChunkDataset(None, config, bundle.normalization, True, open_arrays(dataset, camera_keys))
-        else:
-            chunks = ChunkDataset(open_lerobot_dataset(dataset, config), config, bundle.normalization)
+        source, arrays = open_training_source(dataset, bundle.config)  # frames decoded into memory once
+        chunks = ChunkDataset(source, bundle.config, bundle.normalization, True, arrays)
         if len(chunks) == 0:
             raise ValueError(f"--val-dataset {dataset}: no frames")
         count = min(len(chunks), batch_size * batches)
