@@ -6,7 +6,9 @@
 #
 # 1. expert demonstrations of every task, rendered straight into a frame cache (parallel workers), and a
 #    small held-out cache from other seeds: the run logs its loss on layouts it never trains on
-# 2. nano, ACT and Diffusion trained at the same time, one process each, for STEPS steps of BATCH samples
+# 2. nano, ACT and Diffusion trained at the same time, one process each, for STEPS steps of BATCH samples;
+#    with STREAM_WORKERS > 0, nano instead trains on a stream of fresh layouts rendered while it trains
+#    (`vla train --stream-expert`): no layout is repeated, and training starts after seconds, not minutes
 # 3. evaluation: the baselines with training instructions, then nano with training and held-out ones
 # 4. what to keep goes to KEEP: the nano checkpoint (no optimizer state), eval_info.json files, logs
 set -uo pipefail
@@ -20,6 +22,10 @@ KEEP="${KEEP:-$WORK/keep}"                # what to keep: checkpoint, eval_info 
 # of uint8 frames in GPU memory per training process, ~3.5 min to render, a few epochs in the time the
 # machine is lent. nano and both baselines hold a copy each: ~80 GB, so use 120 on an 80 GB GPU.
 EPISODES="${EPISODES:-250}"
+# > 0: nano streams fresh layouts from this many expert processes instead of training on the cache above,
+# which is then recorded only for the baselines. A side-by-side table (same frames for all three) needs 0.
+STREAM_WORKERS="${STREAM_WORKERS:-0}"
+STREAM_FRAMES="${STREAM_FRAMES:-300000}"   # the ring on the GPU: newest 300k frames, ~29 GB
 STEPS="${STEPS:-2500}"                      # optimiser steps, the same for all three policies
 BATCH="${BATCH:-512}"                       # nano
 BASELINE_BATCH="${BASELINE_BATCH:-128}"     # ACT, Diffusion (their steps cost ~60 ms up to this size)
@@ -35,25 +41,34 @@ VAL="$WORK/tabletop_expert_2_s500k"          # held-out layouts (seeds no traini
 mkdir -p "$KEEP" "$WORK/runs"
 stamp() { echo "[$(date +%H:%M:%S) +$((SECONDS))s] $*"; }
 
-stamp "record $EPISODES expert episodes per task -> $DATA"
-if [ ! -f "$DATA/arrays.json" ]; then
-  "$PY" -m vla record --source expert --arrays --suite tabletop --episodes-per-task "$EPISODES" \
-    --seed 100000 --workers "$WORKERS" --root "$DATA" 2>&1 | tr '\r' '\n' | grep -v "recording:" \
-    | tee "$KEEP/record.log" || exit 1
+if [ "$STREAM_WORKERS" -eq 0 ] || [ -n "$BASELINES" ]; then
+  stamp "record $EPISODES expert episodes per task -> $DATA"
+  if [ ! -f "$DATA/arrays.json" ]; then
+    "$PY" -m vla record --source expert --arrays --suite tabletop --episodes-per-task "$EPISODES" \
+      --seed 100000 --workers "$WORKERS" --root "$DATA" 2>&1 | tr '\r' '\n' | grep -v "recording:" \
+      | tee "$KEEP/record.log" || exit 1
+  fi
+  [ -f "$DATA/arrays.json" ] || { stamp "recording failed"; exit 1; }
 fi
-[ -f "$DATA/arrays.json" ] || { stamp "recording failed"; exit 1; }
 [ -f "$VAL/arrays.json" ] || "$PY" -m vla record --source expert --arrays --suite tabletop --episodes-per-task 2 \
   --seed 500000 --workers "$WORKERS" --root "$VAL" 2>&1 | tail -n 1
 
 stamp "train nano ($STEPS steps x $BATCH) + $BASELINES ($STEPS steps x $BASELINE_BATCH)"
-common=(--dataset "$DATA" --steps "$STEPS" --seed 0 --max-seconds "$TRAIN_SECONDS")
-"$PY" -m vla train --policy vla --preset nano --out "$WORK/runs/nano" "${common[@]}" --batch-size "$BATCH" \
+common=(--steps "$STEPS" --seed 0 --max-seconds "$TRAIN_SECONDS")
+nano_data=(--dataset "$DATA")
+if [ "$STREAM_WORKERS" -gt 0 ]; then
+  nano_data=(--stream-expert tabletop --stream-workers "$STREAM_WORKERS" --stream-frames "$STREAM_FRAMES" \
+    --stream-start-frames 20000)
+fi
+"$PY" -m vla train --policy vla --preset nano --out "$WORK/runs/nano" "${nano_data[@]}" "${common[@]}" \
+  --batch-size "$BATCH" \
   --lr "$LR" --warmup-steps 300 --save-every 500 --log-every 100 --val-dataset "$VAL" \
   ${INIT:+--init "$INIT" --no-freeze-vision} 2>&1 | tr '\r' '\n' \
   | awk 'NR % 300 == 1 || !/training:/' > "$KEEP/train_nano.log" &
 pids=($!)
 for kind in $BASELINES; do
-  "$PY" -m vla train --policy "$kind" --out "$WORK/runs/$kind" "${common[@]}" --batch-size "$BASELINE_BATCH" \
+  "$PY" -m vla train --policy "$kind" --out "$WORK/runs/$kind" --dataset "$DATA" "${common[@]}" \
+    --batch-size "$BASELINE_BATCH" \
     --save-every 1000 --log-every 250 > "$KEEP/train_$kind.log" 2>&1 &
   pids+=($!)
 done

@@ -14,11 +14,17 @@ def add_parser(subparsers) -> None:
         "augmentation, TensorBoard, periodic checkpoints). "
         "Multi-GPU: torchrun --nproc-per-node=N -m vla train ...",
     )
-    train.add_argument(
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--dataset",
         type=Path,
-        required=True,
         help="LeRobot v3 dataset, or a frame cache (record --arrays)",
+    )
+    source.add_argument(
+        "--stream-expert",
+        metavar="SUITE",
+        help="instead of a dataset: the scripted expert's episodes on fresh layouts, rendered by worker "
+        "processes while the policy trains and kept in a ring of the newest frames",
     )
     train.add_argument(
         "--policy",
@@ -62,12 +68,32 @@ def add_parser(subparsers) -> None:
         "checkpoint, in TensorBoard (val/loss) and each checkpoint's training_state.json",
     )
     train.add_argument("--val-batches", type=int, default=8, help="held-out batches per validation")
+    train.add_argument("--stream-workers", type=int, default=1, help="--stream-expert: expert processes")
+    train.add_argument(
+        "--stream-frames",
+        type=int,
+        default=20_000,
+        help="--stream-expert: frames the ring holds (98 KB each)",
+    )
+    train.add_argument(
+        "--stream-start-frames",
+        type=int,
+        default=2_000,
+        help="--stream-expert: frames rendered before the first step",
+    )
+    train.add_argument(
+        "--stream-seed",
+        type=int,
+        help="--stream-expert: first layout seed (default 1,000,000: above every seed that recording, "
+        "held-out caches and evaluation use)",
+    )
     train.set_defaults(run=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
+    stream = _stream_config(args)
     if args.policy != "vla":
-        return _train_baseline(args)
+        return _train_baseline(args, stream)
     from vla.training.loop import TrainConfig, train
 
     config = TrainConfig(
@@ -93,6 +119,7 @@ def run_train(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
         val_dataset=args.val_dataset,
         val_batches=args.val_batches,
+        stream=stream,
     )
     result = train(config)
     held_out = f", held-out loss {result.val_loss:.4f}" if result.val_loss is not None else ""
@@ -100,7 +127,22 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_baseline(args: argparse.Namespace) -> int:
+def _stream_config(args: argparse.Namespace):
+    """--stream-expert and its --stream-* settings as a StreamConfig, or None when training on --dataset."""
+    if not args.stream_expert:
+        return None
+    from vla.training.stream import StreamConfig
+
+    return StreamConfig(
+        suite=args.stream_expert,
+        workers=args.stream_workers,
+        capacity=args.stream_frames,
+        start_frames=args.stream_start_frames,
+        **({"first_seed": args.stream_seed} if args.stream_seed is not None else {}),
+    )
+
+
+def _train_baseline(args: argparse.Namespace, stream) -> int:
     from vla.baselines.train import BaselineRun, train_baseline
 
     summary = train_baseline(
@@ -115,6 +157,7 @@ def _train_baseline(args: argparse.Namespace) -> int:
             log_every=args.log_every,
             device=args.device,
             max_seconds=args.max_seconds,
+            stream=stream,
         )
     )
     print(f"{args.policy}: {summary['steps']} steps, final loss {summary['final_loss']:.4f}; {args.out}")

@@ -3,6 +3,8 @@
 The data path is the VLA's (a LeRobot dataset decoded into memory, or a frame cache; `DeviceBatches` on
 the training device), so the baselines see exactly the frames, chunks and shuffling our policy sees;
 only the model, its normalisation and its optimizer are lerobot's (`vla.baselines.lerobot_policies`).
+With `--stream-expert` they train on the same stream of seeded expert layouts as `vla train
+--stream-expert` (vla/training/stream.py), normalised by the stream's first episodes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ import torch
 
 from vla.baselines.lerobot_policies import BaselineTrainer, baseline_chunk_length, baseline_stats
 from vla.training.batches import DeviceBatches
-from vla.training.frames import DatasetArrays, is_arrays_folder, load_arrays, open_arrays
+from vla.training.frames import (
+    DatasetArrays,
+    arrays_from_episodes,
+    is_arrays_folder,
+    load_arrays,
+    open_arrays,
+)
+from vla.training.stream import StreamBatches, StreamConfig, start_stream, stream_batches
 
 CAMERA_KEYS = ["observation.images.front", "observation.images.wrist"]
 
@@ -24,7 +33,7 @@ CAMERA_KEYS = ["observation.images.front", "observation.images.wrist"]
 @dataclass(frozen=True)
 class BaselineRun:
     kind: str  # "act" | "diffusion"
-    dataset: Path  # LeRobot v3 dataset or frame cache
+    dataset: Path | None  # LeRobot v3 dataset or frame cache; None with `stream`
     out: Path  # the saved policy goes to <out>/checkpoints/last (lerobot's pretrained layout)
     steps: int = 10_000
     batch_size: int = 64
@@ -33,6 +42,7 @@ class BaselineRun:
     log_every: int = 50
     device: str = "auto"
     max_seconds: float = 0.0  # > 0: stop (and save) once training has run this long
+    stream: StreamConfig | None = None  # instead of `dataset`: expert episodes rendered while training
 
 
 def training_arrays(dataset: Path) -> DatasetArrays:
@@ -51,16 +61,38 @@ def train_baseline(run: BaselineRun) -> dict:
     device = torch.device(
         ("cuda" if torch.cuda.is_available() else "cpu") if run.device == "auto" else run.device
     )
-    arrays = training_arrays(run.dataset)
-    images = {key.rsplit(".", 1)[1]: arrays.frames[key] for key in CAMERA_KEYS}
-    trainer = BaselineTrainer(
-        run.kind, baseline_stats(images, arrays.state, arrays.action), device, run.seed, total_steps=run.steps
-    )
-    # Un-normalised: the policy's own preprocessor normalises, with the stats above.
-    batches = DeviceBatches(
-        arrays, CAMERA_KEYS, baseline_chunk_length(run.kind), device, run.batch_size, run.seed
-    )
-    print(f"{run.kind}: {trainer.parameter_count / 1e6:.1f} M parameters, {batches.size} frames, {device}")
+    stream = None
+    if run.stream is not None:
+        stream, first = start_stream(run.stream)
+        arrays = arrays_from_episodes(first)  # for the normalisation stats only
+    else:
+        arrays = training_arrays(run.dataset)
+    try:
+        images = {key.rsplit(".", 1)[1]: arrays.frames[key] for key in CAMERA_KEYS}
+        trainer = BaselineTrainer(
+            run.kind,
+            baseline_stats(images, arrays.state, arrays.action),
+            device,
+            run.seed,
+            total_steps=run.steps,
+        )
+        # Un-normalised: the policy's own preprocessor normalises, with the stats above.
+        chunk_length = baseline_chunk_length(run.kind)
+        if stream is not None:
+            batches = stream_batches(
+                stream, first, CAMERA_KEYS, chunk_length, None, device, run.batch_size, run.seed
+            )
+        else:
+            batches = DeviceBatches(arrays, CAMERA_KEYS, chunk_length, device, run.batch_size, run.seed)
+        return _train_steps(run, trainer, batches, device)
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+def _train_steps(run: BaselineRun, trainer, batches: DeviceBatches | StreamBatches, device) -> dict:
+    frames = f"a stream of {run.stream.suite} episodes" if run.stream else f"{batches.size} frames"
+    print(f"{run.kind}: {trainer.parameter_count / 1e6:.1f} M parameters, {frames}, {device}")
     step, loss, start = 0, float("nan"), time.perf_counter()
     last = run.out / "checkpoints" / "last"
     while step < run.steps:
@@ -89,7 +121,7 @@ def train_baseline(run: BaselineRun) -> dict:
         "seconds": seconds,
         "samples_per_s": step * run.batch_size / seconds,
         "parameters": trainer.parameter_count,
-        "frames": batches.size,
+        "frames": batches.ring.frames_added if run.stream else batches.size,
         "device": str(device),
     }
     (run.out / "training_summary.json").write_text(json.dumps(summary, indent=2))

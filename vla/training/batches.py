@@ -67,12 +67,19 @@ class DeviceBatches:
             yield self.gather(order[start : start + self.batch_size])
 
     def gather(self, index: torch.Tensor) -> dict:
-        images = torch.stack([frames[index] for frames in self.frames], dim=1)  # (B, N, H, W, 3)
-        return {
-            "images": images.permute(0, 1, 4, 2, 3),
-            "state": self.state[index],
-            "actions": self.action[self.chunk_index[index]],
-            "action_is_pad": self.is_pad[index],
-            "task_index": self.task_index[index],
-            "index": index,
-        }
+        return gather_rows(self, index)
+
+
+def gather_rows(storage: DeviceBatches, index: torch.Tensor) -> dict:
+    """The batch of frames `index` (B,) from per-frame device tensors: `frames` (a list, one (F, H, W, 3)
+    per camera), `state`, `action`, `chunk_index`, `is_pad`, `task_index`. `DeviceBatches` holds them,
+    and so does the streaming ring (vla/training/ring.py)."""
+    images = torch.stack([frames[index] for frames in storage.frames], dim=1)  # (B, N, H, W, 3)
+    return {
+        "images": images.permute(0, 1, 4, 2, 3),
+        "state": storage.state[index],
+        "actions": storage.action[storage.chunk_index[index]],
+        "action_is_pad": storage.is_pad[index],
+        "task_index": storage.task_index[index],
+        "index": index,
+    }

@@ -27,14 +27,15 @@ from vla.training.augment import augment_images
 from vla.training.batches import DeviceBatches
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_training_source
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
-from vla.training.frames import arrays_stats
+from vla.training.frames import arrays_from_episodes, arrays_stats
 from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
+from vla.training.stream import StreamBatches, StreamConfig, start_stream, stream_batches, suite_instructions
 from vla.training.validation import HeldOutLoss
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: Path  # a LeRobot v3 dataset, or a frame cache (vla.training.frames.save_arrays)
+    dataset: Path | None  # a LeRobot v3 dataset, or a frame cache (vla.training.frames.save_arrays)
     out: Path
     preset: str = "nano"
     steps: int = 10_000
@@ -58,8 +59,11 @@ class TrainConfig:
     max_seconds: float = 0.0  # > 0: stop (and save) once this run has trained this long
     val_dataset: Path | None = None  # held-out episodes: loss at the start and at every checkpoint
     val_batches: int = 8  # batches of `batch_size` held-out samples per validation
+    stream: StreamConfig | None = None  # instead of `dataset`: expert episodes rendered while training
 
     def __post_init__(self) -> None:
+        if (self.dataset is None) == (self.stream is None):
+            raise ValueError("train on --dataset or on --stream-expert, exactly one of them")
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError("--steps and --batch-size must be at least 1")
         if self.val_batches < 1:
@@ -177,7 +181,7 @@ class TrainingRun:
     bundle: PolicyBundle
     model: VLAModel
     ddp_model: torch.nn.Module  # `model`, wrapped in DistributedDataParallel when world > 1
-    loader: DataLoader | DeviceBatches
+    loader: DataLoader | DeviceBatches | StreamBatches
     sampler: DistributedSampler | None
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
@@ -207,38 +211,15 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         resume_state = json.loads((last / "training_state.json").read_text())
 
     initial = load_checkpoint(cfg.init) if cfg.init is not None else None  # --init or --resume
-    tic = time.perf_counter()
-    lerobot_dataset, instructions, normalization, arrays = load_training_data(
-        cfg, initial.config if initial else model_config(cfg)
-    )
-    bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
-    chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
-    if rank == 0 and chunks.arrays is not None:
-        seconds = time.perf_counter() - tic
-        frames, cameras = len(chunks), len(bundle.config.cameras)
-        print(f"loaded {frames} frames x {cameras} cameras in {seconds:.1f} s ({frames / seconds:.0f}/s)")
-    sampler = DistributedSampler(chunks, world, rank, seed=cfg.seed) if world > 1 else None
-    if chunks.arrays is not None and world == 1 and len(chunks) >= cfg.batch_size:
-        config = bundle.config
-        loader = DeviceBatches(
-            chunks.arrays,
-            chunks.camera_keys,
-            config.chunk_length,
-            device,
-            cfg.batch_size,
-            cfg.seed,
-            bundle.normalization,
-        )
+    if cfg.stream is not None:
+        if world > 1:
+            raise ValueError("--stream-expert trains in one process; run it without torchrun")
+        first_job = resume_state.get("stream_next_job", 0) if resume_state else 0
+        stream = replace(cfg.stream, first_job=first_job)
+        bundle, loader = _stream_loader(replace(cfg, stream=stream), initial, device)
+        sampler = None
     else:
-        loader = DataLoader(
-            chunks,
-            batch_size=cfg.batch_size,
-            shuffle=sampler is None,
-            sampler=sampler,
-            collate_fn=collate,
-            drop_last=len(chunks) >= cfg.batch_size * world,
-            num_workers=0 if chunks.arrays is not None else cfg.num_workers,  # decoding workers without cache
-        )
+        bundle, loader, sampler = _dataset_loader(cfg, initial, device, rank, world)
 
     fine_tuning = cfg.init is not None and not cfg.resume
     if cfg.freeze_vision if cfg.freeze_vision is not None else fine_tuning:
@@ -280,11 +261,92 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
     )
 
 
+def _dataset_loader(
+    cfg: TrainConfig, initial: PolicyBundle | None, device: torch.device, rank: int, world: int
+) -> tuple[PolicyBundle, DataLoader | DeviceBatches, DistributedSampler | None]:
+    """The policy (fresh or `initial`) and batches of `cfg.dataset`: on the device, or a DataLoader."""
+    tic = time.perf_counter()
+    lerobot_dataset, instructions, normalization, arrays = load_training_data(
+        cfg, initial.config if initial else model_config(cfg)
+    )
+    bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
+    chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
+    if rank == 0 and chunks.arrays is not None:
+        seconds = time.perf_counter() - tic
+        frames, cameras = len(chunks), len(bundle.config.cameras)
+        print(f"loaded {frames} frames x {cameras} cameras in {seconds:.1f} s ({frames / seconds:.0f}/s)")
+    sampler = DistributedSampler(chunks, world, rank, seed=cfg.seed) if world > 1 else None
+    if chunks.arrays is not None and world == 1 and len(chunks) >= cfg.batch_size:
+        config = bundle.config
+        loader = DeviceBatches(
+            chunks.arrays,
+            chunks.camera_keys,
+            config.chunk_length,
+            device,
+            cfg.batch_size,
+            cfg.seed,
+            bundle.normalization,
+        )
+    else:
+        loader = DataLoader(
+            chunks,
+            batch_size=cfg.batch_size,
+            shuffle=sampler is None,
+            sampler=sampler,
+            collate_fn=collate,
+            drop_last=len(chunks) >= cfg.batch_size * world,
+            num_workers=0 if chunks.arrays is not None else cfg.num_workers,  # decoding workers without cache
+        )
+    return bundle, loader, sampler
+
+
+def _stream_loader(
+    cfg: TrainConfig, initial: PolicyBundle | None, device: torch.device
+) -> tuple[PolicyBundle, StreamBatches]:
+    """The policy (fresh, normalised by the first streamed episodes, or `initial`) and streamed batches."""
+    tic = time.perf_counter()
+    stream, first = start_stream(cfg.stream)
+    try:
+        bundle = initial
+        if bundle is None:
+            normalization = Normalization.from_lerobot_stats(arrays_stats(arrays_from_episodes(first)))
+            bundle = fresh_bundle(model_config(cfg), suite_instructions(cfg.stream.suite), normalization)
+        config = bundle.config
+        camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
+        batches = stream_batches(
+            stream,
+            first,
+            camera_keys,
+            config.chunk_length,
+            bundle.normalization,
+            device,
+            cfg.batch_size,
+            cfg.seed,
+        )
+    except BaseException:
+        stream.close()
+        raise
+    print(
+        f"streaming {cfg.stream.suite} expert episodes from {cfg.stream.workers} worker(s): the first "
+        f"{len(batches.ring)} frames took {time.perf_counter() - tic:.1f} s; the ring holds up to "
+        f"{cfg.stream.capacity}"
+    )
+    return bundle, batches
+
+
 def train(cfg: TrainConfig) -> TrainResult:
     """Train from scratch, from --init, or --resume; checkpoints go to `<out>/checkpoints/`."""
+    run = prepare(cfg)
+    try:
+        return _train_steps(run)
+    finally:
+        if isinstance(run.loader, StreamBatches):
+            run.loader.stream.close()
+
+
+def _train_steps(run: TrainingRun) -> TrainResult:
     from tqdm import tqdm
 
-    run = prepare(cfg)
     cfg = run.cfg
     writer = _tensorboard(cfg.out) if run.rank == 0 else None
     progress = tqdm(
@@ -309,12 +371,19 @@ def train(cfg: TrainConfig) -> TrainResult:
             samples += len(batch["state"]) * run.world
             if step % cfg.log_every == 0 or step == cfg.steps:
                 rate = samples / (time.perf_counter() - tic)
-                progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}")
+                streamed = {}
+                if isinstance(run.loader, StreamBatches):  # episodes taken, rendered frames/s
+                    stats = run.loader.stats()
+                    streamed = {"episodes": stats["episodes"], "rendered_s": f"{stats['frames_per_s']:.0f}"}
+                progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}", **streamed)
                 if writer is not None:
                     writer.add_scalar("train/loss", loss.item(), step)
                     writer.add_scalar("train/grad_norm", float(grad_norm), step)
                     writer.add_scalar("train/lr", run.scheduler.get_last_lr()[0], step)
                     writer.add_scalar("train/samples_per_s", rate, step)
+                    if isinstance(run.loader, StreamBatches):
+                        for name, value in run.loader.stats().items():
+                            writer.add_scalar(f"stream/{name}", value, step)
                 samples, tic = 0, time.perf_counter()
             progress.update(1)
             out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started > cfg.max_seconds
@@ -324,7 +393,7 @@ def train(cfg: TrainConfig) -> TrainResult:
                     val_loss = _validate(run, writer, progress, step)
                     progress.set_postfix(loss=f"{loss.item():.3f}", val_loss=f"{val_loss:.3f}")
                     tic += time.perf_counter() - paused  # samples/s counts training time only
-                _save(cfg, run.bundle, run.optimizer, step, float(loss.item()), val_loss)
+                _save(run, step, float(loss.item()), val_loss)
             if step >= cfg.steps or out_of_time:
                 break
         epoch += 1
@@ -351,13 +420,15 @@ def _validate(run: TrainingRun, writer, progress, step: int) -> float:
     return metrics.loss
 
 
-def _save(
-    cfg: TrainConfig, bundle: PolicyBundle, optimizer, step: int, loss: float, val_loss: float | None = None
-) -> None:
+def _save(run: TrainingRun, step: int, loss: float, val_loss: float | None = None) -> None:
+    cfg, bundle, optimizer = run.cfg, run.bundle, run.optimizer
     folder = cfg.out / "checkpoints" / f"step_{step:07d}"
     state = {"step": step, "loss": loss, "train_config": {k: str(v) for k, v in asdict(cfg).items()}}
     if val_loss is not None:
         state["val_loss"] = val_loss  # held-out loss at this step (--val-dataset)
+    if isinstance(run.loader, StreamBatches):
+        state["stream_next_job"] = run.loader.stream.jobs_done  # where --resume continues the stream
+        state["stream_episodes"] = run.loader.ring.episodes_added
     if has_lora(bundle.model):
         bundle = replace(bundle, model=merged_copy(bundle.model))
     save_checkpoint(folder, bundle, state)
