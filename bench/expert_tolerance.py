@@ -47,7 +47,7 @@ def success_rate(perturbation: tuple[str, float, int | None], episodes_per_task:
             if kind == "bias":
                 offset[:arm] = rng.choice([-1.0, 1.0], arm) * size
                 if joint is not None:  # that joint's offset alone (the same sign as in the all-joint runs)
-                    offset[np.arange(arm) != joint] = 0.0
+                    offset[np.arange(arm + 1) != joint] = 0.0
             observation, info = env.reset(seed=seed, options={"task": task})
             runner.start(observation)
             for _ in range(env.max_episode_steps):
