@@ -14,14 +14,43 @@ computes them (vla/training/validation.py). Render held-out caches from seeds no
 
 Closed-loop success (`vla eval`) is the figure that counts; this one needs no simulator and shows
 memorisation: a policy that only learnt its training layouts has a low loss on them and a high one here.
+
+`--swap images|state|instruction` (repeatable) adds rows where that input comes from another frame of the
+subset (the batch rolled by half its length, so mostly another episode and task) while the targets stay:
+how much each input moves the prediction. A policy that reads its cameras loses accuracy when the images
+are swapped; one that extrapolates from the joint state alone (the "copycat" shortcut of behaviour
+cloning with proprioception) barely notices.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from contextlib import nullcontext
 from pathlib import Path
+
+SWAPPABLE = ("images", "state", "instruction")
+
+
+class SwappedInput:
+    """The run's BatchEncoder, with one input rolled by half the batch: another frame's, same targets."""
+
+    def __init__(self, encode, field: str):
+        self.encode, self.field = encode, field
+
+    def __call__(self, batch: dict, train: bool = False):
+        import torch
+
+        inputs = self.encode(batch, train=train)
+        shift = len(batch["state"]) // 2
+        names = {"images": ["images"], "state": ["state"], "instruction": ["words", "sentence"]}[self.field]
+        rolled = {
+            name: torch.roll(getattr(inputs, name), shift, dims=0)
+            for name in names
+            if getattr(inputs, name) is not None
+        }
+        return dataclasses.replace(inputs, **rolled)
 
 
 def main() -> None:
@@ -31,6 +60,13 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=8, help="batches of --batch-size frames")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--json", type=Path, help="write the rows here too")
+    parser.add_argument(
+        "--swap",
+        action="append",
+        default=[],
+        choices=SWAPPABLE,
+        help="also measure with this input taken from another frame (repeatable)",
+    )
     args = parser.parse_args()
 
     import torch
@@ -45,28 +81,32 @@ def main() -> None:
         bundle = load_checkpoint(folder)
         encode = BatchEncoder(bundle, torch.device("cpu"), augment=False)
         for dataset in args.dataset:
-            metrics = HeldOutLoss(dataset, bundle, args.batch_size, args.batches)(
-                bundle.model, encode, nullcontext()
-            )
-            error = metrics.action_error
-            rows.append(
-                [
-                    str(folder),
-                    dataset.name,
-                    f"{metrics.loss:.3f}",
-                    f"{error[:-1].mean():.1f}",
-                    f"{error[-1]:.1f}",
-                ]
-            )
-            records.append(
-                {
-                    "policy": str(folder),
-                    "dataset": str(dataset),
-                    "loss": metrics.loss,
-                    "action_error": error.tolist(),
-                }
-            )
-    print(markdown_table(["policy", "dataset", "loss", "arm error (mean of joints)", "gripper error"], rows))
+            held_out = HeldOutLoss(dataset, bundle, args.batch_size, args.batches)
+            for swapped in [None, *args.swap]:
+                encoder = encode if swapped is None else SwappedInput(encode, swapped)
+                metrics = held_out(bundle.model, encoder, nullcontext())
+                error = metrics.action_error
+                rows.append(
+                    [
+                        str(folder),
+                        dataset.name,
+                        swapped or "-",
+                        f"{metrics.loss:.3f}",
+                        f"{error[:-1].mean():.1f}",
+                        f"{error[-1]:.1f}",
+                    ]
+                )
+                records.append(
+                    {
+                        "policy": str(folder),
+                        "dataset": str(dataset),
+                        "swapped": swapped,
+                        "loss": metrics.loss,
+                        "action_error": error.tolist(),
+                    }
+                )
+    headers = ["policy", "dataset", "input swapped", "loss", "arm error (mean of joints)", "gripper error"]
+    print(markdown_table(headers, rows))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(records, indent=2))
