@@ -9,6 +9,7 @@ import numpy as np
 
 from sim.env import TabletopEnv
 from sim.expert import ScriptedExpert
+from sim.expert_noise import ExpertNoise
 from sim.ik import ArmIK
 from sim.robot import ARM_JOINTS
 
@@ -27,11 +28,16 @@ class Episode:
 
 
 class ExpertRunner:
-    """Drives `env` with its task's scripted expert."""
+    """Drives `env` with its task's scripted expert.
 
-    def __init__(self, env: TabletopEnv):
+    `noise`: perturb the executed arm targets in bursts (sim/expert_noise.py); `run_episode` still records
+    and reports the expert's own action, the label a policy should learn.
+    """
+
+    def __init__(self, env: TabletopEnv, noise: ExpertNoise | None = None):
         self.env = env
         self.expert = ScriptedExpert(ArmIK(env.model))
+        self.noise = noise if noise is not None and noise.degrees > 0 else None
 
     def start(self, observation: dict) -> None:
         """Plan for the episode `env.reset` just began; `observation` is what reset returned."""
@@ -57,7 +63,9 @@ class ExpertRunner:
     ) -> Episode:
         """Reset with `seed` (and `task`, if given), run until success or the time limit.
 
-        `keep_data` stores every observation (the one the action was computed from) and action.
+        `keep_data` stores every observation (the one the action was computed from) and action. With
+        `noise`, the env executes the action plus the episode's offsets; `actions` and `on_step` get the
+        expert's action without them.
         """
         options = {"task": task} if task is not None else None
         observation, info = self.env.reset(seed=seed, options=options)
@@ -65,6 +73,8 @@ class ExpertRunner:
         episode = Episode(
             task=info["task"], instruction=info["task_description"], seed=seed, success=False, steps=0
         )
+        arm = len(ARM_JOINTS)
+        bursts = self.noise.process(seed, arm, self.env.config.control_hz) if self.noise else None
         while True:
             action = self.act()
             if keep_data:
@@ -72,7 +82,11 @@ class ExpertRunner:
                 episode.actions.append(action)
             if on_step is not None:
                 on_step(observation, action)
-            observation, _, terminated, truncated, info = self.env.step(action)
+            executed = action
+            if bursts is not None:
+                executed = action.copy()
+                executed[:arm] += bursts.next().astype(np.float32)
+            observation, _, terminated, truncated, info = self.env.step(executed)
             episode.steps += 1
             if terminated or truncated:
                 episode.success = bool(info["is_success"])

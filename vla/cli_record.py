@@ -38,6 +38,13 @@ def add_parser(subparsers) -> None:
         "of a LeRobot dataset; --root must not exist yet",
     )
     record.add_argument("--workers", type=int, default=1, help="expert --arrays: parallel processes")
+    record.add_argument(
+        "--expert-noise-deg",
+        type=float,
+        default=0.0,
+        help="expert: perturb the executed arm targets in bursts of up to this many degrees per joint; "
+        "the recorded action stays the expert's (DART-style recovery data, sim/expert_noise.py; 0: none)",
+    )
     record.set_defaults(run=run_record)
 
 
@@ -108,7 +115,9 @@ def _record_expert(args, env, recorder, tasks):
                 save=f"{summary.save_seconds[-1]:.2f}s",
             )
 
-        return record_expert_demonstrations(env, recorder, tasks, args.episodes_per_task, args.seed, update)
+        return record_expert_demonstrations(
+            env, recorder, tasks, args.episodes_per_task, args.seed, update, args.expert_noise_deg
+        )
 
 
 def _record_arrays(args) -> int:
@@ -128,7 +137,9 @@ def _record_arrays(args) -> int:
     tasks = args.task or [task.name for task in suite_tasks(args.suite)]
     for name in tasks:
         get_task(name, args.suite)
-    jobs = expert_jobs(args.suite, tasks, args.episodes_per_task, args.seed, args.instructions)
+    jobs = expert_jobs(
+        args.suite, tasks, args.episodes_per_task, args.seed, args.instructions, args.expert_noise_deg
+    )
     tic = time.perf_counter()
     with tqdm(total=len(tasks) * args.episodes_per_task, desc="recording", unit="ep") as bar:
         arrays = record_expert_arrays(jobs, args.workers, bar.update)

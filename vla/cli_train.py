@@ -87,6 +87,14 @@ def add_parser(subparsers) -> None:
         help="--stream-expert: first layout seed (default 1,000,000: above every seed that recording, "
         "held-out caches and evaluation use)",
     )
+    train.add_argument(
+        "--stream-noise-deg",
+        type=float,
+        default=0.0,
+        help="--stream-expert: perturb the expert's executed arm targets in bursts of up to this many "
+        "degrees per joint; the recorded action stays the expert's (DART-style recovery data, "
+        "sim/expert_noise.py)",
+    )
     train.set_defaults(run=run_train)
 
 
@@ -138,6 +146,7 @@ def _stream_config(args: argparse.Namespace):
         workers=args.stream_workers,
         capacity=args.stream_frames,
         start_frames=args.stream_start_frames,
+        noise_deg=args.stream_noise_deg,
         **({"first_seed": args.stream_seed} if args.stream_seed is not None else {}),
     )
 

@@ -31,10 +31,16 @@ class ExpertJob:
     first_seed: int
     episodes: int
     instructions: str = "train"
+    noise_deg: float = 0.0  # burst perturbations of the executed arm targets (sim/expert_noise.py)
 
 
 def expert_jobs(
-    suite: str, tasks: list[str], episodes_per_task: int, first_seed: int, instructions: str = "train"
+    suite: str,
+    tasks: list[str],
+    episodes_per_task: int,
+    first_seed: int,
+    instructions: str = "train",
+    noise_deg: float = 0.0,
 ) -> list[ExpertJob]:
     jobs_per_task = -(-episodes_per_task // EPISODES_PER_JOB)
     jobs = []
@@ -42,7 +48,7 @@ def expert_jobs(
         for k in range(jobs_per_task):
             count = min(EPISODES_PER_JOB, episodes_per_task - k * EPISODES_PER_JOB)
             seed = first_seed + (i * jobs_per_task + k) * SEEDS_PER_JOB
-            jobs.append(ExpertJob(suite, task, seed, count, instructions))
+            jobs.append(ExpertJob(suite, task, seed, count, instructions, noise_deg))
     return jobs
 
 
@@ -53,13 +59,14 @@ def run_expert_job(job: ExpertJob) -> list[dict]:
     """Successful expert episodes of one job: {"images": {key: (T, H, W, 3)}, "state", "action", "task"}."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
+    from sim.expert_noise import ExpertNoise
     from sim.rollout import ExpertRunner
     from vla.data.features import camera_key
 
     key = (job.suite, job.instructions)
     if key not in _ENVS:
         _ENVS[key] = TabletopEnv(suite=job.suite, instructions=job.instructions)
-    runner = ExpertRunner(_ENVS[key])
+    runner = ExpertRunner(_ENVS[key], ExpertNoise(job.noise_deg))
     episodes, seed = [], job.first_seed
     while len(episodes) < job.episodes:
         if seed >= job.first_seed + SEEDS_PER_JOB:

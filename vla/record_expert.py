@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sim.env import TabletopEnv
+from sim.expert_noise import ExpertNoise
 from sim.rollout import ExpertRunner
 from vla.data.recorder import DatasetRecorder
 
@@ -32,14 +33,16 @@ def record_expert_demonstrations(
     episodes_per_task: int,
     first_seed: int,
     on_episode=None,
+    noise_deg: float = 0.0,
 ) -> RecordingSummary:
     """Record `episodes_per_task` successful expert episodes of each task; failures are discarded.
 
     Seeds run upward from `first_seed` across all tasks, so every episode has its own layout. Frames
     stream into the recorder (and its video encoder) while the episode runs; the instruction shown is
-    the episode's task string. `on_episode(summary)` is called after each saved episode.
+    the episode's task string. `on_episode(summary)` is called after each saved episode. `noise_deg`:
+    the executed arm targets are perturbed in bursts (sim/expert_noise.py), the recorded actions are not.
     """
-    runner = ExpertRunner(env)
+    runner = ExpertRunner(env, ExpertNoise(noise_deg))
     summary = RecordingSummary()
     start = time.perf_counter()
     seed = first_seed

@@ -42,6 +42,7 @@ class StreamConfig:
     start_frames: int = 2_000  # frames to wait for before the first step
     first_seed: int = STREAM_FIRST_SEED
     first_job: int = 0  # a resumed run's `stream_next_job`
+    noise_deg: float = 0.0  # burst perturbations of the expert's executed arm targets (sim/expert_noise.py)
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -83,6 +84,7 @@ class ExpertStream:
             self.tasks[n % len(self.tasks)],
             self.config.first_seed + n * SEEDS_PER_JOB,
             EPISODES_PER_JOB,
+            noise_deg=self.config.noise_deg,
         )
         self.pending.append(self.pool.submit(run_expert_job, job))
         self.next_job += 1
