@@ -26,6 +26,10 @@ EPISODES="${EPISODES:-250}"
 # which is then recorded only for the baselines. A side-by-side table (same frames for all three) needs 0.
 STREAM_WORKERS="${STREAM_WORKERS:-0}"
 STREAM_FRAMES="${STREAM_FRAMES:-300000}"   # the ring on the GPU: newest 300k frames, ~29 GB
+# > 0: the expert's executed arm targets are pushed off its plan in bursts of up to this many degrees per
+# joint while the recorded action stays the expert's (sim/expert_noise.py): recovery data, for the cache
+# and the stream alike. See docs/LOG.md (2026-11-28, perturbed demonstrations) for the CPU A/B.
+EXPERT_NOISE_DEG="${EXPERT_NOISE_DEG:-0}"
 STEPS="${STEPS:-2500}"                      # optimiser steps, the same for all three policies
 BATCH="${BATCH:-512}"                       # nano
 BASELINE_BATCH="${BASELINE_BATCH:-128}"     # ACT, Diffusion (their steps cost ~60 ms up to this size)
@@ -45,7 +49,8 @@ if [ "$STREAM_WORKERS" -eq 0 ] || [ -n "$BASELINES" ]; then
   stamp "record $EPISODES expert episodes per task -> $DATA"
   if [ ! -f "$DATA/arrays.json" ]; then
     "$PY" -m vla record --source expert --arrays --suite tabletop --episodes-per-task "$EPISODES" \
-      --seed 100000 --workers "$WORKERS" --root "$DATA" 2>&1 | tr '\r' '\n' | grep -v "recording:" \
+      --seed 100000 --workers "$WORKERS" --expert-noise-deg "$EXPERT_NOISE_DEG" --root "$DATA" 2>&1 \
+      | tr '\r' '\n' | grep -v "recording:" \
       | tee "$KEEP/record.log" || exit 1
   fi
   [ -f "$DATA/arrays.json" ] || { stamp "recording failed"; exit 1; }
@@ -58,7 +63,7 @@ common=(--steps "$STEPS" --seed 0 --max-seconds "$TRAIN_SECONDS")
 nano_data=(--dataset "$DATA")
 if [ "$STREAM_WORKERS" -gt 0 ]; then
   nano_data=(--stream-expert tabletop --stream-workers "$STREAM_WORKERS" --stream-frames "$STREAM_FRAMES" \
-    --stream-start-frames 20000)
+    --stream-start-frames 20000 --stream-noise-deg "$EXPERT_NOISE_DEG")
 fi
 "$PY" -m vla train --policy vla --preset nano --out "$WORK/runs/nano" "${nano_data[@]}" "${common[@]}" \
   --batch-size "$BATCH" \

@@ -50,6 +50,12 @@ def add_parser(subparsers) -> None:
     train.add_argument("--device", default="auto", help="auto | cpu | cuda")
     train.add_argument("--num-workers", type=int, default=0, help="decoding workers (with --no-cache)")
     train.add_argument("--no-augment", action="store_true")
+    train.add_argument(
+        "--state-noise",
+        type=float,
+        default=0.0,
+        help="std of Gaussian noise on the normalised joint state while training (against copying joints)",
+    )
     train.add_argument("--no-cache", action="store_true", help="decode frames on every access")
     train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last")
     train.add_argument("--init", type=Path, help="fine-tune from this checkpoint")
@@ -118,6 +124,7 @@ def run_train(args: argparse.Namespace) -> int:
         device=args.device,
         num_workers=args.num_workers,
         augment=not args.no_augment,
+        state_noise=args.state_noise,
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,

@@ -23,7 +23,7 @@ from vla.models.modeling_vla import VLABatch, VLAModel, chunk_loss
 from vla.models.normalization import Normalization
 from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer, encode_instructions
-from vla.training.augment import augment_images
+from vla.training.augment import augment_images, perturb_state
 from vla.training.batches import DeviceBatches
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_training_source
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
@@ -50,6 +50,7 @@ class TrainConfig:
     device: str = "auto"
     num_workers: int = 0
     augment: bool = True
+    state_noise: float = 0.0  # std of Gaussian noise on the normalised joint state (training batches only)
     cache_in_memory: bool = True
     resume: bool = False
     init: Path | None = None  # fine-tune from this checkpoint
@@ -68,6 +69,8 @@ class TrainConfig:
             raise ValueError("--steps and --batch-size must be at least 1")
         if self.val_batches < 1:
             raise ValueError("--val-batches must be at least 1")
+        if not 0.0 <= self.state_noise <= 1.0:
+            raise ValueError(f"--state-noise is a std in normalised units, 0 to 1; got {self.state_noise}")
 
 
 def _device(name: str) -> torch.device:
@@ -118,9 +121,18 @@ def load_training_data(
 class BatchEncoder:
     """Turns collated samples into model inputs: augmentation, instruction tokens, control-token targets."""
 
-    def __init__(self, bundle: PolicyBundle, device: torch.device, augment: bool, tasks: list[str] = ()):
-        """`tasks`: the instructions that batches with a "task_index" (DeviceBatches) index into."""
+    def __init__(
+        self,
+        bundle: PolicyBundle,
+        device: torch.device,
+        augment: bool,
+        tasks: list[str] = (),
+        state_noise: float = 0.0,
+    ):
+        """`tasks`: the instructions that batches with a "task_index" (DeviceBatches) index into.
+        `state_noise`: std of the noise added to the normalised joint state of training batches."""
         self.bundle, self.device, self.augment = bundle, device, augment
+        self.state_noise = state_noise
         self.instructions = InstructionEncoder(bundle.config, bundle.text_tokenizer)
         self.task_words, self.task_sentences = None, None
         if tasks:  # every instruction's words and embedding once, on the device
@@ -138,9 +150,12 @@ class BatchEncoder:
             words, sentence = self._indexed_instructions(batch["task_index"], train)
         else:
             words, sentence = self.instructions(batch["task"], self.device, train)
+        state = batch["state"].to(self.device)
+        if train:
+            state = perturb_state(state, self.state_noise)
         return VLABatch(
             images,
-            batch["state"].to(self.device),
+            state,
             words,
             sentence,
             self._action_tokens(batch["actions"].to(self.device)),
@@ -254,7 +269,7 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         sampler,
         optimizer,
         scheduler,
-        BatchEncoder(bundle, device, cfg.augment, getattr(loader, "tasks", ())),
+        BatchEncoder(bundle, device, cfg.augment, getattr(loader, "tasks", ()), cfg.state_noise),
         autocast,
         start_step,
         validation,
