@@ -1,14 +1,19 @@
 """How accurate must a policy's actions be? The scripted expert with its joint targets perturbed.
 
     python bench/expert_tolerance.py [--episodes-per-task 4] [--bias 2 --bias 4 --bias 8] [--noise 3]
-        [--joint-bias 3] [--workers 2] [--json results/bench/expert_tolerance.json]
+        [--joint-bias 3] [--bursts 3] [--workers 2] [--json results/bench/expert_tolerance.json]
+
+With no perturbation flag it runs bias 2, 4, 8, noise 3 and joint bias 3; with any, only those given.
 
 Perturbations of the expert's arm-joint targets (the gripper is left alone), in degrees:
 - bias: one constant offset per episode, +size or -size on each of the five arm joints (a random sign per
   joint), as a policy that misjudges where the cube is would make;
 - joint bias: the same offset on one arm joint at a time, the others as planned: which joints need the
   accuracy (a policy's held-out error differs a lot between joints);
-- noise: independent Gaussian noise of standard deviation `size` on every joint at every step.
+- noise: independent Gaussian noise of standard deviation `size` on every joint at every step;
+- bursts: the perturbations `vla record --expert-noise-deg` records under (sim/expert_noise.py): offsets
+  up to +-size held for 0.2-0.6 s between quiet gaps. How many perturbed demonstrations survive, and so
+  how much longer a recording with that noise takes.
 
 The expert plans once per episode and does not correct itself, so this is a lower bound on what a
 closed-loop policy could tolerate; it puts the held-out action error of `bench/held_out.py` (degrees) on
@@ -26,10 +31,11 @@ import numpy as np
 
 
 def success_rate(perturbation: tuple[str, float, int | None], episodes_per_task: int) -> dict:
-    """Per-task successes of the expert under one perturbation: ("none" | "bias" | "noise", degrees,
-    the one arm joint biased or None for all)."""
+    """Per-task successes of the expert under one perturbation: ("none" | "bias" | "noise" | "bursts",
+    degrees, the one arm joint biased or None for all)."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
+    from sim.expert_noise import ExpertNoise
     from sim.robot import ARM_JOINTS
     from sim.rollout import ExpertRunner
     from sim.tasks import suite_tasks
@@ -42,6 +48,9 @@ def success_rate(perturbation: tuple[str, float, int | None], episodes_per_task:
     for task in [t.name for t in suite_tasks("tabletop")]:
         successes = 0
         for seed in range(episodes_per_task):
+            if kind == "bursts":  # the recording's own code path
+                successes += ExpertRunner(env, ExpertNoise(size)).run_episode(seed, task).success
+                continue
             rng = np.random.default_rng(seed + 777)
             offset = np.zeros(arm + 1)
             if kind == "bias":
@@ -79,16 +88,20 @@ def main() -> None:
         action="append",
         help="degrees on one joint at a time (repeatable); default 3",
     )
+    parser.add_argument("--bursts", type=float, action="append", help="degrees (repeatable), as recorded")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     from sim.robot import ARM_JOINTS
 
+    if not (args.bias or args.noise or args.joint_bias or args.bursts):
+        args.bias, args.noise, args.joint_bias = [2.0, 4.0, 8.0], [3.0], [3.0]
     perturbations = [("none", 0.0, None)]
-    perturbations += [("bias", b, None) for b in args.bias or [2.0, 4.0, 8.0]]
-    perturbations += [("noise", n, None) for n in args.noise or [3.0]]
-    perturbations += [("bias", b, j) for b in args.joint_bias or [3.0] for j in range(len(ARM_JOINTS))]
+    perturbations += [("bias", b, None) for b in args.bias or []]
+    perturbations += [("noise", n, None) for n in args.noise or []]
+    perturbations += [("bias", b, j) for b in args.joint_bias or [] for j in range(len(ARM_JOINTS))]
+    perturbations += [("bursts", b, None) for b in args.bursts or []]
     with ProcessPoolExecutor(args.workers) as pool:
         rows = list(pool.map(success_rate, perturbations, [args.episodes_per_task] * len(perturbations)))
 
