@@ -42,14 +42,14 @@ def success_rate(perturbation: tuple[str, float, int | None], episodes_per_task:
 
     kind, size, joint = perturbation
     env = TabletopEnv(render_mode=None, pixels=False)
-    runner = ExpertRunner(env)
+    runner = ExpertRunner(env, ExpertNoise(size) if kind == "bursts" else None)
     arm = len(ARM_JOINTS)
     per_task = {}
     for task in [t.name for t in suite_tasks("tabletop")]:
         successes = 0
         for seed in range(episodes_per_task):
             if kind == "bursts":  # the recording's own code path
-                successes += ExpertRunner(env, ExpertNoise(size)).run_episode(seed, task).success
+                successes += runner.run_episode(seed, task).success
                 continue
             rng = np.random.default_rng(seed + 777)
             offset = np.zeros(arm + 1)
