@@ -56,6 +56,12 @@ def add_parser(subparsers) -> None:
         default=0.0,
         help="std of Gaussian noise on the normalised joint state while training (against copying joints)",
     )
+    train.add_argument(
+        "--state-dropout",
+        type=float,
+        default=0.0,
+        help="share of training samples whose joint state is zeroed, so they must be read from the cameras",
+    )
     train.add_argument("--no-cache", action="store_true", help="decode frames on every access")
     train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last")
     train.add_argument("--init", type=Path, help="fine-tune from this checkpoint")
@@ -125,6 +131,7 @@ def run_train(args: argparse.Namespace) -> int:
         num_workers=args.num_workers,
         augment=not args.no_augment,
         state_noise=args.state_noise,
+        state_dropout=args.state_dropout,
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,

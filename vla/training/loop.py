@@ -23,7 +23,7 @@ from vla.models.modeling_vla import VLABatch, VLAModel, chunk_loss
 from vla.models.normalization import Normalization
 from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer, encode_instructions
-from vla.training.augment import augment_images, perturb_state
+from vla.training.augment import augment_images, drop_state, perturb_state
 from vla.training.batches import DeviceBatches
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_training_source
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
@@ -51,6 +51,7 @@ class TrainConfig:
     num_workers: int = 0
     augment: bool = True
     state_noise: float = 0.0  # std of Gaussian noise on the normalised joint state (training batches only)
+    state_dropout: float = 0.0  # share of training samples whose joint state is zeroed
     cache_in_memory: bool = True
     resume: bool = False
     init: Path | None = None  # fine-tune from this checkpoint
@@ -71,6 +72,8 @@ class TrainConfig:
             raise ValueError("--val-batches must be at least 1")
         if not 0.0 <= self.state_noise <= 1.0:
             raise ValueError(f"--state-noise is a std in normalised units, 0 to 1; got {self.state_noise}")
+        if not 0.0 <= self.state_dropout < 1.0:
+            raise ValueError(f"--state-dropout is a probability in [0, 1); got {self.state_dropout}")
 
 
 def _device(name: str) -> torch.device:
@@ -128,11 +131,13 @@ class BatchEncoder:
         augment: bool,
         tasks: list[str] = (),
         state_noise: float = 0.0,
+        state_dropout: float = 0.0,
     ):
         """`tasks`: the instructions that batches with a "task_index" (DeviceBatches) index into.
-        `state_noise`: std of the noise added to the normalised joint state of training batches."""
+        `state_noise`: std of the noise added to the normalised joint state of training batches;
+        `state_dropout`: share of training samples whose state is zeroed (after the noise)."""
         self.bundle, self.device, self.augment = bundle, device, augment
-        self.state_noise = state_noise
+        self.state_noise, self.state_dropout = state_noise, state_dropout
         self.instructions = InstructionEncoder(bundle.config, bundle.text_tokenizer)
         self.task_words, self.task_sentences = None, None
         if tasks:  # every instruction's words and embedding once, on the device
@@ -152,7 +157,7 @@ class BatchEncoder:
             words, sentence = self.instructions(batch["task"], self.device, train)
         state = batch["state"].to(self.device)
         if train:
-            state = perturb_state(state, self.state_noise)
+            state = drop_state(perturb_state(state, self.state_noise), self.state_dropout)
         return VLABatch(
             images,
             state,
@@ -269,7 +274,9 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         sampler,
         optimizer,
         scheduler,
-        BatchEncoder(bundle, device, cfg.augment, getattr(loader, "tasks", ()), cfg.state_noise),
+        BatchEncoder(
+            bundle, device, cfg.augment, getattr(loader, "tasks", ()), cfg.state_noise, cfg.state_dropout
+        ),
         autocast,
         start_step,
         validation,
