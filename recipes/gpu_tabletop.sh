@@ -33,6 +33,9 @@ EXPERT_NOISE_DEG="${EXPERT_NOISE_DEG:-0}"
 # > 0: nano's joint-state input gets Gaussian noise of this std (normalised units, 0.1 ~ 2-11 degrees by
 # joint) while training, against copying the joints instead of reading the cameras (docs/LOG.md, 2026-11-28/29).
 STATE_NOISE="${STATE_NOISE:-0}"
+# > 0: this share of nano's training samples gets no joint state at all (zeroed), so their chunks must be
+# read from the cameras and the instruction (docs/LOG.md, 2026-11-29, state dropout).
+STATE_DROPOUT="${STATE_DROPOUT:-0}"
 STEPS="${STEPS:-2500}"                      # optimiser steps, the same for all three policies
 BATCH="${BATCH:-512}"                       # nano
 BASELINE_BATCH="${BASELINE_BATCH:-128}"     # ACT, Diffusion (their steps cost ~60 ms up to this size)
@@ -71,7 +74,7 @@ fi
 "$PY" -m vla train --policy vla --preset nano --out "$WORK/runs/nano" "${nano_data[@]}" "${common[@]}" \
   --batch-size "$BATCH" \
   --lr "$LR" --warmup-steps 300 --save-every 500 --log-every 100 --val-dataset "$VAL" \
-  --state-noise "$STATE_NOISE" \
+  --state-noise "$STATE_NOISE" --state-dropout "$STATE_DROPOUT" \
   ${INIT:+--init "$INIT" --no-freeze-vision} 2>&1 | tr '\r' '\n' \
   | awk 'NR % 300 == 1 || !/training:/' > "$KEEP/train_nano.log" &
 pids=($!)
