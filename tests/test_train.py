@@ -1,10 +1,14 @@
-"""`vla train` on a real (tiny) recorded dataset: checkpoints, resume, inference in the simulator, DDP."""
+"""`vla train` on a real (tiny) recorded dataset: checkpoints, resume, a clean stop on SIGTERM, inference in
+the simulator, DDP."""
 
 from __future__ import annotations
 
 import json
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +22,8 @@ def dataset(recorded_dataset) -> Path:
     return recorded_dataset
 
 
-def run_train(dataset: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = [
+def train_command(dataset: Path, out: Path, *extra: str) -> list[str]:
+    return [
         *VLA,
         "train",
         "--dataset",
@@ -36,7 +40,10 @@ def run_train(dataset: Path, out: Path, *extra: str) -> subprocess.CompletedProc
         "cpu",
         *extra,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def run_train(dataset: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(train_command(dataset, out, *extra), capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow
@@ -69,6 +76,29 @@ def test_train_checkpoint_resume_and_infer(dataset, tmp_path):
             env.step(action)  # the env accepts the policy's actions as they are
     finally:
         env.close()
+
+
+@pytest.mark.slow
+def test_sigterm_saves_the_step_reached_and_stops(dataset, tmp_path):
+    """A preempted run (SIGTERM, or Ctrl-C) saves where it is, not at its last --save-every, and exits 0."""
+    out, log = tmp_path / "run", tmp_path / "train.log"
+    command = train_command(dataset, out, "--steps", "100000", "--save-every", "100000")
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            give_up = time.monotonic() + 300  # a hang guard, not a speed requirement
+            while not re.search(r"\| *[1-9]\d*/100000", log.read_text()):  # tqdm: a step has run
+                assert process.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < give_up, "no training step within 300 s"
+                time.sleep(0.2)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=300) == 0, log.read_text()[-3000:]
+        finally:
+            process.kill()
+    state = json.loads((out / "checkpoints" / "last" / "training_state.json").read_text())
+    assert 1 <= state["step"] < 100000
+    assert (out / "checkpoints" / f"step_{state['step']:07d}" / "model.safetensors").is_file()
+    assert f"stopped at step {state['step']} of 100000 by SIGTERM" in log.read_text()
 
 
 def test_train_rejects_a_folder_that_is_not_a_dataset(tmp_path):

@@ -25,6 +25,7 @@ from vla.training.frames import (
     load_arrays,
     open_arrays,
 )
+from vla.training.interrupt import StopSignals
 from vla.training.stream import StreamBatches, StreamConfig, start_stream, stream_batches
 
 CAMERA_KEYS = ["observation.images.front", "observation.images.wrist"]
@@ -84,16 +85,19 @@ def train_baseline(run: BaselineRun) -> dict:
             )
         else:
             batches = DeviceBatches(arrays, CAMERA_KEYS, chunk_length, device, run.batch_size, run.seed)
-        return _train_steps(run, trainer, batches, device)
+        with StopSignals() as stop:
+            return _train_steps(run, trainer, batches, device, stop)
     finally:
         if stream is not None:
             stream.close()
 
 
-def _train_steps(run: BaselineRun, trainer, batches: DeviceBatches | StreamBatches, device) -> dict:
+def _train_steps(
+    run: BaselineRun, trainer, batches: DeviceBatches | StreamBatches, device, stop: StopSignals
+) -> dict:
     frames = f"a stream of {run.stream.suite} episodes" if run.stream else f"{batches.size} frames"
     print(f"{run.kind}: {trainer.parameter_count / 1e6:.1f} M parameters, {frames}, {device}")
-    step, loss, start = 0, float("nan"), time.perf_counter()
+    step, loss, start, saved_step = 0, float("nan"), time.perf_counter(), 0
     last = run.out / "checkpoints" / "last"
     while step < run.steps:
         for batch in batches:
@@ -105,10 +109,17 @@ def _train_steps(run: BaselineRun, trainer, batches: DeviceBatches | StreamBatch
                 rate = step * run.batch_size / elapsed
                 print(f"{run.kind} step {step}/{run.steps} loss {loss:.4f} {rate:.0f} samples/s", flush=True)
             out_of_time = run.max_seconds > 0 and elapsed > run.max_seconds
-            if step % run.save_every == 0 or step == run.steps or out_of_time:
+            stopping = out_of_time or stop.received is not None
+            if step % run.save_every == 0 or step == run.steps or stopping:
                 trainer.save(last)
-            if step >= run.steps or out_of_time:
+                saved_step = step
+            if step >= run.steps or stopping:
                 break
+        if stop.received is not None:
+            if saved_step != step:  # the signal came while the epoch's last batch ran
+                trainer.save(last)
+            print(f"{run.kind}: stopped at step {step} of {run.steps} by {stop.received}, saved", flush=True)
+            break
         if run.max_seconds > 0 and time.perf_counter() - start > run.max_seconds:
             break
     seconds = time.perf_counter() - start

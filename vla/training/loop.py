@@ -28,6 +28,7 @@ from vla.training.batches import DeviceBatches
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_training_source
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
 from vla.training.frames import arrays_from_episodes, arrays_stats
+from vla.training.interrupt import StopSignals
 from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
 from vla.training.stream import StreamBatches, StreamConfig, start_stream, stream_batches, suite_instructions
 from vla.training.validation import HeldOutLoss
@@ -360,13 +361,14 @@ def train(cfg: TrainConfig) -> TrainResult:
     """Train from scratch, from --init, or --resume; checkpoints go to `<out>/checkpoints/`."""
     run = prepare(cfg)
     try:
-        return _train_steps(run)
+        with StopSignals(enabled=run.world == 1) as stop:
+            return _train_steps(run, stop)
     finally:
         if isinstance(run.loader, StreamBatches):
             run.loader.stream.close()
 
 
-def _train_steps(run: TrainingRun) -> TrainResult:
+def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
     from tqdm import tqdm
 
     cfg = run.cfg
@@ -377,6 +379,7 @@ def _train_steps(run: TrainingRun) -> TrainResult:
     step, epoch, samples = run.start_step, 0, 0
     val_loss = _validate(run, writer, progress, step) if run.validation is not None else None
     tic = started = time.perf_counter()
+    saved_step = run.start_step
     while step < cfg.steps:
         if run.sampler is not None:
             run.sampler.set_epoch(epoch)
@@ -409,16 +412,23 @@ def _train_steps(run: TrainingRun) -> TrainResult:
                 samples, tic = 0, time.perf_counter()
             progress.update(1)
             out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started > cfg.max_seconds
-            if run.rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps or out_of_time):
+            stopping = out_of_time or stop.received is not None
+            if run.rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps or stopping):
                 if run.validation is not None:
                     paused = time.perf_counter()
                     val_loss = _validate(run, writer, progress, step)
                     progress.set_postfix(loss=f"{loss.item():.3f}", val_loss=f"{val_loss:.3f}")
                     tic += time.perf_counter() - paused  # samples/s counts training time only
                 _save(run, step, float(loss.item()), val_loss)
-            if step >= cfg.steps or out_of_time:
+                saved_step = step
+            if step >= cfg.steps or stopping:
                 break
         epoch += 1
+        if stop.received is not None:
+            if run.rank == 0 and saved_step != step:  # the signal came while the epoch's last batch ran
+                _save(run, step, float(loss.item()), val_loss)
+            print(f"stopped at step {step} of {cfg.steps} by {stop.received}, saved: continue with --resume")
+            break
         if cfg.max_seconds > 0 and time.perf_counter() - started > cfg.max_seconds:
             print(f"stopped at step {step} of {cfg.steps}: --max-seconds {cfg.max_seconds:g} reached")
             break

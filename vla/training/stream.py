@@ -18,6 +18,7 @@ evaluation (0+) use.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ import torch
 
 from vla.models.normalization import Normalization
 from vla.record_arrays import SEEDS_PER_JOB, ExpertJob, run_expert_job
+from vla.training.interrupt import STOP_SIGNALS
 from vla.training.ring import FrameRing
 
 EPISODES_PER_JOB = 2  # small jobs: episodes arrive steadily rather than in bursts of ten
@@ -69,7 +71,8 @@ class ExpertStream:
         self.config = config
         self.tasks = [task.name for task in suite_tasks(config.suite)]
         # spawn, not fork: the training process holds torch threads (and maybe CUDA), which fork breaks.
-        self.pool = ProcessPoolExecutor(config.workers, mp_context=multiprocessing.get_context("spawn"))
+        spawn = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(config.workers, mp_context=spawn, initializer=_ignore_stop_signals)
         self.next_job = config.first_job
         self.pending: deque[Future] = deque()
         self.started = time.perf_counter()
@@ -110,6 +113,14 @@ class ExpertStream:
         for future in self.pending:
             future.cancel()
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_stop_signals() -> None:
+    """In each worker: Ctrl-C reaches the whole process group, but the training process decides when to
+    stop (it saves first, vla/training/interrupt.py) and then shuts the pool down; a worker that died on the
+    signal would break the pool under it."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def start_stream(config: StreamConfig) -> tuple[ExpertStream, list[dict]]:
