@@ -135,11 +135,25 @@ def wait_for_episodes(process: subprocess.Popen, root: Path, count: int, timeout
         time.sleep(0.05)
 
 
+def wait_for_next_episode_to_record(process: subprocess.Popen, root: Path, timeout_s: float = 240) -> None:
+    """Until an episode is being recorded: its streaming video exists in `root/tmp*/`. lerobot moves a saved
+    episode's video out of its tmp folder before counting it in info.json, and starts the next one's at that
+    episode's first frame, after the save (and our closing of its files) returned, so from this moment the
+    process is outside any save for about an episode's length (~1 s for the expert's pick here)."""
+    deadline = time.monotonic() + timeout_s
+    while not list(root.glob("tmp*/*_streaming.mp4")):
+        assert process.poll() is None, process.stderr.read()[-2000:]
+        assert time.monotonic() < deadline, "recording too slow"
+        time.sleep(0.005)
+
+
 def test_killed_recording_keeps_saved_episodes(tmp_path):
     root = tmp_path / "killed"
     process = start_recording(root, episodes=20)
     wait_for_episodes(process, root, 2)
-    time.sleep(1.0)  # well inside the third episode (each takes ~2 s)
+    # Not a fixed sleep: an episode takes ~1 s, so a sleep can land in the next save, where a SIGKILL
+    # leaves a parquet file without its footer (`vla data check --repair`, tests/test_data_check.py).
+    wait_for_next_episode_to_record(process, root)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     saved = total_episodes(root)
