@@ -97,9 +97,10 @@ def _train_steps(
 ) -> dict:
     frames = f"a stream of {run.stream.suite} episodes" if run.stream else f"{batches.size} frames"
     print(f"{run.kind}: {trainer.parameter_count / 1e6:.1f} M parameters, {frames}, {device}")
-    step, loss, start, saved_step = 0, float("nan"), time.perf_counter(), 0
+    step, loss, start = 0, float("nan"), time.perf_counter()
     last = run.out / "checkpoints" / "last"
-    while step < run.steps:
+    stopping = False  # wall-time cap or a stop signal: decided after a step, which is then saved
+    while step < run.steps and not stopping:
         for batch in batches:
             batch["task"] = [batches.tasks[i] for i in batch["task_index"].tolist()]
             loss = trainer.step(batch)
@@ -112,16 +113,10 @@ def _train_steps(
             stopping = out_of_time or stop.received is not None
             if step % run.save_every == 0 or step == run.steps or stopping:
                 trainer.save(last)
-                saved_step = step
             if step >= run.steps or stopping:
                 break
-        if stop.received is not None:
-            if saved_step != step:  # the signal came while the epoch's last batch ran
-                trainer.save(last)
-            print(f"{run.kind}: stopped at step {step} of {run.steps} by {stop.received}, saved", flush=True)
-            break
-        if run.max_seconds > 0 and time.perf_counter() - start > run.max_seconds:
-            break
+    if stop.received is not None:
+        print(f"{run.kind}: stopped at step {step} of {run.steps} by {stop.received}, saved", flush=True)
     seconds = time.perf_counter() - start
     summary = {
         "kind": run.kind,

@@ -379,8 +379,10 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
     step, epoch, samples = run.start_step, 0, 0
     val_loss = _validate(run, writer, progress, step) if run.validation is not None else None
     tic = started = time.perf_counter()
-    saved_step = run.start_step
-    while step < cfg.steps:
+    # Stopping early (wall-time cap or a stop signal) is decided after a step, which is then saved; a
+    # cap or signal that arrives while an epoch's last batch is fetched stops after the next epoch's first.
+    stopping = out_of_time = False
+    while step < cfg.steps and not stopping:
         if run.sampler is not None:
             run.sampler.set_epoch(epoch)
         for batch in run.loader:
@@ -420,18 +422,13 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
                     progress.set_postfix(loss=f"{loss.item():.3f}", val_loss=f"{val_loss:.3f}")
                     tic += time.perf_counter() - paused  # samples/s counts training time only
                 _save(run, step, float(loss.item()), val_loss)
-                saved_step = step
             if step >= cfg.steps or stopping:
                 break
         epoch += 1
-        if stop.received is not None:
-            if run.rank == 0 and saved_step != step:  # the signal came while the epoch's last batch ran
-                _save(run, step, float(loss.item()), val_loss)
-            print(f"stopped at step {step} of {cfg.steps} by {stop.received}, saved: continue with --resume")
-            break
-        if cfg.max_seconds > 0 and time.perf_counter() - started > cfg.max_seconds:
-            print(f"stopped at step {step} of {cfg.steps}: --max-seconds {cfg.max_seconds:g} reached")
-            break
+    if stop.received is not None:
+        print(f"stopped at step {step} of {cfg.steps} by {stop.received}, saved: continue with --resume")
+    elif out_of_time:
+        print(f"stopped at step {step} of {cfg.steps}: --max-seconds {cfg.max_seconds:g} reached")
     progress.close()
     if writer is not None:
         writer.close()
