@@ -100,8 +100,15 @@ class ScriptedExpert:
         return sum(w.duration_s for w in self.plan)
 
 
-# Where the open fingertip pads sit relative to the grasp centre, along the jaw-closing direction (m).
+# Where the open fingertip pads sit relative to the grasp centre, along the jaw-closing direction (m). With
+# the grasp centre on a cube's centre, the fixed pad's inner face touches the cube and the moving pad's is
+# 25 mm clear of it (measured at GRIPPER_OPEN).
 FIXED_PAD_OFFSET_M, MOVING_PAD_OFFSET_M = -0.020, 0.046
+# So the jaws descend with the cube centred between the open pads instead, the grasp centre this far
+# short of the cube's centre: each pad is then ~12.5 mm clear, and closing slides the cube against the
+# fixed pad, onto the grasp centre. Aimed at the cube's centre, the fixed pad had no clearance at all, so a
+# millimetre of error on that side put it on top of the cube (docs/LOG.md, 2026-12-01).
+APPROACH_OFFSET_M = 0.0125
 PAD_CLEARANCE_M = 0.008  # wanted gap between a pad and any other object
 
 
@@ -109,7 +116,10 @@ def _pad_clearance(state: SceneState, colour: str, yaw: float) -> float:
     """Smallest gap (m) between the open pads, lowered around `colour`, and the other objects."""
     centre = state.cube_pos[colour][:2]
     direction = np.array([np.cos(yaw), np.sin(yaw)])
-    pads = [centre + FIXED_PAD_OFFSET_M * direction, centre + MOVING_PAD_OFFSET_M * direction]
+    pads = [
+        centre + (offset - APPROACH_OFFSET_M) * direction
+        for offset in (FIXED_PAD_OFFSET_M, MOVING_PAD_OFFSET_M)
+    ]
     gaps = [np.inf]
     for other, pos in state.cube_pos.items():
         if other != colour and pos[2] > -0.1:  # parked cubes lie on the floor far below
@@ -139,9 +149,9 @@ def _cube_yaw(state: SceneState, colour: str) -> float:
 
 
 def pick_waypoints(state: SceneState, colour: str) -> list[Waypoint]:
-    """Hover over the cube, descend, close, lift to carry height."""
-    xy = state.cube_pos[colour][:2]
+    """Hover over the cube, descend with it centred between the open pads, close, lift to carry height."""
     yaw = _grasp_yaw(state, colour)
+    xy = state.cube_pos[colour][:2] - APPROACH_OFFSET_M * np.array([np.cos(yaw), np.sin(yaw)])
     return [
         Waypoint(np.array([*xy, HOVER_Z]), yaw, GRIPPER_OPEN, 1.2),
         Waypoint(np.array([*xy, GRASP_Z]), yaw, GRIPPER_OPEN, 0.8),

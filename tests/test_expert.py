@@ -1,8 +1,10 @@
 """The scripted experts succeed, and are deterministic given the seed."""
 
+import mujoco
 import numpy as np
 import pytest
 
+from sim.robot import JAW_PAD_GEOMS
 from sim.rollout import ExpertRunner
 from sim.tasks import SUITES
 
@@ -30,3 +32,22 @@ def test_same_seed_same_expert_trajectory(runner):
         np.stack([o["agent_pos"] for o in first.observations]),
         np.stack([o["agent_pos"] for o in second.observations]),
     )
+
+
+def test_expert_descends_with_the_cube_centred_between_the_open_pads(env_factory):
+    """Both open pads clear the cube by ~12 mm at grasp height, so a placement error of up to ~1 cm either
+    way still closes around it (aimed at the cube centre, the fixed pad had 0 mm)."""
+    env = env_factory(task="pick_red_cube", render_mode=None, pixels=False)
+    runner = ExpertRunner(env)
+    cube = env.model.geom("cube_red").id
+    for seed in (0, 1, 2):
+        obs, _ = env.reset(seed=seed)
+        runner.start(obs)
+        hover_and_descend = round(2.0 * env.config.control_hz)  # the first two waypoints: 1.2 s + 0.8 s
+        for _ in range(hover_and_descend - 2):
+            env.step(runner.act())
+        gaps = [
+            mujoco.mj_geomDistance(env.model, env.data, env.model.geom(pad).id, cube, 0.1, np.zeros(6))
+            for pad in JAW_PAD_GEOMS
+        ]
+        assert min(gaps) > 0.008 and abs(gaps[0] - gaps[1]) < 0.004, f"seed {seed}: pad gaps {gaps} m"
