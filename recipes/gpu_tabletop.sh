@@ -36,6 +36,12 @@ STATE_NOISE="${STATE_NOISE:-0}"
 # > 0: this share of nano's training samples gets no joint state at all (zeroed), so their chunks must be
 # read from the cameras and the instruction (docs/LOG.md, 2026-11-29, state dropout).
 STATE_DROPOUT="${STATE_DROPOUT:-0}"
+# nano's auxiliary loss on the simulator's object positions (observation.environment_state, which the frame
+# cache and the stream record), read out of the image tokens; 0 turns it off (docs/LOG.md, 2026-12-01).
+ENV_STATE_WEIGHT="${ENV_STATE_WEIGHT:-1}"
+# nano's random image shift (pixels). The cameras are fixed, so a shift moves every object in the picture:
+# 6 px on the front camera is ~2 cm on the table, where grasping needs a few millimetres. 0: colour jitter only.
+SHIFT_PX="${SHIFT_PX:-0}"
 STEPS="${STEPS:-2500}"                      # optimiser steps, the same for all three policies
 BATCH="${BATCH:-512}"                       # nano
 BASELINE_BATCH="${BASELINE_BATCH:-128}"     # ACT, Diffusion (their steps cost ~60 ms up to this size)
@@ -75,6 +81,7 @@ fi
   --batch-size "$BATCH" \
   --lr "$LR" --warmup-steps 300 --save-every 500 --log-every 100 --val-dataset "$VAL" \
   --state-noise "$STATE_NOISE" --state-dropout "$STATE_DROPOUT" \
+  --environment-state-weight "$ENV_STATE_WEIGHT" --shift-px "$SHIFT_PX" \
   ${INIT:+--init "$INIT" --no-freeze-vision} 2>&1 | tr '\r' '\n' \
   | awk 'NR % 300 == 1 || !/training:/' > "$KEEP/train_nano.log" &
 pids=($!)

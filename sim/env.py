@@ -4,6 +4,10 @@ Observation (LeRobot's gym convention, mapped by `lerobot.envs.utils.preprocess_
 `observation.images.<camera>` and `observation.state`):
     pixels:    {"front": (H, W, 3) uint8, "wrist": (H, W, 3) uint8}
     agent_pos: (6,) float32 joint positions in so101_follower units (degrees; gripper 0..100)
+    environment_state: (16,) float32 object positions in metres, world frame (`environment_state_names`):
+               x, y, z of each cube, x, y of each bowl; zeros for an object the task leaves off the table.
+               Privileged simulator state, as in gym_pusht's `environment_state` (LeRobot maps it to
+               `observation.environment_state`): a training label, never a policy input.
 Action: (6,) absolute joint position targets in the same units and order (`sim.robot.ACTION_NAMES`).
     Targets beyond a joint's limits are clipped to the limit (the real servos clamp the same way);
     a NaN or infinite target raises ValueError naming the joint.
@@ -28,6 +32,12 @@ from sim.tasks import SceneState, Task, get_task, suite_tasks
 # Arm pose at reset, so101_follower units: gripper above the workspace, looking down, jaws half open.
 HOME_POSE = np.array([0.0, -20.0, 10.0, 90.0, 0.0, 30.0], dtype=np.float32)
 HOME_NOISE_DEG = 2.0  # uniform noise on each arm joint at reset so policies see varied starts
+
+
+def environment_state_names(config: SceneConfig) -> list[str]:
+    """Names of a scene's `environment_state` entries: x, y, z of each cube, then x, y of each bowl."""
+    cubes = [f"{c}_cube.{axis}" for c in config.cube_colours for axis in "xyz"]
+    return cubes + [f"{b}_bowl.{axis}" for b in config.bowl_colours for axis in "xy"]
 
 
 class TabletopEnv(gym.Env):
@@ -79,6 +89,10 @@ class TabletopEnv(gym.Env):
             # Measured joints stay within their limits up to contact softness; 30 units of slack.
             "agent_pos": gym.spaces.Box(self.units.low - 30, self.units.high + 30, dtype=np.float32),
         }
+        # Metres: objects stay on (or are carried above) a table within 1 m of the base.
+        spaces["environment_state"] = gym.spaces.Box(
+            -2.0, 2.0, (len(self.environment_state_names),), dtype=np.float32
+        )
         if not pixels:
             del spaces["pixels"]
         self.observation_space = gym.spaces.Dict(spaces)
@@ -191,6 +205,22 @@ class TabletopEnv(gym.Env):
         """(6,) float32 measured joint positions, so101_follower units."""
         return self.units.to_lerobot(self.data.qpos[self._arm_qpos])
 
+    @property
+    def environment_state_names(self) -> list[str]:
+        """Names of the `environment_state` entries, e.g. `red_cube.x`, `white_bowl.y`."""
+        return environment_state_names(self.config)
+
+    def environment_state(self) -> np.ndarray:
+        """(16,) float32: where the objects are now (see the module docstring); parked objects read 0."""
+        values = []
+        for adr in self._cube_qpos.values():
+            xyz = self.data.qpos[adr : adr + 3]
+            values += [0.0, 0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz)
+        for mocap in self._bowl_mocap.values():
+            xyz = self.data.mocap_pos[mocap]
+            values += [0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz[:2])
+        return np.asarray(values, np.float32)
+
     def scene_state(self) -> SceneState:
         """Summary of the physics that task predicates read."""
         touching: dict[str, set[str]] = {c: set() for c in self.config.cube_colours}
@@ -219,7 +249,7 @@ class TabletopEnv(gym.Env):
         )
 
     def _observe(self) -> dict:
-        obs = {"agent_pos": self.joint_positions()}
+        obs = {"agent_pos": self.joint_positions(), "environment_state": self.environment_state()}
         if self.pixels:
             obs = {"pixels": self.rig.render(self.data), **obs}
         self._last_obs = obs

@@ -109,13 +109,16 @@ def test_heldout_instructions(env_factory):
 def test_physics_only_env_renders_nothing_and_moves_the_same(env_factory):
     seeing = env_factory(task="pick_red_cube")
     blind = env_factory(task="pick_red_cube", render_mode=None, pixels=False)
-    assert set(blind.observation_space.spaces) == {"agent_pos"}
+    assert set(blind.observation_space.spaces) == {"agent_pos", "environment_state"}
     (obs_seeing, _), (obs_blind, _) = seeing.reset(seed=3), blind.reset(seed=3)
-    assert set(obs_blind) == {"agent_pos"} and blind.observation_space.contains(obs_blind)
+    assert set(obs_blind) == {"agent_pos", "environment_state"} and blind.observation_space.contains(
+        obs_blind
+    )
     action = np.array(HOME_POSE, np.float32) + np.array([10, -5, 5, 0, 0, 20], np.float32)
     for _ in range(5):
         obs_seeing, *_ = seeing.step(action)
         obs_blind, *_ = blind.step(action)
     np.testing.assert_array_equal(obs_blind["agent_pos"], obs_seeing["agent_pos"])
+    np.testing.assert_array_equal(obs_blind["environment_state"], obs_seeing["environment_state"])
     with pytest.raises(ValueError, match="render_mode=None"):
         env_factory(pixels=False)

@@ -19,14 +19,17 @@ from vla.training.frames import is_arrays_folder, open_arrays, save_arrays
 CAMERAS = ["observation.images.front", "observation.images.wrist"]
 
 
+def recorded_cache(tmp_path_factory, tasks_and_seeds: list[tuple[str, int]]):
+    """(arrays, saved folder) of one expert episode per (task, first seed)."""
+    arrays = record_expert_arrays(
+        [ExpertJob("tabletop", t, seed, 1) for t, seed in tasks_and_seeds], workers=1
+    )
+    return arrays, save_arrays(arrays, tmp_path_factory.mktemp("cache") / "tabletop", fps=30)
+
+
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    jobs = [
-        ExpertJob("tabletop", "pick_red_cube", 100_000, 1),
-        ExpertJob("tabletop", "push_yellow_cube_left", 200_000, 1),
-    ]
-    arrays = record_expert_arrays(jobs, workers=1)
-    return arrays, save_arrays(arrays, tmp_path_factory.mktemp("cache") / "tabletop", fps=30)
+    return recorded_cache(tmp_path_factory, [("pick_red_cube", 100_000), ("push_yellow_cube_left", 200_000)])
 
 
 def test_jobs_cover_every_episode_with_disjoint_seeds():

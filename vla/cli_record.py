@@ -51,7 +51,7 @@ def add_parser(subparsers) -> None:
 def run_record(args: argparse.Namespace) -> int:
     if args.arrays:
         return _record_arrays(args)
-    from sim.env import TabletopEnv
+    from sim.env import TabletopEnv, environment_state_names
     from sim.render import CAMERA_NAMES
     from sim.scene import SceneConfig
     from sim.tasks import get_task, suite_tasks
@@ -63,9 +63,8 @@ def run_record(args: argparse.Namespace) -> int:
         get_task(name, args.suite)  # unknown names fail here, listing the known tasks
     config = SceneConfig()
     cameras = {name: (config.image_height, config.image_width) for name in CAMERA_NAMES}
-    recorder = DatasetRecorder(
-        args.root, round(config.control_hz), so101_features(cameras), vcodec=args.vcodec
-    )
+    features = so101_features(cameras, environment_state_names=environment_state_names(config))
+    recorder = DatasetRecorder(args.root, round(config.control_hz), features, vcodec=args.vcodec)
     if recorder.repair_report is not None and recorder.repair_report.removed:
         print(f"repaired {args.root} before resuming: {recorder.repair_report}")
     start_episodes = recorder.num_episodes

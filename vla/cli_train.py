@@ -51,6 +51,12 @@ def add_parser(subparsers) -> None:
     train.add_argument("--num-workers", type=int, default=0, help="decoding workers (with --no-cache)")
     train.add_argument("--no-augment", action="store_true")
     train.add_argument(
+        "--precision",
+        choices=("auto", "bf16", "fp32"),
+        default="auto",
+        help="autocast precision; auto: bf16 on CUDA, fp32 on the CPU (bf16 helps CPUs with AMX)",
+    )
+    train.add_argument(
         "--state-noise",
         type=float,
         default=0.0,
@@ -61,6 +67,19 @@ def add_parser(subparsers) -> None:
         type=float,
         default=0.0,
         help="share of training samples whose joint state is zeroed, so they must be read from the cameras",
+    )
+    train.add_argument(
+        "--shift-px",
+        type=int,
+        default=6,
+        help="largest random image shift of the augmentation, pixels (0: colour jitter only)",
+    )
+    train.add_argument(
+        "--environment-state-weight",
+        type=float,
+        default=0.0,
+        help="weight of the auxiliary loss that reads object positions (observation.environment_state, "
+        "recorded by the simulator) out of the image tokens; 0: off",
     )
     train.add_argument("--no-cache", action="store_true", help="decode frames on every access")
     train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last")
@@ -132,6 +151,9 @@ def run_train(args: argparse.Namespace) -> int:
         augment=not args.no_augment,
         state_noise=args.state_noise,
         state_dropout=args.state_dropout,
+        shift_px=args.shift_px,
+        precision=args.precision,
+        environment_state_weight=args.environment_state_weight,
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,

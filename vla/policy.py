@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from vla.models.backbone import fit_image_size
 from vla.models.checkpoint import PolicyBundle, load_checkpoint
 from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, decode_logits
@@ -53,14 +53,7 @@ class VLAPolicy:
             torch.from_numpy(image).permute(2, 0, 1) for image in camera_frames(obs, self.config.cameras)
         ]
         pixels = torch.stack(images).unsqueeze(0).to(self.device).float() / 255.0  # (1, N, 3, H, W)
-        if pixels.shape[-1] != self.image_size or pixels.shape[-2] != self.image_size:
-            pixels = F.interpolate(
-                pixels.flatten(0, 1),
-                size=(self.image_size, self.image_size),
-                mode="bilinear",
-                antialias=True,
-                align_corners=False,
-            ).unflatten(0, pixels.shape[:2])
+        pixels = fit_image_size(pixels, self.image_size)
         state = self.bundle.normalization.state.normalize(np.asarray(obs["observation.state"], np.float32))
         words, sentence = self._encode_instruction(str(obs["task"]))
         return VLABatch(pixels, torch.from_numpy(state).unsqueeze(0).to(self.device), words, sentence)

@@ -56,7 +56,8 @@ _ENVS: dict = {}  # per worker process: (suite, instructions) -> TabletopEnv, re
 
 
 def run_expert_job(job: ExpertJob) -> list[dict]:
-    """Successful expert episodes of one job: {"images": {key: (T, H, W, 3)}, "state", "action", "task"}."""
+    """Successful expert episodes of one job: {"images": {key: (T, H, W, 3)}, "state", "action",
+    "environment_state", "task"}."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
     from sim.expert_noise import ExpertNoise
@@ -82,6 +83,7 @@ def run_expert_job(job: ExpertJob) -> list[dict]:
                     camera_key(c): np.stack([o["pixels"][c] for o in episode.observations]) for c in cameras
                 },
                 "state": np.stack([o["agent_pos"] for o in episode.observations]).astype(np.float32),
+                "environment_state": np.stack([o["environment_state"] for o in episode.observations]),
                 "action": np.stack(episode.actions).astype(np.float32),
                 "task": episode.instruction,
             }

@@ -54,7 +54,13 @@ def record_expert_demonstrations(
             def add(observation, action, instruction=instruction):
                 if not instruction:
                     instruction.append(env.task_description)
-                recorder.add_frame(observation["pixels"], observation["agent_pos"], action, instruction[0])
+                recorder.add_frame(
+                    observation["pixels"],
+                    observation["agent_pos"],
+                    action,
+                    instruction[0],
+                    observation["environment_state"],
+                )
 
             episode = runner.run_episode(seed, task=task, on_step=add)
             seed += 1

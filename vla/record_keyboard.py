@@ -140,7 +140,11 @@ class KeyboardRecorder:
             return
         action = self.expert.act() if self.autopilot else self.teleop.action()
         self.recorder.add_frame(
-            self.observation["pixels"], self.observation["agent_pos"], action, self.env.task_description
+            self.observation["pixels"],
+            self.observation["agent_pos"],
+            action,
+            self.env.task_description,
+            self.observation["environment_state"],
         )
         self.observation, _, terminated, truncated, _ = self.env.step(action)
         self.step += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sim.robot import ACTION_NAMES
 
 OBS_STATE = "observation.state"
+ENVIRONMENT_STATE = "observation.environment_state"  # privileged scene state (sim recordings only)
 ACTION = "action"
 CAMERA_PREFIX = "observation.images."
 ROBOT_TYPE = "so101_follower"
@@ -19,12 +20,21 @@ def camera_key(camera: str) -> str:
     return f"{CAMERA_PREFIX}{camera}"
 
 
-def so101_features(cameras: dict[str, tuple[int, int]], use_video: bool = True) -> dict[str, dict]:
-    """LeRobot `features` for `LeRobotDataset.create`: cameras maps name -> (height, width) in pixels."""
+def so101_features(
+    cameras: dict[str, tuple[int, int]],
+    use_video: bool = True,
+    environment_state_names: list[str] | None = None,
+) -> dict[str, dict]:
+    """LeRobot `features` for `LeRobotDataset.create`: cameras maps name -> (height, width) in pixels.
+    `environment_state_names`: the simulator's object-position entries (`sim.env.environment_state_names`),
+    recorded as `observation.environment_state`; a real robot has none."""
     features: dict[str, dict] = {
         OBS_STATE: {"dtype": "float32", "shape": (len(ACTION_NAMES),), "names": list(ACTION_NAMES)},
         ACTION: {"dtype": "float32", "shape": (len(ACTION_NAMES),), "names": list(ACTION_NAMES)},
     }
+    if environment_state_names:
+        names = list(environment_state_names)
+        features[ENVIRONMENT_STATE] = {"dtype": "float32", "shape": (len(names),), "names": names}
     for camera, (height, width) in cameras.items():
         features[camera_key(camera)] = {
             "dtype": "video" if use_video else "image",

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from vla.data import VIDEO_BACKEND
-from vla.data.features import ACTION, OBS_STATE, ROBOT_TYPE, camera_key
+from vla.data.features import ACTION, ENVIRONMENT_STATE, OBS_STATE, ROBOT_TYPE, camera_key
 
 # One file per episode: lerobot rolls to a new file once the current one would pass this size.
 PER_EPISODE_FILE_MB = 1e-6
@@ -161,6 +161,10 @@ class DatasetRecorder:
 
     def _check_features_match(self, features: dict[str, dict]) -> None:
         existing = self.dataset.meta.features
+        if ENVIRONMENT_STATE in features and ENVIRONMENT_STATE not in existing:
+            # A dataset recorded before the simulator's object positions were: resume it without them.
+            print(f"{self.root}: resuming a dataset without {ENVIRONMENT_STATE}; it is not recorded")
+            features = {key: ft for key, ft in features.items() if key != ENVIRONMENT_STATE}
         for key, ft in features.items():
             if key not in existing:
                 raise ValueError(f"{self.root}/meta/info.json: existing dataset has no feature {key!r}")
@@ -186,10 +190,20 @@ class DatasetRecorder:
     def frames_in_episode(self) -> int:
         return self._frames_in_episode
 
+    @property
+    def records_environment_state(self) -> bool:
+        return ENVIRONMENT_STATE in self.dataset.meta.features
+
     def add_frame(
-        self, images: dict[str, np.ndarray], state: np.ndarray, action: np.ndarray, task: str
+        self,
+        images: dict[str, np.ndarray],
+        state: np.ndarray,
+        action: np.ndarray,
+        task: str,
+        environment_state: np.ndarray | None = None,
     ) -> None:
-        """One time step: camera name -> (H, W, 3) uint8, state and action (6,) float32, the instruction."""
+        """One time step: camera name -> (H, W, 3) uint8, state and action (6,) float32, the instruction;
+        `environment_state` (the simulator's object positions) when the dataset records it."""
         if STOP_REQUESTED.is_set():
             raise KeyboardInterrupt("stop requested")  # an earlier interrupt was swallowed on its way up
         frame = {
@@ -197,6 +211,10 @@ class DatasetRecorder:
             ACTION: np.asarray(action, dtype=np.float32),
             "task": task,
         }
+        if self.records_environment_state:
+            if environment_state is None:
+                raise ValueError(f"{self.root}: the dataset records {ENVIRONMENT_STATE}; this frame has none")
+            frame[ENVIRONMENT_STATE] = np.asarray(environment_state, dtype=np.float32)
         for camera, image in images.items():
             frame[camera_key(camera)] = image
         self.dataset.add_frame(frame)

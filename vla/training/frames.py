@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vla.models.normalization import ENVIRONMENT_STATE  # LeRobot's name for privileged scene state
+
 
 @dataclass
 class DatasetArrays:
@@ -24,6 +26,7 @@ class DatasetArrays:
     episode_end: np.ndarray  # (N,) int64: one past the last
     tasks: list[str]  # (N,) the instruction of each frame's episode
     frames: dict[str, np.ndarray]  # camera key -> (N, H, W, 3) uint8
+    environment_state: np.ndarray | None = None  # (N, E) float32 object positions (sim), when recorded
 
     def chunk_indices(self, chunk_length: int) -> tuple[np.ndarray, np.ndarray]:
         """(N, T) indices of each frame's action chunk and (N, T) bool padding, as delta_timestamps gives."""
@@ -80,7 +83,10 @@ def load_arrays(lerobot_dataset, camera_keys: list[str], progress=None) -> Datas
         if progress is not None:
             progress(episode + 1, meta.total_episodes)
     tasks = [task_names[i] for i in task_index]
-    return DatasetArrays(state, action, start, end, tasks, frames)
+    environment = None
+    if ENVIRONMENT_STATE in meta.features:
+        environment = np.asarray(columns[ENVIRONMENT_STATE], np.float32)
+    return DatasetArrays(state, action, start, end, tasks, frames, environment)
 
 
 # A saved `DatasetArrays` ("frame cache"): what a training run decodes a LeRobot dataset into, as .npy
@@ -105,6 +111,8 @@ def save_arrays(arrays: DatasetArrays, folder, fps: int) -> Path:
     np.save(folder / "episode_start.npy", arrays.episode_start)
     np.save(folder / "episode_end.npy", arrays.episode_end)
     np.save(folder / "task_index.npy", np.array([index[t] for t in arrays.tasks], np.int64))
+    if arrays.environment_state is not None:
+        np.save(folder / "environment_state.npy", arrays.environment_state)
     cameras = {}
     for i, (key, frames) in enumerate(arrays.frames.items()):
         np.save(folder / f"frames_{i}.npy", frames)
@@ -125,6 +133,7 @@ def open_arrays(folder, camera_keys: list[str] | None = None) -> DatasetArrays:
     if missing:
         raise KeyError(f"{folder}: no camera {missing}; it has {sorted(manifest['cameras'])}")
     task_index = np.load(folder / "task_index.npy")
+    environment = folder / "environment_state.npy"
     return DatasetArrays(
         state=np.load(folder / "state.npy"),
         action=np.load(folder / "action.npy"),
@@ -132,13 +141,18 @@ def open_arrays(folder, camera_keys: list[str] | None = None) -> DatasetArrays:
         episode_end=np.load(folder / "episode_end.npy"),
         tasks=[manifest["tasks"][i] for i in task_index],
         frames={key: np.load(folder / manifest["cameras"][key], mmap_mode="r") for key in keys},
+        environment_state=np.load(environment) if environment.is_file() else None,
     )
 
 
 def arrays_from_episodes(episodes: list[dict]) -> DatasetArrays:
     """Concatenate episodes, each {"images": {key: (T, H, W, 3) uint8}, "state": (T, S), "action": (T, A),
-    "task": str}, in order."""
+    "task": str, and optionally "environment_state": (T, E)}, in order. The environment state is kept
+    when every episode has it."""
     lengths = [len(e["state"]) for e in episodes]
+    environment = None
+    if all("environment_state" in e for e in episodes):
+        environment = np.concatenate([e["environment_state"] for e in episodes]).astype(np.float32)
     ends = np.cumsum(lengths)
     starts = ends - lengths
     return DatasetArrays(
@@ -148,6 +162,7 @@ def arrays_from_episodes(episodes: list[dict]) -> DatasetArrays:
         episode_end=np.repeat(ends, lengths).astype(np.int64),
         tasks=[e["task"] for e in episodes for _ in range(len(e["state"]))],
         frames={key: np.concatenate([e["images"][key] for e in episodes]) for key in episodes[0]["images"]},
+        environment_state=environment,
     )
 
 
@@ -164,4 +179,7 @@ def arrays_stats(arrays: DatasetArrays) -> dict:
             "q99": np.quantile(x, 0.99, axis=0),
         }
 
-    return {"observation.state": describe(arrays.state), "action": describe(arrays.action)}
+    stats = {"observation.state": describe(arrays.state), "action": describe(arrays.action)}
+    if arrays.environment_state is not None:
+        stats[ENVIRONMENT_STATE] = describe(arrays.environment_state)
+    return stats

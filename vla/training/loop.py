@@ -16,10 +16,11 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
+from vla.models.backbone import fit_image_size
 from vla.models.checkpoint import PolicyBundle, load_checkpoint, save_checkpoint
 from vla.models.configuration_vla import VLAConfig, preset
 from vla.models.instruction import InstructionEncoder
-from vla.models.modeling_vla import VLABatch, VLAModel, chunk_loss
+from vla.models.modeling_vla import VLABatch, VLAModel, training_losses
 from vla.models.normalization import Normalization
 from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer, encode_instructions
@@ -53,6 +54,8 @@ class TrainConfig:
     augment: bool = True
     state_noise: float = 0.0  # std of Gaussian noise on the normalised joint state (training batches only)
     state_dropout: float = 0.0  # share of training samples whose joint state is zeroed
+    shift_px: int = 6  # random image shift of the augmentation, pixels (0: colour jitter only)
+    environment_state_weight: float = 0.0  # > 0: auxiliary object-position loss (needs environment state)
     cache_in_memory: bool = True
     resume: bool = False
     init: Path | None = None  # fine-tune from this checkpoint
@@ -62,6 +65,7 @@ class TrainConfig:
     max_seconds: float = 0.0  # > 0: stop (and save) once this run has trained this long
     val_dataset: Path | None = None  # held-out episodes: loss at the start and at every checkpoint
     val_batches: int = 8  # batches of `batch_size` held-out samples per validation
+    precision: str = "auto"  # "bf16" | "fp32" autocast; auto: bf16 on CUDA, fp32 on the CPU
     stream: StreamConfig | None = None  # instead of `dataset`: expert episodes rendered while training
 
     def __post_init__(self) -> None:
@@ -75,6 +79,31 @@ class TrainConfig:
             raise ValueError(f"--state-noise is a std in normalised units, 0 to 1; got {self.state_noise}")
         if not 0.0 <= self.state_dropout < 1.0:
             raise ValueError(f"--state-dropout is a probability in [0, 1); got {self.state_dropout}")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"--precision must be auto, bf16 or fp32; got {self.precision!r}")
+        if self.shift_px < 0 or self.environment_state_weight < 0:
+            raise ValueError("--shift-px and --environment-state-weight must be >= 0")
+
+
+def _autocast(precision: str, device: torch.device):
+    """bf16 autocast (weights and optimizer stay fp32) or none. On a CPU with AMX or AVX-512 bf16 units,
+    bf16 trains nano ~1.3x faster than fp32 (docs/LOG.md, 2026-12-01); elsewhere it can be slower."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def _leave_cores_to_workers(workers: int) -> None:
+    """Training on the CPU beside `workers` render processes: torch takes the cores they leave. With its
+    default of one thread per core, its spinning threads and the renderers fight over the cores: on 2
+    cores with 1 worker, 12 samples/s and 77 rendered frames/s, against 27 and 98 with 1 torch thread
+    (docs/LOG.md, 2026-12-01)."""
+    threads = max(1, (os.cpu_count() or 1) - workers)
+    if torch.get_num_threads() > threads:
+        torch.set_num_threads(threads)
+        print(
+            f"streaming on the CPU: {threads} torch thread(s), {workers} core(s) left to the expert workers"
+        )
 
 
 def _device(name: str) -> torch.device:
@@ -110,6 +139,31 @@ def fresh_bundle(config: VLAConfig, instructions: list[str], normalization: Norm
     return PolicyBundle(config, model, normalization, text_tokenizer, action_tokenizer)
 
 
+def with_environment_head(bundle: PolicyBundle, data: Normalization, weight: float) -> PolicyBundle:
+    """With an auxiliary weight > 0: the bundle with an environment-state head and that state's
+    normalisation, which a checkpoint trained without the head takes from the training data `data`."""
+    if weight <= 0:
+        return bundle
+    environment = bundle.normalization.environment_state or data.environment_state
+    if environment is None:
+        raise ValueError(
+            "--environment-state-weight: the training data has no observation.environment_state (record it "
+            "from the simulator: vla record --source expert, or train with --stream-expert)"
+        )
+    dim = len(environment.low)
+    config = bundle.config
+    if config.environment_state_dim not in (0, dim):
+        raise ValueError(
+            f"the policy's environment-state head has {config.environment_state_dim} outputs, the data {dim}"
+        )
+    if bundle.model.environment_head is None:
+        config = replace(config, environment_state_dim=dim)
+        bundle.model.config = config
+        bundle.model.add_environment_head(dim)
+    normalization = replace(bundle.normalization, environment_state=environment)
+    return replace(bundle, config=config, normalization=normalization)
+
+
 def load_training_data(
     cfg: TrainConfig, config: VLAConfig
 ) -> tuple[object | None, list[str], Normalization, object]:
@@ -133,12 +187,15 @@ class BatchEncoder:
         tasks: list[str] = (),
         state_noise: float = 0.0,
         state_dropout: float = 0.0,
+        shift_px: int = 6,
     ):
         """`tasks`: the instructions that batches with a "task_index" (DeviceBatches) index into.
         `state_noise`: std of the noise added to the normalised joint state of training batches;
-        `state_dropout`: share of training samples whose state is zeroed (after the noise)."""
+        `state_dropout`: share of training samples whose state is zeroed (after the noise);
+        `shift_px`: the augmentation's random image shift."""
         self.bundle, self.device, self.augment = bundle, device, augment
-        self.state_noise, self.state_dropout = state_noise, state_dropout
+        self.state_noise, self.state_dropout, self.shift_px = state_noise, state_dropout, shift_px
+        self.image_size = bundle.model.backbone.config.vision_config.image_size
         self.instructions = InstructionEncoder(bundle.config, bundle.text_tokenizer)
         self.task_words, self.task_sentences = None, None
         if tasks:  # every instruction's words and embedding once, on the device
@@ -150,8 +207,9 @@ class BatchEncoder:
 
     def __call__(self, batch: dict, train: bool = True) -> VLABatch:
         images = batch["images"].to(self.device).float() / 255.0
+        images = fit_image_size(images, self.image_size)  # as VLAPolicy does at inference
         if train and self.augment:
-            images = augment_images(images)
+            images = augment_images(images, max_shift_px=self.shift_px)
         if "task_index" in batch:
             words, sentence = self._indexed_instructions(batch["task_index"], train)
         else:
@@ -159,6 +217,7 @@ class BatchEncoder:
         state = batch["state"].to(self.device)
         if train:
             state = drop_state(perturb_state(state, self.state_noise), self.state_dropout)
+        environment = batch.get("environment_state")
         return VLABatch(
             images,
             state,
@@ -166,6 +225,7 @@ class BatchEncoder:
             sentence,
             self._action_tokens(batch["actions"].to(self.device)),
             batch["action_is_pad"].to(self.device),
+            environment.to(self.device) if environment is not None else None,
         )
 
     def _indexed_instructions(self, index: torch.Tensor, train: bool):
@@ -235,6 +295,8 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
     if cfg.stream is not None:
         if world > 1:
             raise ValueError("--stream-expert trains in one process; run it without torchrun")
+        if device.type == "cpu":
+            _leave_cores_to_workers(cfg.stream.workers)
         first_job = resume_state.get("stream_next_job", 0) if resume_state else 0
         stream = replace(cfg.stream, first_job=first_job)
         bundle, loader = _stream_loader(replace(cfg, stream=stream), initial, device)
@@ -260,7 +322,7 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.steps), last_epoch=start_step - 1
     )
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    autocast = _autocast(cfg.precision, device)
     validation = None
     if cfg.val_dataset is not None and rank == 0:
         validation = HeldOutLoss(cfg.val_dataset, bundle, cfg.batch_size, cfg.val_batches, cfg.seed)
@@ -276,7 +338,13 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         optimizer,
         scheduler,
         BatchEncoder(
-            bundle, device, cfg.augment, getattr(loader, "tasks", ()), cfg.state_noise, cfg.state_dropout
+            bundle,
+            device,
+            cfg.augment,
+            getattr(loader, "tasks", ()),
+            cfg.state_noise,
+            cfg.state_dropout,
+            cfg.shift_px,
         ),
         autocast,
         start_step,
@@ -293,6 +361,7 @@ def _dataset_loader(
         cfg, initial.config if initial else model_config(cfg)
     )
     bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
+    bundle = with_environment_head(bundle, normalization, cfg.environment_state_weight)
     chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
     if rank == 0 and chunks.arrays is not None:
         seconds = time.perf_counter() - tic
@@ -330,10 +399,11 @@ def _stream_loader(
     tic = time.perf_counter()
     stream, first = start_stream(cfg.stream)
     try:
-        bundle = initial
-        if bundle is None:
-            normalization = Normalization.from_lerobot_stats(arrays_stats(arrays_from_episodes(first)))
-            bundle = fresh_bundle(model_config(cfg), suite_instructions(cfg.stream.suite), normalization)
+        normalization = Normalization.from_lerobot_stats(arrays_stats(arrays_from_episodes(first)))
+        bundle = initial or fresh_bundle(
+            model_config(cfg), suite_instructions(cfg.stream.suite), normalization
+        )
+        bundle = with_environment_head(bundle, normalization, cfg.environment_state_weight)
         config = bundle.config
         camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
         batches = stream_batches(
@@ -388,9 +458,11 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
         for batch in run.loader:
             with run.autocast:
                 inputs = run.encode(batch)
-                loss = chunk_loss(run.ddp_model(inputs), inputs)  # through DDP: gradients are synchronised
+                # Through DDP, so gradients are synchronised.
+                losses = training_losses(run.ddp_model, inputs, cfg.environment_state_weight)
+            loss = losses["actions"]  # the figure logged as the loss, comparable with runs without the aux
             run.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            losses["total"].backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
             run.optimizer.step()
             run.scheduler.step()
@@ -402,9 +474,15 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
                 if isinstance(run.loader, StreamBatches):  # episodes taken, rendered frames/s
                     stats = run.loader.stats()
                     streamed = {"episodes": stats["episodes"], "rendered_s": f"{stats['frames_per_s']:.0f}"}
+                if "environment_state" in losses:
+                    streamed["loc"] = f"{losses['environment_state'].item():.3f}"
                 progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}", **streamed)
                 if writer is not None:
                     writer.add_scalar("train/loss", loss.item(), step)
+                    if "environment_state" in losses:
+                        writer.add_scalar(
+                            "train/environment_state_loss", losses["environment_state"].item(), step
+                        )
                     writer.add_scalar("train/grad_norm", float(grad_norm), step)
                     writer.add_scalar("train/lr", run.scheduler.get_last_lr()[0], step)
                     writer.add_scalar("train/samples_per_s", rate, step)
@@ -446,6 +524,8 @@ def _validate(run: TrainingRun, writer, progress, step: int) -> float:
         writer.add_scalar("val/action_error_mean", float(metrics.action_error.mean()), step)
         for dim, error in enumerate(metrics.action_error):
             writer.add_scalar(f"val/action_error/{dim}", float(error), step)
+        if metrics.localisation_error is not None:
+            writer.add_scalar("val/localisation_error_mm", metrics.localisation_error * 1000, step)
     return metrics.loss
 
 

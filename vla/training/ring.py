@@ -20,7 +20,8 @@ from vla.training.batches import gather_rows
 
 
 class FrameRing:
-    """Episodes {"images": {key: (L, H, W, 3) uint8}, "state": (L, S), "action": (L, A), "task": str}."""
+    """Episodes {"images": {key: (L, H, W, 3) uint8}, "state": (L, S), "action": (L, A), "task": str}, plus
+    "environment_state": (L, E) when the ring was made with `environment_dim`."""
 
     def __init__(
         self,
@@ -33,6 +34,7 @@ class FrameRing:
         tasks: list[str],
         normalization: Normalization | None,  # None: state and actions stay in dataset units
         device: torch.device,
+        environment_dim: int = 0,  # > 0: episodes carry "environment_state" (L, E), kept per frame
     ):
         self.capacity, self.camera_keys, self.chunk_length = capacity, camera_keys, chunk_length
         self.tasks = list(tasks)  # the instructions "task_index" indexes into (BatchEncoder's `tasks`)
@@ -46,6 +48,9 @@ class FrameRing:
         self.chunk_index = torch.zeros((capacity, chunk_length), dtype=torch.long, device=device)
         self.is_pad = torch.zeros((capacity, chunk_length), dtype=torch.bool, device=device)
         self.task_index = torch.zeros(capacity, dtype=torch.long, device=device)
+        self.environment_state = (
+            torch.zeros((capacity, environment_dim), device=device) if environment_dim else None
+        )
         self.episodes: deque[tuple[int, int]] = (
             deque()
         )  # [start, end) slots of the episodes held, oldest first
@@ -89,6 +94,11 @@ class FrameRing:
         self.chunk_index[start:end] = self._tensor(start + np.minimum(steps, length - 1))
         self.is_pad[start:end] = self._tensor(steps >= length)
         self.task_index[start:end] = self._task_lookup[task]
+        if self.environment_state is not None:
+            environment = episode["environment_state"]
+            if self.normalization is not None and self.normalization.environment_state is not None:
+                environment = self.normalization.environment_state.normalize(environment)
+            self.environment_state[start:end] = self._tensor(environment)
         self.episodes.append((start, end))
         self.cursor = end
         self.episodes_added += 1

@@ -161,6 +161,7 @@ def stream_batches(
         suite_instructions(stream.config.suite),
         normalization,
         device,
+        first[0]["environment_state"].shape[1] if "environment_state" in first[0] else 0,
     )
     for episode in first:
         ring.add(episode)

@@ -32,10 +32,16 @@ from vla.training.data import ChunkDataset, collate, open_training_source
 class HeldOutMetrics:
     loss: float  # mean chunk cross-entropy per control token (nats)
     action_error: np.ndarray  # (A,) mean |decoded - expert| over real chunk steps, dataset units
+    # Mean |predicted - recorded| environment-state value (metres for the sim's object positions) over the
+    # objects on the table (recorded value not 0), from the auxiliary head; None without one.
+    localisation_error: float | None = None
 
     def summary(self) -> str:
         error = " ".join(f"{e:.1f}" for e in self.action_error)
-        return f"held-out loss {self.loss:.4f}, action error [{error}]"
+        text = f"held-out loss {self.loss:.4f}, action error [{error}]"
+        if self.localisation_error is not None:
+            text += f", localisation error {self.localisation_error * 1000:.1f} mm"
+        return text
 
 
 class HeldOutLoss:
@@ -56,6 +62,7 @@ class HeldOutLoss:
         self.frames = count
         self.bin_centers = torch.from_numpy(bundle.action_tokenizer.bin_centers)  # (K,) normalised units
         self.action_normalizer = bundle.normalization.action
+        self.environment_normalizer = bundle.normalization.environment_state
 
     @torch.no_grad()
     def __call__(self, model: torch.nn.Module, encode, autocast) -> HeldOutMetrics:
@@ -63,10 +70,20 @@ class HeldOutLoss:
         was_training = model.training
         model.eval()
         loss, frames, error_sum, steps = 0.0, 0, 0.0, 0
+        localisation = []  # |error| of each recorded object coordinate, metres
+        locate = (
+            getattr(model, "environment_head", None) is not None and self.environment_normalizer is not None
+        )
         for batch in self.batches:
             with autocast:
                 inputs = encode(batch, train=False)
-                logits = model(inputs)  # (B, T, A, K)
+                if locate and inputs.environment_state is not None:
+                    logits, environment = model(inputs, with_environment_state=True)  # (B, T, A, K), (B, E)
+                    predicted = self.environment_normalizer.unnormalize(environment.float().cpu().numpy())
+                    recorded = self.environment_normalizer.unnormalize(batch["environment_state"].numpy())
+                    localisation.append(np.abs(predicted - recorded)[np.abs(recorded) > 1e-4])
+                else:
+                    logits = model(inputs)  # (B, T, A, K)
                 loss += float(chunk_loss(logits, inputs)) * len(batch["state"])
             frames += len(batch["state"])
             decoded, _ = decode_logits(logits, self.bin_centers.to(logits.device))  # (B, T, A)
@@ -76,4 +93,5 @@ class HeldOutLoss:
             error_sum = error_sum + np.abs(predicted - expert)[real].sum(axis=0)
             steps += int(real.sum())
         model.train(was_training)
-        return HeldOutMetrics(loss / frames, np.asarray(error_sum / max(steps, 1), np.float32))
+        located = float(np.concatenate(localisation).mean()) if localisation else None
+        return HeldOutMetrics(loss / frames, np.asarray(error_sum / max(steps, 1), np.float32), located)

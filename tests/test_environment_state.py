@@ -1,0 +1,132 @@
+"""The simulator's object positions (`observation.environment_state`): recorded, batched, and learnt by
+the auxiliary localisation head."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from sim.env import environment_state_names
+from sim.scene import SceneConfig
+from tests.test_frame_cache import CAMERAS, recorded_cache
+from vla.training.frames import open_arrays
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return recorded_cache(
+        tmp_path_factory, [("place_red_cube_in_white_bowl", 110_000), ("pick_green_cube", 120_000)]
+    )
+
+
+def test_observation_carries_object_positions(env_factory):
+    env = env_factory(task="place_blue_cube_in_purple_bowl", render_mode=None, pixels=False)
+    obs, _ = env.reset(seed=4)
+    names = env.environment_state_names
+    assert names == environment_state_names(SceneConfig()) and len(names) == 16
+    assert env.observation_space.contains(obs)
+    values = dict(zip(names, obs["environment_state"].tolist(), strict=True))
+    state = env.scene_state()
+    np.testing.assert_allclose([values[f"blue_cube.{a}"] for a in "xyz"], state.cube_pos["blue"], atol=1e-6)
+    np.testing.assert_allclose(
+        [values["purple_bowl.x"], values["purple_bowl.y"]], state.bowl_pos["purple"][:2], atol=1e-6
+    )
+    # A place layout uses two of the four cubes; the parked ones read zero, the used ones sit on the table.
+    on_table = [c for c in ("red", "green", "blue", "yellow") if values[f"{c}_cube.z"] > 0]
+    assert len(on_table) == 2 and "blue" in on_table
+    for colour in set(("red", "green", "blue", "yellow")) - set(on_table):
+        assert [values[f"{colour}_cube.{a}"] for a in "xyz"] == [0.0, 0.0, 0.0]
+
+
+def test_frame_cache_keeps_the_environment_state_and_batches_it_normalised(cache):
+    from vla.models.normalization import Normalization
+    from vla.training.batches import DeviceBatches
+    from vla.training.frames import arrays_stats
+
+    arrays, folder = cache
+    assert arrays.environment_state.shape == (len(arrays.state), 16)
+    np.testing.assert_array_equal(open_arrays(folder, CAMERAS).environment_state, arrays.environment_state)
+    normalization = Normalization.from_lerobot_stats(arrays_stats(arrays))
+    assert normalization.environment_state is not None
+    batches = DeviceBatches(arrays, CAMERAS, 5, torch.device("cpu"), 16, normalization=normalization)
+    batch = next(iter(batches))
+    expected = normalization.environment_state.normalize(arrays.environment_state[batch["index"].numpy()])
+    np.testing.assert_allclose(batch["environment_state"].numpy(), expected, atol=1e-6)
+
+
+def test_lerobot_recording_holds_the_environment_state(recorded_dataset):
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    dataset = LeRobotDataset("local/demos", root=recorded_dataset, video_backend="pyav")
+    feature = dataset.meta.features["observation.environment_state"]
+    assert feature["names"] == environment_state_names(SceneConfig())
+    first = dataset.hf_dataset.with_format("numpy")[0]["observation.environment_state"]
+    assert first.shape == (16,) and np.count_nonzero(first) >= 4 * 3  # a pick layout: all four cubes out
+
+
+def test_training_learns_to_locate_the_objects(cache, tmp_path):
+    from vla.models.checkpoint import load_checkpoint
+    from vla.policy import VLAPolicy
+
+    _, folder = cache
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "vla", "train", "--dataset", str(folder), "--out", str(out)]
+    command += ["--preset", "debug", "--steps", "40", "--save-every", "40", "--batch-size", "16"]
+    command += ["--lr", "1e-3", "--device", "cpu", "--val-dataset", str(folder), "--val-batches", "2"]
+    command += ["--environment-state-weight", "1", "--shift-px", "0"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    errors = {
+        int(step): float(mm)
+        for step, mm in re.findall(r"step (\d+): held-out .*localisation error ([\d.]+) mm", result.stdout)
+    }
+    assert sorted(errors) == [0, 40], result.stdout[-2000:]
+    assert errors[40] < 0.8 * errors[0]  # "held out" here = the training frames: the head must fit them
+    last = out / "checkpoints" / "last"
+    assert json.loads((last / "config.json").read_text())["environment_state_dim"] == 16
+    bundle = load_checkpoint(last)
+    assert bundle.normalization.environment_state is not None and bundle.model.environment_head is not None
+    # The head is a training signal only: inference needs no environment state.
+    policy = VLAPolicy(bundle)
+    arrays = open_arrays(folder, CAMERAS)
+    obs = {key: np.array(arrays.frames[key][0]) for key in CAMERAS}
+    obs |= {"observation.state": arrays.state[0], "task": arrays.tasks[0]}
+    assert np.isfinite(policy.infer(obs)["actions"]).all()
+
+
+def test_fine_tuning_adds_the_head_to_a_policy_without_one(cache, tmp_path):
+    from vla.models.checkpoint import save_checkpoint
+    from vla.models.configuration_vla import preset
+    from vla.models.normalization import Normalization
+    from vla.training.frames import arrays_stats
+    from vla.training.loop import fresh_bundle, with_environment_head
+
+    arrays, _ = cache
+    stats = arrays_stats(arrays)
+    plain = Normalization.from_lerobot_stats({k: stats[k] for k in ("observation.state", "action")})
+    bundle = fresh_bundle(preset("debug"), sorted(set(arrays.tasks)), plain)
+    save_checkpoint(tmp_path / "plain", bundle)
+    assert bundle.model.environment_head is None
+    located = with_environment_head(bundle, Normalization.from_lerobot_stats(stats), 1.0)
+    assert located.config.environment_state_dim == 16 and located.model.environment_head is not None
+    assert located.normalization.environment_state is not None
+    assert located.normalization.state is plain.state  # the policy's own normalisation otherwise stays
+    with pytest.raises(ValueError, match=r"no observation\.environment_state"):
+        with_environment_head(bundle, plain, 1.0)
+    assert with_environment_head(bundle, plain, 0.0) is bundle
+
+
+def test_training_image_size_matches_inference():
+    from vla.models.backbone import fit_image_size
+
+    frames = torch.rand(2, 2, 3, 128, 128)
+    assert fit_image_size(frames, 128) is frames
+    small = fit_image_size(frames, 32)
+    assert small.shape == (2, 2, 3, 32, 32)
+    np.testing.assert_allclose(small.mean().item(), frames.mean().item(), atol=1e-2)
