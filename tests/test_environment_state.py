@@ -130,3 +130,44 @@ def test_training_image_size_matches_inference():
     small = fit_image_size(frames, 32)
     assert small.shape == (2, 2, 3, 32, 32)
     np.testing.assert_allclose(small.mean().item(), frames.mean().item(), atol=1e-2)
+
+
+def test_objects_token_carries_the_predicted_positions(tmp_path):
+    """The token starts as the same constant for every input (zero projection); once its projection is
+    trained the actions depend on the head's predictions, through a checkpoint and the ONNX export alike."""
+    from tests.test_model import make_batch, make_bundle
+    from tests.test_runtime import max_relative_error, observation
+    from vla.export import export_policy
+    from vla.models.checkpoint import save_checkpoint
+    from vla.models.normalization import Normalization, RangeNormalizer
+    from vla.policy import VLAPolicy
+    from vla.runtime import RuntimePolicy
+    from vla.training.loop import with_environment_head
+
+    bundle = make_bundle(seed=5)
+    batch = make_batch(bundle.config)
+    env_range = RangeNormalizer(np.zeros(16, np.float32), np.ones(16, np.float32))
+    data = Normalization(bundle.normalization.state, bundle.normalization.action, env_range)
+    located = with_environment_head(bundle, data, 1.0, token=True)
+    assert located.config.environment_state_token and located.model.environment_proj is not None
+    model = located.model.eval()
+    with torch.no_grad():
+        model.environment_head.proj.bias += 1.0
+    unread = model(batch)
+    with torch.no_grad():
+        model.environment_head.proj.bias -= 1.0
+    torch.testing.assert_close(model(batch), unread)  # zero projection: the predictions do not reach it
+    torch.nn.init.normal_(model.environment_proj.weight, std=1.0)
+    logits, objects = model(batch, with_environment_state=True)
+    assert objects.shape == (2, 16) and not torch.allclose(logits, unread)
+    with torch.no_grad():
+        model.environment_head.proj.bias += 1.0  # other predicted positions -> other actions
+    assert not torch.allclose(model(batch), logits)
+
+    checkpoint = save_checkpoint(tmp_path / "checkpoint", located)
+    export = export_policy(checkpoint, tmp_path / "export", variants=("fp32",), progress=lambda m: None)
+    obs = observation(located.config.vision.image_size)
+    expected = VLAPolicy.from_checkpoint(checkpoint).infer(obs)["actions"]
+    assert max_relative_error(RuntimePolicy(export).infer(obs)["actions"], expected) < 1e-4
+    with pytest.raises(ValueError, match="needs --environment-state-weight"):
+        with_environment_head(make_bundle(seed=5), data, 0.0, token=True)

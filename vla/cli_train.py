@@ -81,6 +81,12 @@ def add_parser(subparsers) -> None:
         help="weight of the auxiliary loss that reads object positions (observation.environment_state, "
         "recorded by the simulator) out of the image tokens; 0: off",
     )
+    train.add_argument(
+        "--environment-state-token",
+        action="store_true",
+        help="with --environment-state-weight: the head's predicted object positions also enter the "
+        "language model as a token before the instruction (run at inference too)",
+    )
     train.add_argument("--no-cache", action="store_true", help="decode frames on every access")
     train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last")
     train.add_argument("--init", type=Path, help="fine-tune from this checkpoint")
@@ -154,6 +160,7 @@ def run_train(args: argparse.Namespace) -> int:
         shift_px=args.shift_px,
         precision=args.precision,
         environment_state_weight=args.environment_state_weight,
+        environment_state_token=args.environment_state_token,
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,

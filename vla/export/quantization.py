@@ -26,7 +26,16 @@ QUANTIZABLE_OPS = ("MatMul", "Gemm", "Conv", "Gather")  # Gather: embedding tabl
 # most: int8 rounds its input, the 6 normalised joint positions, to one shared 8-bit scale per call, which
 # alone moved actions by 1.3 degrees on average (23 at p99). The logits layer and the expectation over
 # action bins come next. Together they are ~1 % of the multiply-adds, so fp32 there costs no latency.
-KEEP_FLOAT = ("model.state_proj", "model.action_head", "decoding")
+# The environment-state head and its token (policies with `environment_state_token`) carry object
+# positions the arm must reach to a few millimetres: two small matrices, kept fp32 as a precaution (not
+# measured with bench/int8_sensitivity.py).
+KEEP_FLOAT = (
+    "model.state_proj",
+    "model.action_head",
+    "decoding",
+    "model.environment_head",
+    "model.environment_proj",
+)
 
 _LAYER = re.compile(r"^(.*\.layers\.\d+)")
 

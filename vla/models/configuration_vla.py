@@ -76,8 +76,12 @@ class VLAConfig:
     sentence_dim: int = 384
     word_dropout: float = 0.3  # training: instruction words replaced by [UNK] (leans on the sentence token)
     # > 0: an auxiliary head regresses this many values of `observation.environment_state` (object
-    # positions) from the image tokens during training (vla/models/environment_head.py); unused at inference.
+    # positions) from the image tokens during training (vla/models/environment_head.py).
     environment_state_dim: int = 0
+    # With the head: its predicted object positions also enter the language model as one token after the
+    # state (a grounding step before the actions, like the object boxes of embodied chain-of-thought
+    # VLAs), so inference runs the head too.
+    environment_state_token: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:
@@ -88,6 +92,10 @@ class VLAConfig:
             raise ValueError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
         if self.environment_state_dim < 0:
             raise ValueError(f"environment_state_dim must be >= 0, got {self.environment_state_dim}")
+        if self.environment_state_token and not self.environment_state_dim:
+            raise ValueError(
+                "environment_state_token needs the environment-state head (environment_state_dim)"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)

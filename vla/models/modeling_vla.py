@@ -2,12 +2,14 @@
 
 Input sequence to the language model, per sample (D = language model width):
 
-    [camera 1 image (P)] [camera 2 image (P)] [sentence (1)] [state (1)] [words (L)] [queries (T)]
+    [camera 1 image (P)] [camera 2 image (P)] [sentence (1)] [state (1)] [objects (1)?] [words (L)]
+    [queries (T)]
 
 The language model is causal, so the T action queries at the end attend to everything before them.
 Pad words are masked out. Output: control-token logits (B, T, A, n_bins), decoded to normalised
 actions by the bin centres (`vla.tokenization.BinningActionTokenizer`). With `environment_state_dim`,
-training also reads object positions out of the image tokens (vla/models/environment_head.py).
+training also reads object positions out of the image tokens (vla/models/environment_head.py); with
+`environment_state_token`, those predicted positions are the `objects` token the actions are read after.
 """
 
 from __future__ import annotations
@@ -48,8 +50,19 @@ class VLAModel(nn.Module):
         self.sentence_proj = nn.Linear(config.sentence_dim, width) if config.sentence_encoder else None
         self.action_head = ActionHead(width, config.chunk_length, config.action_dim, config.n_action_bins)
         self.environment_head = None
+        self.environment_proj = None  # predicted positions -> the `objects` token
         if config.environment_state_dim:
             self.add_environment_head(config.environment_state_dim)
+        if config.environment_state_token:
+            self.add_environment_token()
+
+    def add_environment_token(self) -> None:
+        """The projection of the head's predicted positions into the `objects` token, zero at first: the
+        token starts as one constant for every input, and what it carries about the input is learnt. (Its
+        place in the sequence still moves a trained policy's outputs a little.)"""
+        self.environment_proj = nn.Linear(self.config.environment_state_dim, backbone_width(self.backbone))
+        nn.init.zeros_(self.environment_proj.weight)
+        nn.init.zeros_(self.environment_proj.bias)
 
     def add_environment_head(self, dim: int) -> None:
         """A fresh auxiliary localisation head for `dim` environment-state values (also when fine-tuning
@@ -65,19 +78,23 @@ class VLAModel(nn.Module):
         self, batch: VLABatch, with_environment_state: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Control-token logits (B, T, A, n_bins); with `with_environment_state`, also the auxiliary
-        head's (B, E) normalised object positions (training only)."""
+        head's (B, E) normalised object positions (the training target's prediction)."""
         images = encode_images(self.backbone, batch.images * 2.0 - 1.0)  # SigLIP expects [-1, 1]
         b, n, p, d = images.shape
         images = (images + self.camera_embedding.to(images.dtype)).reshape(b, n * p, d)  # (B, N*P, D)
+        if with_environment_state and self.environment_head is None:
+            raise ValueError("this policy has no environment-state head (config environment_state_dim is 0)")
+        objects = None  # (B, E) predicted positions
+        if with_environment_state or self.environment_proj is not None:
+            objects = self.environment_head(images)
         words = self.backbone.text_model.get_input_embeddings()(batch.words)  # (B, L, D)
         parts = [images]
         if self.sentence_proj is not None:
             parts.append(self.sentence_proj(batch.sentence.to(images.dtype)).unsqueeze(1))  # (B, 1, D)
-        parts += [
-            self.state_proj(batch.state.to(images.dtype)).unsqueeze(1),
-            words,
-            self.action_head.query_tokens(b),
-        ]
+        parts.append(self.state_proj(batch.state.to(images.dtype)).unsqueeze(1))
+        if self.environment_proj is not None:
+            parts.append(self.environment_proj(objects.to(images.dtype)).unsqueeze(1))  # (B, 1, D)
+        parts += [words, self.action_head.query_tokens(b)]
         sequence = torch.cat([part.to(images.dtype) for part in parts], dim=1)  # (B, seq, D)
         mask = torch.ones(sequence.shape[:2], dtype=torch.long, device=sequence.device)
         words_start = sequence.shape[1] - self.config.chunk_length - words.shape[1]
@@ -88,11 +105,7 @@ class VLAModel(nn.Module):
             inputs_embeds=sequence, attention_mask=mask, position_ids=positions
         ).last_hidden_state
         logits = self.action_head(hidden[:, -self.config.chunk_length :])
-        if not with_environment_state:
-            return logits
-        if self.environment_head is None:
-            raise ValueError("this policy has no environment-state head (config environment_state_dim is 0)")
-        return logits, self.environment_head(images)
+        return (logits, objects) if with_environment_state else logits
 
     def loss(self, batch: VLABatch) -> torch.Tensor:
         return chunk_loss(self.forward(batch), batch)

@@ -56,6 +56,7 @@ class TrainConfig:
     state_dropout: float = 0.0  # share of training samples whose joint state is zeroed
     shift_px: int = 6  # random image shift of the augmentation, pixels (0: colour jitter only)
     environment_state_weight: float = 0.0  # > 0: auxiliary object-position loss (needs environment state)
+    environment_state_token: bool = False  # the head's predicted positions feed the language model
     cache_in_memory: bool = True
     resume: bool = False
     init: Path | None = None  # fine-tune from this checkpoint
@@ -139,9 +140,16 @@ def fresh_bundle(config: VLAConfig, instructions: list[str], normalization: Norm
     return PolicyBundle(config, model, normalization, text_tokenizer, action_tokenizer)
 
 
-def with_environment_head(bundle: PolicyBundle, data: Normalization, weight: float) -> PolicyBundle:
-    """With an auxiliary weight > 0: the bundle with an environment-state head and that state's
-    normalisation, which a checkpoint trained without the head takes from the training data `data`."""
+def with_environment_head(
+    bundle: PolicyBundle, data: Normalization, weight: float, token: bool = False
+) -> PolicyBundle:
+    """With an auxiliary weight > 0: the bundle with an environment-state head (added to `bundle.model` in
+    place when it has none) and that state's normalisation, which a checkpoint trained without the head
+    takes from the training data `data`. `token`: the head's predictions also feed the `objects` token."""
+    if token and weight <= 0:
+        raise ValueError(
+            "--environment-state-token needs --environment-state-weight > 0 (the head is trained)"
+        )
     if weight <= 0:
         return bundle
     environment = bundle.normalization.environment_state or data.environment_state
@@ -160,6 +168,10 @@ def with_environment_head(bundle: PolicyBundle, data: Normalization, weight: flo
         config = replace(config, environment_state_dim=dim)
         bundle.model.config = config
         bundle.model.add_environment_head(dim)
+    if token and bundle.model.environment_proj is None:
+        config = replace(config, environment_state_token=True)
+        bundle.model.config = config
+        bundle.model.add_environment_token()
     normalization = replace(bundle.normalization, environment_state=environment)
     return replace(bundle, config=config, normalization=normalization)
 
@@ -361,7 +373,9 @@ def _dataset_loader(
         cfg, initial.config if initial else model_config(cfg)
     )
     bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
-    bundle = with_environment_head(bundle, normalization, cfg.environment_state_weight)
+    bundle = with_environment_head(
+        bundle, normalization, cfg.environment_state_weight, cfg.environment_state_token
+    )
     chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
     if rank == 0 and chunks.arrays is not None:
         seconds = time.perf_counter() - tic
@@ -403,7 +417,9 @@ def _stream_loader(
         bundle = initial or fresh_bundle(
             model_config(cfg), suite_instructions(cfg.stream.suite), normalization
         )
-        bundle = with_environment_head(bundle, normalization, cfg.environment_state_weight)
+        bundle = with_environment_head(
+            bundle, normalization, cfg.environment_state_weight, cfg.environment_state_token
+        )
         config = bundle.config
         camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
         batches = stream_batches(
