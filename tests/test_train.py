@@ -101,6 +101,16 @@ def test_sigterm_saves_the_step_reached_and_stops(dataset, tmp_path):
     assert f"stopped at step {state['step']} of 100000 by SIGTERM" in log.read_text()
 
 
+def test_stop_at_step_saves_there_on_the_longer_schedule(dataset, tmp_path):
+    """--stop-at-step ends a run part-way through its schedule, as a recipe that continues from it needs."""
+    out = tmp_path / "run"
+    result = run_train(dataset, out, "--steps", "100", "--stop-at-step", "7", "--save-every", "1000")
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = json.loads((out / "checkpoints" / "last" / "training_state.json").read_text())
+    assert state["step"] == 7 and state["train_config"]["steps"] == "100"
+    assert "stopped at step 7 of 100: --stop-at-step" in result.stdout
+
+
 def test_train_rejects_a_folder_that_is_not_a_dataset(tmp_path):
     result = run_train(tmp_path, tmp_path / "run", "--steps", "1")
     assert result.returncode == 2

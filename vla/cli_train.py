@@ -38,6 +38,12 @@ def add_parser(subparsers) -> None:
         default=0.0,
         help="stop and save after this long (0: off)",
     )
+    train.add_argument(
+        "--stop-at-step",
+        type=int,
+        default=0,
+        help="stop and save at this step while the learning-rate schedule still spans --steps (0: off)",
+    )
     train.add_argument("--out", type=Path, required=True, help="run folder (checkpoints/, tensorboard/)")
     train.add_argument("--preset", default="nano", help="model preset: nano | debug")
     train.add_argument("--steps", type=int, default=10_000)
@@ -168,6 +174,7 @@ def run_train(args: argparse.Namespace) -> int:
         freeze_vision=args.freeze_vision,
         lora_rank=args.lora_rank,
         max_seconds=args.max_seconds,
+        stop_at_step=args.stop_at_step,
         val_dataset=args.val_dataset,
         val_batches=args.val_batches,
         stream=stream,

@@ -64,6 +64,7 @@ class TrainConfig:
     freeze_vision: bool | None = None  # default: frozen when fine-tuning (--init), trained otherwise
     lora_rank: int = 0  # > 0: train LoRA adapters on the language model instead of its weights
     max_seconds: float = 0.0  # > 0: stop (and save) once this run has trained this long
+    stop_at_step: int = 0  # > 0: stop (and save) at this step, though the lr schedule spans `steps`
     val_dataset: Path | None = None  # held-out episodes: loss at the start and at every checkpoint
     val_batches: int = 8  # batches of `batch_size` held-out samples per validation
     precision: str = "auto"  # "bf16" | "fp32" autocast; auto: bf16 on CUDA, fp32 on the CPU
@@ -465,8 +466,9 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
     step, epoch, samples = run.start_step, 0, 0
     val_loss = _validate(run, writer, progress, step) if run.validation is not None else None
     tic = started = time.perf_counter()
-    # Stopping early (wall-time cap or a stop signal) is decided after a step, which is then saved; a
-    # cap or signal that arrives while an epoch's last batch is fetched stops after the next epoch's first.
+    # Stopping early (wall-time cap, --stop-at-step or a stop signal) is decided after a step, which is then
+    # saved; a cap or signal that arrives while an epoch's last batch is fetched stops after the next epoch's
+    # first.
     stopping = out_of_time = False
     while step < cfg.steps and not stopping:
         if run.sampler is not None:
@@ -508,7 +510,8 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
                 samples, tic = 0, time.perf_counter()
             progress.update(1)
             out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started > cfg.max_seconds
-            stopping = out_of_time or stop.received is not None
+            at_stop_step = 0 < cfg.stop_at_step <= step
+            stopping = out_of_time or at_stop_step or stop.received is not None
             if run.rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps or stopping):
                 if run.validation is not None:
                     paused = time.perf_counter()
@@ -523,6 +526,8 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
         print(f"stopped at step {step} of {cfg.steps} by {stop.received}, saved: continue with --resume")
     elif out_of_time:
         print(f"stopped at step {step} of {cfg.steps}: --max-seconds {cfg.max_seconds:g} reached")
+    elif step < cfg.steps:
+        print(f"stopped at step {step} of {cfg.steps}: --stop-at-step")
     progress.close()
     if writer is not None:
         writer.close()
