@@ -79,9 +79,9 @@ class HeldOutLoss:
                 inputs = encode(batch, train=False)
                 if locate and inputs.environment_state is not None:
                     logits, environment = model(inputs, with_environment_state=True)  # (B, T, A, K), (B, E)
-                    predicted = self.environment_normalizer.unnormalize(environment.float().cpu().numpy())
+                    located = self.environment_normalizer.unnormalize(environment.float().cpu().numpy())
                     recorded = self.environment_normalizer.unnormalize(batch["environment_state"].numpy())
-                    localisation.append(np.abs(predicted - recorded)[np.abs(recorded) > 1e-4])
+                    localisation.append(np.abs(located - recorded)[np.abs(recorded) > 1e-4])
                 else:
                     logits = model(inputs)  # (B, T, A, K)
                 loss += float(chunk_loss(logits, inputs)) * len(batch["state"])
@@ -93,5 +93,5 @@ class HeldOutLoss:
             error_sum = error_sum + np.abs(predicted - expert)[real].sum(axis=0)
             steps += int(real.sum())
         model.train(was_training)
-        located = float(np.concatenate(localisation).mean()) if localisation else None
-        return HeldOutMetrics(loss / frames, np.asarray(error_sum / max(steps, 1), np.float32), located)
+        located_error = float(np.concatenate(localisation).mean()) if localisation else None
+        return HeldOutMetrics(loss / frames, np.asarray(error_sum / max(steps, 1), np.float32), located_error)
