@@ -3,6 +3,7 @@ the auxiliary localisation head."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -163,6 +164,16 @@ def test_objects_token_carries_the_predicted_positions(tmp_path):
     with torch.no_grad():
         model.environment_head.proj.bias += 1.0  # other predicted positions -> other actions
     assert not torch.allclose(model(batch), logits)
+    # Teacher forcing: the rows shown the recorded positions no longer depend on the prediction.
+    recorded = dataclasses.replace(
+        batch, environment_state=torch.rand(2, 16), objects_from_record=torch.tensor([True, False])
+    )
+    shown = model(recorded)
+    with torch.no_grad():
+        model.environment_head.proj.bias -= 1.0
+    again = model(recorded)
+    torch.testing.assert_close(again[0], shown[0])
+    assert not torch.allclose(again[1], shown[1])
 
     checkpoint = save_checkpoint(tmp_path / "checkpoint", located)
     export = export_policy(checkpoint, tmp_path / "export", variants=("fp32",), progress=lambda m: None)
@@ -171,3 +182,21 @@ def test_objects_token_carries_the_predicted_positions(tmp_path):
     assert max_relative_error(RuntimePolicy(export).infer(obs)["actions"], expected) < 1e-4
     with pytest.raises(ValueError, match="needs --environment-state-weight"):
         with_environment_head(make_bundle(seed=5), data, 0.0, token=True)
+
+
+def test_teacher_forcing_only_in_training_batches(cache):
+    from vla.models.configuration_vla import preset
+    from vla.models.normalization import Normalization
+    from vla.training.batches import DeviceBatches
+    from vla.training.frames import arrays_stats
+    from vla.training.loop import BatchEncoder, fresh_bundle, with_environment_head
+
+    arrays, _ = cache
+    normalization = Normalization.from_lerobot_stats(arrays_stats(arrays))
+    bundle = fresh_bundle(preset("debug"), sorted(set(arrays.tasks)), normalization)
+    bundle = with_environment_head(bundle, normalization, 1.0, token=True)
+    batches = DeviceBatches(arrays, CAMERAS, 4, torch.device("cpu"), 8, normalization=normalization)
+    encode = BatchEncoder(bundle, torch.device("cpu"), True, batches.tasks, teacher_objects=1.0)
+    batch = next(iter(batches))
+    assert encode(batch).objects_from_record.all()
+    assert encode(batch, train=False).objects_from_record is None

@@ -93,6 +93,13 @@ def add_parser(subparsers) -> None:
         help="with --environment-state-weight: the head's predicted object positions also enter the "
         "language model as a token before the instruction (run at inference too)",
     )
+    train.add_argument(
+        "--environment-state-teacher",
+        type=float,
+        default=0.0,
+        help="with --environment-state-token: share of training samples whose token shows the recorded "
+        "object positions instead of the predicted ones (teacher forcing)",
+    )
     train.add_argument("--no-cache", action="store_true", help="decode frames on every access")
     train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last")
     train.add_argument("--init", type=Path, help="fine-tune from this checkpoint")
@@ -167,6 +174,7 @@ def run_train(args: argparse.Namespace) -> int:
         precision=args.precision,
         environment_state_weight=args.environment_state_weight,
         environment_state_token=args.environment_state_token,
+        environment_state_teacher=args.environment_state_teacher,
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,

@@ -37,6 +37,9 @@ class VLABatch:
     action_tokens: torch.Tensor | None = None  # (B, T, A) int64 target bins (training)
     action_is_pad: torch.Tensor | None = None  # (B, T) bool: steps past the episode's end (training)
     environment_state: torch.Tensor | None = None  # (B, E) normalised object positions (training target)
+    # (B,) bool, training only: samples whose `objects` token gets the recorded positions instead of the
+    # head's prediction (teacher forcing, so the actions learn to follow exact positions sooner)
+    objects_from_record: torch.Tensor | None = None
 
 
 class VLAModel(nn.Module):
@@ -93,7 +96,11 @@ class VLAModel(nn.Module):
             parts.append(self.sentence_proj(batch.sentence.to(images.dtype)).unsqueeze(1))  # (B, 1, D)
         parts.append(self.state_proj(batch.state.to(images.dtype)).unsqueeze(1))
         if self.environment_proj is not None:
-            parts.append(self.environment_proj(objects.to(images.dtype)).unsqueeze(1))  # (B, 1, D)
+            shown = objects
+            if batch.objects_from_record is not None:
+                recorded = batch.environment_state.to(objects.dtype)
+                shown = torch.where(batch.objects_from_record[:, None], recorded, objects)  # (B, E)
+            parts.append(self.environment_proj(shown.to(images.dtype)).unsqueeze(1))  # (B, 1, D)
         parts += [words, self.action_head.query_tokens(b)]
         sequence = torch.cat([part.to(images.dtype) for part in parts], dim=1)  # (B, seq, D)
         mask = torch.ones(sequence.shape[:2], dtype=torch.long, device=sequence.device)

@@ -57,6 +57,9 @@ class TrainConfig:
     shift_px: int = 6  # random image shift of the augmentation, pixels (0: colour jitter only)
     environment_state_weight: float = 0.0  # > 0: auxiliary object-position loss (needs environment state)
     environment_state_token: bool = False  # the head's predicted positions feed the language model
+    environment_state_teacher: float = (
+        0.0  # share of training samples whose token gets the recorded positions
+    )
     cache_in_memory: bool = True
     resume: bool = False
     init: Path | None = None  # fine-tune from this checkpoint
@@ -83,6 +86,12 @@ class TrainConfig:
             raise ValueError(f"--state-dropout is a probability in [0, 1); got {self.state_dropout}")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"--precision must be auto, bf16 or fp32; got {self.precision!r}")
+        if not 0.0 <= self.environment_state_teacher <= 1.0:
+            raise ValueError(
+                f"--environment-state-teacher is a share in [0, 1]; got {self.environment_state_teacher}"
+            )
+        if self.environment_state_teacher > 0 and not self.environment_state_token:
+            raise ValueError("--environment-state-teacher needs --environment-state-token")
         if self.shift_px < 0 or self.environment_state_weight < 0:
             raise ValueError("--shift-px and --environment-state-weight must be >= 0")
 
@@ -201,13 +210,16 @@ class BatchEncoder:
         state_noise: float = 0.0,
         state_dropout: float = 0.0,
         shift_px: int = 6,
+        teacher_objects: float = 0.0,
     ):
         """`tasks`: the instructions that batches with a "task_index" (DeviceBatches) index into.
         `state_noise`: std of the noise added to the normalised joint state of training batches;
         `state_dropout`: share of training samples whose state is zeroed (after the noise);
-        `shift_px`: the augmentation's random image shift."""
+        `shift_px`: the augmentation's random image shift; `teacher_objects`: share of training samples
+        whose `objects` token shows the recorded object positions instead of the predicted ones."""
         self.bundle, self.device, self.augment = bundle, device, augment
         self.state_noise, self.state_dropout, self.shift_px = state_noise, state_dropout, shift_px
+        self.teacher_objects = teacher_objects
         self.image_size = bundle.model.backbone.config.vision_config.image_size
         self.instructions = InstructionEncoder(bundle.config, bundle.text_tokenizer)
         self.task_words, self.task_sentences = None, None
@@ -231,6 +243,11 @@ class BatchEncoder:
         if train:
             state = drop_state(perturb_state(state, self.state_noise), self.state_dropout)
         environment = batch.get("environment_state")
+        if environment is not None:
+            environment = environment.to(self.device)
+        from_record = None
+        if train and self.teacher_objects > 0 and environment is not None:
+            from_record = torch.rand(len(environment), device=self.device) < self.teacher_objects
         return VLABatch(
             images,
             state,
@@ -238,7 +255,8 @@ class BatchEncoder:
             sentence,
             self._action_tokens(batch["actions"].to(self.device)),
             batch["action_is_pad"].to(self.device),
-            environment.to(self.device) if environment is not None else None,
+            environment,
+            from_record,
         )
 
     def _indexed_instructions(self, index: torch.Tensor, train: bool):
@@ -358,6 +376,7 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
             cfg.state_noise,
             cfg.state_dropout,
             cfg.shift_px,
+            cfg.environment_state_teacher,
         ),
         autocast,
         start_step,
