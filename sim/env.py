@@ -4,8 +4,10 @@ Observation (LeRobot's gym convention, mapped by `lerobot.envs.utils.preprocess_
 `observation.images.<camera>` and `observation.state`):
     pixels:    {"front": (H, W, 3) uint8, "wrist": (H, W, 3) uint8}
     agent_pos: (6,) float32 joint positions in so101_follower units (degrees; gripper 0..100)
-    environment_state: (16,) float32 object positions in metres, world frame (`environment_state_names`):
-               x, y, z of each cube, x, y of each bowl; zeros for an object the task leaves off the table.
+    environment_state: (22,) float32 object positions in metres, world frame (`environment_state_names`):
+               x, y, z of each cube, x, y of each bowl (zeros for an object the task leaves off the table),
+               then x, y, z of the objects the instruction names: the cube to act on (`task_object`) and
+               the bowl or cube it goes to (`task_destination`, zeros for pick and push; a bowl's z is 0).
                Privileged simulator state, as in gym_pusht's `environment_state` (LeRobot maps it to
                `observation.environment_state`): a training label, never a policy input.
 Action: (6,) absolute joint position targets in the same units and order (`sim.robot.ACTION_NAMES`).
@@ -34,10 +36,18 @@ HOME_POSE = np.array([0.0, -20.0, 10.0, 90.0, 0.0, 30.0], dtype=np.float32)
 HOME_NOISE_DEG = 2.0  # uniform noise on each arm joint at reset so policies see varied starts
 
 
+# The last entries of the environment state: where the objects the instruction names are. They depend on
+# the instruction, not on the picture alone (vla/models/grounding_head.py reads them after the words).
+TASK_STATE_NAMES: tuple[str, ...] = tuple(
+    f"task_{o}.{axis}" for o in ("object", "destination") for axis in "xyz"
+)
+
+
 def environment_state_names(config: SceneConfig) -> list[str]:
-    """Names of a scene's `environment_state` entries: x, y, z of each cube, then x, y of each bowl."""
+    """Names of a scene's `environment_state` entries: x, y, z of each cube, x, y of each bowl, then the
+    instruction's object and destination (`TASK_STATE_NAMES`)."""
     cubes = [f"{c}_cube.{axis}" for c in config.cube_colours for axis in "xyz"]
-    return cubes + [f"{b}_bowl.{axis}" for b in config.bowl_colours for axis in "xy"]
+    return cubes + [f"{b}_bowl.{axis}" for b in config.bowl_colours for axis in "xy"] + list(TASK_STATE_NAMES)
 
 
 class TabletopEnv(gym.Env):
@@ -211,15 +221,22 @@ class TabletopEnv(gym.Env):
         return environment_state_names(self.config)
 
     def environment_state(self) -> np.ndarray:
-        """(16,) float32: where the objects are now (see the module docstring); parked objects read 0."""
-        values = []
-        for adr in self._cube_qpos.values():
+        """(22,) float32: where the objects are now (see the module docstring); parked objects read 0."""
+        cubes, bowls = {}, {}
+        for colour, adr in self._cube_qpos.items():
             xyz = self.data.qpos[adr : adr + 3]
-            values += [0.0, 0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz)
-        for mocap in self._bowl_mocap.values():
+            cubes[colour] = [0.0, 0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz)
+        for colour, mocap in self._bowl_mocap.items():
             xyz = self.data.mocap_pos[mocap]
-            values += [0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz[:2])
-        return np.asarray(values, np.float32)
+            bowls[colour] = [0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz[:2])
+        slots = self.current_task.slots
+        destination = [0.0, 0.0, 0.0]
+        if "bowl" in slots:
+            destination = [*bowls[slots["bowl"]], 0.0]
+        elif "base" in slots:
+            destination = cubes[slots["base"]]
+        values = [v for xyz in cubes.values() for v in xyz] + [v for xy in bowls.values() for v in xy]
+        return np.asarray(values + cubes[slots["cube"]] + destination, np.float32)
 
     def scene_state(self) -> SceneState:
         """Summary of the physics that task predicates read."""

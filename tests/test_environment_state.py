@@ -1,5 +1,5 @@
 """The simulator's object positions (`observation.environment_state`): recorded, batched, and learnt by
-the auxiliary localisation head."""
+the auxiliary localisation head and the grounding query."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_observation_carries_object_positions(env_factory):
     env = env_factory(task="place_blue_cube_in_purple_bowl", render_mode=None, pixels=False)
     obs, _ = env.reset(seed=4)
     names = env.environment_state_names
-    assert names == environment_state_names(SceneConfig()) and len(names) == 16
+    assert names == environment_state_names(SceneConfig()) and len(names) == 22
     assert env.observation_space.contains(obs)
     values = dict(zip(names, obs["environment_state"].tolist(), strict=True))
     state = env.scene_state()
@@ -43,6 +43,15 @@ def test_observation_carries_object_positions(env_factory):
     assert len(on_table) == 2 and "blue" in on_table
     for colour in set(("red", "green", "blue", "yellow")) - set(on_table):
         assert [values[f"{colour}_cube.{a}"] for a in "xyz"] == [0.0, 0.0, 0.0]
+    # The instruction's objects: the blue cube, going to the purple bowl (a bowl's z reads 0).
+    assert [values[f"task_object.{a}"] for a in "xyz"] == [values[f"blue_cube.{a}"] for a in "xyz"]
+    destination = [values[f"task_destination.{a}"] for a in "xyz"]
+    assert destination == [values["purple_bowl.x"], values["purple_bowl.y"], 0.0]
+    env.reset(seed=4, options={"task": "stack_yellow_cube_on_green_cube"})
+    values = dict(zip(names, env.environment_state().tolist(), strict=True))
+    assert [values[f"task_destination.{a}"] for a in "xyz"] == [values[f"green_cube.{a}"] for a in "xyz"]
+    env.reset(seed=4, options={"task": "pick_red_cube"})
+    assert env.environment_state()[-3:].tolist() == [0.0, 0.0, 0.0]  # picking names no destination
 
 
 def test_frame_cache_keeps_the_environment_state_and_batches_it_normalised(cache):
@@ -51,7 +60,7 @@ def test_frame_cache_keeps_the_environment_state_and_batches_it_normalised(cache
     from vla.training.frames import arrays_stats
 
     arrays, folder = cache
-    assert arrays.environment_state.shape == (len(arrays.state), 16)
+    assert arrays.environment_state.shape == (len(arrays.state), 22)
     np.testing.assert_array_equal(open_arrays(folder, CAMERAS).environment_state, arrays.environment_state)
     normalization = Normalization.from_lerobot_stats(arrays_stats(arrays))
     assert normalization.environment_state is not None
@@ -68,7 +77,7 @@ def test_lerobot_recording_holds_the_environment_state(recorded_dataset):
     feature = dataset.meta.features["observation.environment_state"]
     assert feature["names"] == environment_state_names(SceneConfig())
     first = dataset.hf_dataset.with_format("numpy")[0]["observation.environment_state"]
-    assert first.shape == (16,) and np.count_nonzero(first) >= 4 * 3  # a pick layout: all four cubes out
+    assert first.shape == (22,) and np.count_nonzero(first[:12]) == 4 * 3  # a pick layout: all four cubes out
 
 
 def test_training_learns_to_locate_the_objects(cache, tmp_path):
@@ -80,19 +89,22 @@ def test_training_learns_to_locate_the_objects(cache, tmp_path):
     command = [sys.executable, "-m", "vla", "train", "--dataset", str(folder), "--out", str(out)]
     command += ["--preset", "debug", "--steps", "40", "--save-every", "40", "--batch-size", "16"]
     command += ["--lr", "1e-3", "--device", "cpu", "--val-dataset", str(folder), "--val-batches", "2"]
-    command += ["--environment-state-weight", "1", "--shift-px", "0"]
+    command += ["--environment-state-weight", "1", "--shift-px", "0", "--grounding-dims", "6"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
+    pattern = r"step (\d+): held-out .*localisation error ([\d.]+) mm, grounding error ([\d.]+) mm"
     errors = {
-        int(step): float(mm)
-        for step, mm in re.findall(r"step (\d+): held-out .*localisation error ([\d.]+) mm", result.stdout)
+        int(step): (float(scene), float(named)) for step, scene, named in re.findall(pattern, result.stdout)
     }
     assert sorted(errors) == [0, 40], result.stdout[-2000:]
-    assert errors[40] < 0.8 * errors[0]  # "held out" here = the training frames: the head must fit them
+    # "Held out" here = the training frames: both heads must fit them.
+    assert errors[40][0] < 0.8 * errors[0][0] and errors[40][1] < 0.8 * errors[0][1]
     last = out / "checkpoints" / "last"
-    assert json.loads((last / "config.json").read_text())["environment_state_dim"] == 16
+    config = json.loads((last / "config.json").read_text())
+    assert config["environment_state_dim"] == 22 and config["grounding_dims"] == 6
     bundle = load_checkpoint(last)
-    assert bundle.normalization.environment_state is not None and bundle.model.environment_head is not None
+    assert bundle.normalization.environment_state is not None and bundle.model.grounding_head is not None
+    assert bundle.model.environment_head.proj.out_features == 16
     # The head is a training signal only: inference needs no environment state.
     policy = VLAPolicy(bundle)
     arrays = open_arrays(folder, CAMERAS)
@@ -114,10 +126,32 @@ def test_fine_tuning_adds_the_head_to_a_policy_without_one(cache, tmp_path):
     bundle = fresh_bundle(preset("debug"), sorted(set(arrays.tasks)), plain)
     save_checkpoint(tmp_path / "plain", bundle)
     assert bundle.model.environment_head is None
-    located = with_environment_head(bundle, Normalization.from_lerobot_stats(stats), 1.0)
-    assert located.config.environment_state_dim == 16 and located.model.environment_head is not None
-    assert located.normalization.environment_state is not None
+    data = Normalization.from_lerobot_stats(stats)
+    located = with_environment_head(bundle, data, 1.0)
+    assert located.config.environment_state_dim == 22 and located.model.environment_head is not None
+    assert located.normalization.environment_state is data.environment_state
     assert located.normalization.state is plain.state  # the policy's own normalisation otherwise stays
+    # A policy whose head covers the scene alone gets the grounding query on the named objects, keeping
+    # its own ranges for the scene values.
+    scene_only = dataclasses.replace(
+        data.environment_state,
+        low=data.environment_state.low[:16] - 1,
+        high=data.environment_state.high[:16] + 1,
+    )
+    fresh = fresh_bundle(
+        preset("debug"), sorted(set(arrays.tasks)), dataclasses.replace(plain, environment_state=scene_only)
+    )
+    fresh.model.add_environment_head(16)
+    fresh = dataclasses.replace(fresh, config=dataclasses.replace(fresh.config, environment_state_dim=16))
+    fresh.model.config = fresh.config
+    grounded = with_environment_head(fresh, data, 1.0, grounding_dims=6)
+    assert grounded.config.grounding_dims == 6 and grounded.model.grounding_head is not None
+    np.testing.assert_array_equal(grounded.normalization.environment_state.low[:16], scene_only.low)
+    np.testing.assert_array_equal(
+        grounded.normalization.environment_state.low[16:], data.environment_state.low[16:]
+    )
+    with pytest.raises(ValueError, match=r"has 22 outputs.*leave 16"):
+        with_environment_head(located, data, 1.0, grounding_dims=6)  # a 22-value head cannot lose 6
     with pytest.raises(ValueError, match=r"no observation\.environment_state"):
         with_environment_head(bundle, plain, 1.0)
     assert with_environment_head(bundle, plain, 0.0) is bundle
@@ -147,10 +181,10 @@ def test_objects_token_carries_the_predicted_positions(tmp_path):
 
     bundle = make_bundle(seed=5)
     batch = make_batch(bundle.config)
-    env_range = RangeNormalizer(np.zeros(16, np.float32), np.ones(16, np.float32))
+    env_range = RangeNormalizer(np.zeros(22, np.float32), np.ones(22, np.float32))
     data = Normalization(bundle.normalization.state, bundle.normalization.action, env_range)
-    located = with_environment_head(bundle, data, 1.0, token=True)
-    assert located.config.environment_state_token and located.model.environment_proj is not None
+    located = with_environment_head(bundle, data, 1.0, token=True, grounding_dims=6)
+    assert located.config.environment_state_token and located.model.environment_proj.in_features == 16
     model = located.model.eval()
     with torch.no_grad():
         model.environment_head.proj.bias += 1.0
@@ -160,13 +194,13 @@ def test_objects_token_carries_the_predicted_positions(tmp_path):
     torch.testing.assert_close(model(batch), unread)  # zero projection: the predictions do not reach it
     torch.nn.init.normal_(model.environment_proj.weight, std=1.0)
     logits, objects = model(batch, with_environment_state=True)
-    assert objects.shape == (2, 16) and not torch.allclose(logits, unread)
+    assert objects.shape == (2, 22) and not torch.allclose(logits, unread)
     with torch.no_grad():
         model.environment_head.proj.bias += 1.0  # other predicted positions -> other actions
     assert not torch.allclose(model(batch), logits)
     # Teacher forcing: the rows shown the recorded positions no longer depend on the prediction.
     recorded = dataclasses.replace(
-        batch, environment_state=torch.rand(2, 16), objects_from_record=torch.tensor([True, False])
+        batch, environment_state=torch.rand(2, 22), objects_from_record=torch.tensor([True, False])
     )
     shown = model(recorded)
     with torch.no_grad():
@@ -180,7 +214,7 @@ def test_objects_token_carries_the_predicted_positions(tmp_path):
     obs = observation(located.config.vision.image_size)
     expected = VLAPolicy.from_checkpoint(checkpoint).infer(obs)["actions"]
     assert max_relative_error(RuntimePolicy(export).infer(obs)["actions"], expected) < 1e-4
-    with pytest.raises(ValueError, match="needs --environment-state-weight"):
+    with pytest.raises(ValueError, match="need --environment-state-weight"):
         with_environment_head(make_bundle(seed=5), data, 0.0, token=True)
 
 

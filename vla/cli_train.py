@@ -94,6 +94,13 @@ def add_parser(subparsers) -> None:
         "language model as a token before the instruction (run at inference too)",
     )
     train.add_argument(
+        "--grounding-dims",
+        type=int,
+        default=0,
+        help="with --environment-state-weight: the last N environment-state values name the instruction's "
+        "objects (the simulator's task_object / task_destination: 6), regressed by a query after the words",
+    )
+    train.add_argument(
         "--environment-state-teacher",
         type=float,
         default=0.0,
@@ -175,6 +182,7 @@ def run_train(args: argparse.Namespace) -> int:
         environment_state_weight=args.environment_state_weight,
         environment_state_token=args.environment_state_token,
         environment_state_teacher=args.environment_state_teacher,
+        grounding_dims=args.grounding_dims,
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,

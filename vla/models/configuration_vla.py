@@ -82,6 +82,10 @@ class VLAConfig:
     # state (a grounding step before the actions, like the object boxes of embodied chain-of-thought
     # VLAs), so inference runs the head too.
     environment_state_token: bool = False
+    # > 0: the last this many environment-state values name the instruction's objects (the sim's task_object
+    # and task_destination, 6); a query after the words regresses them (vla/models/grounding_head.py) and
+    # the image-token head the others.
+    grounding_dims: int = 0
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:
@@ -92,6 +96,11 @@ class VLAConfig:
             raise ValueError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
         if self.environment_state_dim < 0:
             raise ValueError(f"environment_state_dim must be >= 0, got {self.environment_state_dim}")
+        if not 0 <= self.grounding_dims < max(self.environment_state_dim, 1):
+            raise ValueError(
+                f"grounding_dims ({self.grounding_dims}) must be below environment_state_dim "
+                f"({self.environment_state_dim}): the image-token head keeps the rest"
+            )
         if self.environment_state_token and not self.environment_state_dim:
             raise ValueError(
                 "environment_state_token needs the environment-state head (environment_state_dim)"

@@ -3,13 +3,15 @@
 Input sequence to the language model, per sample (D = language model width):
 
     [camera 1 image (P)] [camera 2 image (P)] [sentence (1)] [state (1)] [objects (1)?] [words (L)]
-    [queries (T)]
+    [grounding (1)?] [queries (T)]
 
 The language model is causal, so the T action queries at the end attend to everything before them.
 Pad words are masked out. Output: control-token logits (B, T, A, n_bins), decoded to normalised
 actions by the bin centres (`vla.tokenization.BinningActionTokenizer`). With `environment_state_dim`,
 training also reads object positions out of the image tokens (vla/models/environment_head.py); with
-`environment_state_token`, those predicted positions are the `objects` token the actions are read after.
+`environment_state_token`, those predicted positions are the `objects` token the actions are read after;
+with `grounding_dims`, the `grounding` query regresses where the instruction's objects are
+(vla/models/grounding_head.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from vla.models.action_head import ActionHead
 from vla.models.backbone import backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
 from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
+from vla.models.grounding_head import GroundingHead
 
 
 @dataclass
@@ -54,16 +57,24 @@ class VLAModel(nn.Module):
         self.action_head = ActionHead(width, config.chunk_length, config.action_dim, config.n_action_bins)
         self.environment_head = None
         self.environment_proj = None  # predicted positions -> the `objects` token
+        self.grounding_head = None
         if config.environment_state_dim:
-            self.add_environment_head(config.environment_state_dim)
+            self.add_environment_head(config.environment_state_dim - config.grounding_dims)
         if config.environment_state_token:
             self.add_environment_token()
+        if config.grounding_dims:
+            self.add_grounding_head(config.grounding_dims)
+
+    def add_grounding_head(self, dims: int) -> None:
+        """The grounding query and its regression of the instruction's `dims` object coordinates."""
+        self.grounding_head = GroundingHead(backbone_width(self.backbone), dims)
 
     def add_environment_token(self) -> None:
         """The projection of the head's predicted positions into the `objects` token, zero at first: the
         token starts as one constant for every input, and what it carries about the input is learnt. (Its
         place in the sequence still moves a trained policy's outputs a little.)"""
-        self.environment_proj = nn.Linear(self.config.environment_state_dim, backbone_width(self.backbone))
+        scene_dims = self.environment_head.proj.out_features
+        self.environment_proj = nn.Linear(scene_dims, backbone_width(self.backbone))
         nn.init.zeros_(self.environment_proj.weight)
         nn.init.zeros_(self.environment_proj.bias)
 
@@ -98,13 +109,16 @@ class VLAModel(nn.Module):
         if self.environment_proj is not None:
             shown = objects
             if batch.objects_from_record is not None:
-                recorded = batch.environment_state.to(objects.dtype)
+                recorded = batch.environment_state[:, : objects.shape[1]].to(objects.dtype)
                 shown = torch.where(batch.objects_from_record[:, None], recorded, objects)  # (B, E)
             parts.append(self.environment_proj(shown.to(images.dtype)).unsqueeze(1))  # (B, 1, D)
-        parts += [words, self.action_head.query_tokens(b)]
+        words_start = sum(part.shape[1] for part in parts)
+        parts.append(words)
+        if self.grounding_head is not None:
+            parts.append(self.grounding_head.query_token(b))
+        parts.append(self.action_head.query_tokens(b))
         sequence = torch.cat([part.to(images.dtype) for part in parts], dim=1)  # (B, seq, D)
         mask = torch.ones(sequence.shape[:2], dtype=torch.long, device=sequence.device)
-        words_start = sequence.shape[1] - self.config.chunk_length - words.shape[1]
         mask[:, words_start : words_start + words.shape[1]] = (batch.words != 0).long()
         # Pad words advance no position, so the queries see the same positions whatever the padding.
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
@@ -112,15 +126,22 @@ class VLAModel(nn.Module):
             inputs_embeds=sequence, attention_mask=mask, position_ids=positions
         ).last_hidden_state
         logits = self.action_head(hidden[:, -self.config.chunk_length :])
-        return (logits, objects) if with_environment_state else logits
+        if not with_environment_state:
+            return logits
+        if self.grounding_head is not None:  # the query sits just before the action queries
+            named = self.grounding_head(hidden[:, -self.config.chunk_length - 1])  # (B, G)
+            objects = torch.cat([objects, named.to(objects.dtype)], dim=1)  # (B, E): scene, then named
+        return logits, objects
 
     def loss(self, batch: VLABatch) -> torch.Tensor:
         return chunk_loss(self.forward(batch), batch)
 
 
 def training_losses(model: torch.nn.Module, batch: VLABatch, environment_weight: float) -> dict:
-    """{"actions": chunk cross-entropy, "environment_state": auxiliary smooth-L1 (with a weight > 0),
-    "total": actions + weight * environment_state}. `model` may be the DDP wrapper of a VLAModel."""
+    """{"actions": chunk cross-entropy, "environment_state": the image-token head's smooth-L1 on the scene,
+    "grounding": the grounding query's on the instruction's objects (policies with `grounding_dims`),
+    "total": actions + weight * (environment_state + grounding)}; the auxiliary terms with a weight > 0.
+    `model` may be the DDP wrapper of a VLAModel."""
     if environment_weight <= 0:
         actions = chunk_loss(model(batch), batch)
         return {"actions": actions, "total": actions}
@@ -130,13 +151,19 @@ def training_losses(model: torch.nn.Module, batch: VLABatch, environment_weight:
             "(record it from the sim: vla record --source expert, or --stream-expert)"
         )
     logits, environment = model(batch, with_environment_state=True)
-    actions = chunk_loss(logits, batch)
-    localisation = environment_state_loss(environment, batch.environment_state)
-    return {
-        "actions": actions,
-        "environment_state": localisation,
-        "total": actions + environment_weight * localisation,
-    }
+    losses = {"actions": chunk_loss(logits, batch)}
+    named = getattr(model, "module", model).config.grounding_dims  # the trailing, instruction-named values
+    scene = environment.shape[1] - named
+    losses["environment_state"] = environment_state_loss(
+        environment[:, :scene], batch.environment_state[:, :scene]
+    )
+    auxiliary = losses["environment_state"]
+    if named:
+        losses["grounding"] = environment_state_loss(
+            environment[:, scene:], batch.environment_state[:, scene:]
+        )
+        auxiliary = auxiliary + losses["grounding"]
+    return losses | {"total": losses["actions"] + environment_weight * auxiliary}
 
 
 def chunk_loss(logits: torch.Tensor, batch: VLABatch) -> torch.Tensor:

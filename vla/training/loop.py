@@ -21,7 +21,7 @@ from vla.models.checkpoint import PolicyBundle, load_checkpoint, save_checkpoint
 from vla.models.configuration_vla import VLAConfig, preset
 from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, VLAModel, training_losses
-from vla.models.normalization import Normalization
+from vla.models.normalization import Normalization, RangeNormalizer
 from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer, encode_instructions
 from vla.training.augment import augment_images, drop_state, perturb_state
@@ -57,6 +57,7 @@ class TrainConfig:
     shift_px: int = 6  # random image shift of the augmentation, pixels (0: colour jitter only)
     environment_state_weight: float = 0.0  # > 0: auxiliary object-position loss (needs environment state)
     environment_state_token: bool = False  # the head's predicted positions feed the language model
+    grounding_dims: int = 0  # > 0: the last this many environment-state values feed the grounding query
     environment_state_teacher: float = (
         0.0  # share of training samples whose token gets the recorded positions
     )
@@ -151,38 +152,60 @@ def fresh_bundle(config: VLAConfig, instructions: list[str], normalization: Norm
 
 
 def with_environment_head(
-    bundle: PolicyBundle, data: Normalization, weight: float, token: bool = False
+    bundle: PolicyBundle, data: Normalization, weight: float, token: bool = False, grounding_dims: int = 0
 ) -> PolicyBundle:
-    """With an auxiliary weight > 0: the bundle with an environment-state head (added to `bundle.model` in
-    place when it has none) and that state's normalisation, which a checkpoint trained without the head
-    takes from the training data `data`. `token`: the head's predictions also feed the `objects` token."""
-    if token and weight <= 0:
+    """With an auxiliary weight > 0: the bundle with the heads its training asks for, added to
+    `bundle.model` in place when missing: the image-token head on the scene part of the environment state,
+    the `objects` token (`token`) and the grounding query on its last `grounding_dims` values. The state's
+    normalisation is the policy's own where it has one, else the training data's (`data`)."""
+    if (token or grounding_dims) and weight <= 0:
         raise ValueError(
-            "--environment-state-token needs --environment-state-weight > 0 (the head is trained)"
+            "--environment-state-token and --grounding-dims need --environment-state-weight > 0 (their heads "
+            "are trained)"
         )
     if weight <= 0:
         return bundle
-    environment = bundle.normalization.environment_state or data.environment_state
-    if environment is None:
+    if data.environment_state is None:
         raise ValueError(
             "--environment-state-weight: the training data has no observation.environment_state (record it "
             "from the simulator: vla record --source expert, or train with --stream-expert)"
         )
-    dim = len(environment.low)
+    theirs, ours = data.environment_state, bundle.normalization.environment_state
+    dim = len(theirs.low)
     config = bundle.config
-    if config.environment_state_dim not in (0, dim):
+    grounding = grounding_dims or config.grounding_dims
+    scene = dim - grounding
+    model = bundle.model
+    head = model.environment_head
+    if head is not None and head.proj.out_features != scene:
         raise ValueError(
-            f"the policy's environment-state head has {config.environment_state_dim} outputs, the data {dim}"
+            f"the policy's environment-state head has {head.proj.out_features} outputs; the data's {dim} "
+            f"values less {grounding} named by the instruction leave {scene}"
         )
-    if bundle.model.environment_head is None:
-        config = replace(config, environment_state_dim=dim)
-        bundle.model.config = config
-        bundle.model.add_environment_head(dim)
-    if token and bundle.model.environment_proj is None:
-        config = replace(config, environment_state_token=True)
-        bundle.model.config = config
-        bundle.model.add_environment_token()
-    normalization = replace(bundle.normalization, environment_state=environment)
+    if ours is None:
+        ours = theirs
+    elif len(ours.low) == scene < dim:  # a scene-only policy gets grounding: the data's ranges for it
+        ours = RangeNormalizer(
+            np.concatenate([ours.low, theirs.low[scene:]]), np.concatenate([ours.high, theirs.high[scene:]])
+        )
+    elif len(ours.low) != dim:
+        raise ValueError(
+            f"the policy normalises {len(ours.low)} environment-state values, the data has {dim}"
+        )
+    config = replace(
+        config,
+        environment_state_dim=dim,
+        environment_state_token=config.environment_state_token or token,
+        grounding_dims=grounding,
+    )
+    model.config = config
+    if model.environment_head is None:
+        model.add_environment_head(scene)
+    if config.environment_state_token and model.environment_proj is None:
+        model.add_environment_token()
+    if grounding and model.grounding_head is None:
+        model.add_grounding_head(grounding)
+    normalization = replace(bundle.normalization, environment_state=ours)
     return replace(bundle, config=config, normalization=normalization)
 
 
@@ -394,7 +417,11 @@ def _dataset_loader(
     )
     bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
     bundle = with_environment_head(
-        bundle, normalization, cfg.environment_state_weight, cfg.environment_state_token
+        bundle,
+        normalization,
+        cfg.environment_state_weight,
+        cfg.environment_state_token,
+        cfg.grounding_dims,
     )
     chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
     if rank == 0 and chunks.arrays is not None:
@@ -438,7 +465,11 @@ def _stream_loader(
             model_config(cfg), suite_instructions(cfg.stream.suite), normalization
         )
         bundle = with_environment_head(
-            bundle, normalization, cfg.environment_state_weight, cfg.environment_state_token
+            bundle,
+            normalization,
+            cfg.environment_state_weight,
+            cfg.environment_state_token,
+            cfg.grounding_dims,
         )
         config = bundle.config
         camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
@@ -513,13 +544,14 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
                     streamed = {"episodes": stats["episodes"], "rendered_s": f"{stats['frames_per_s']:.0f}"}
                 if "environment_state" in losses:
                     streamed["loc"] = f"{losses['environment_state'].item():.3f}"
+                if "grounding" in losses:
+                    streamed["ground"] = f"{losses['grounding'].item():.3f}"
                 progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}", **streamed)
                 if writer is not None:
                     writer.add_scalar("train/loss", loss.item(), step)
-                    if "environment_state" in losses:
-                        writer.add_scalar(
-                            "train/environment_state_loss", losses["environment_state"].item(), step
-                        )
+                    for name in ("environment_state", "grounding"):
+                        if name in losses:
+                            writer.add_scalar(f"train/{name}_loss", losses[name].item(), step)
                     writer.add_scalar("train/grad_norm", float(grad_norm), step)
                     writer.add_scalar("train/lr", run.scheduler.get_last_lr()[0], step)
                     writer.add_scalar("train/samples_per_s", rate, step)
@@ -566,6 +598,8 @@ def _validate(run: TrainingRun, writer, progress, step: int) -> float:
             writer.add_scalar(f"val/action_error/{dim}", float(error), step)
         if metrics.localisation_error is not None:
             writer.add_scalar("val/localisation_error_mm", metrics.localisation_error * 1000, step)
+        if metrics.grounding_error is not None:
+            writer.add_scalar("val/grounding_error_mm", metrics.grounding_error * 1000, step)
     return metrics.loss
 
 

@@ -33,14 +33,17 @@ class HeldOutMetrics:
     loss: float  # mean chunk cross-entropy per control token (nats)
     action_error: np.ndarray  # (A,) mean |decoded - expert| over real chunk steps, dataset units
     # Mean |predicted - recorded| environment-state value (metres for the sim's object positions) over the
-    # objects on the table (recorded value not 0), from the auxiliary head; None without one.
+    # objects on the table (recorded value not 0), from the image-token head; None without one.
     localisation_error: float | None = None
+    grounding_error: float | None = None  # the same over the instruction's objects (the grounding query)
 
     def summary(self) -> str:
         error = " ".join(f"{e:.1f}" for e in self.action_error)
         text = f"held-out loss {self.loss:.4f}, action error [{error}]"
         if self.localisation_error is not None:
             text += f", localisation error {self.localisation_error * 1000:.1f} mm"
+        if self.grounding_error is not None:
+            text += f", grounding error {self.grounding_error * 1000:.1f} mm"
         return text
 
 
@@ -70,7 +73,8 @@ class HeldOutLoss:
         was_training = model.training
         model.eval()
         loss, frames, error_sum, steps = 0.0, 0, 0.0, 0
-        localisation = []  # |error| of each recorded object coordinate, metres
+        localisation, grounding = [], []  # |error| of each recorded object coordinate, metres
+        named = getattr(getattr(model, "config", None), "grounding_dims", 0)
         locate = (
             getattr(model, "environment_head", None) is not None and self.environment_normalizer is not None
         )
@@ -81,7 +85,10 @@ class HeldOutLoss:
                     logits, environment = model(inputs, with_environment_state=True)  # (B, T, A, K), (B, E)
                     located = self.environment_normalizer.unnormalize(environment.float().cpu().numpy())
                     recorded = self.environment_normalizer.unnormalize(batch["environment_state"].numpy())
-                    localisation.append(np.abs(located - recorded)[np.abs(recorded) > 1e-4])
+                    error, on_table = np.abs(located - recorded), np.abs(recorded) > 1e-4
+                    scene = error.shape[1] - named
+                    localisation.append(error[:, :scene][on_table[:, :scene]])
+                    grounding.append(error[:, scene:][on_table[:, scene:]])
                 else:
                     logits = model(inputs)  # (B, T, A, K)
                 loss += float(chunk_loss(logits, inputs)) * len(batch["state"])
@@ -94,4 +101,6 @@ class HeldOutLoss:
             steps += int(real.sum())
         model.train(was_training)
         located_error = float(np.concatenate(localisation).mean()) if localisation else None
-        return HeldOutMetrics(loss / frames, np.asarray(error_sum / max(steps, 1), np.float32), located_error)
+        grounded_error = float(np.concatenate(grounding).mean()) if localisation and named else None
+        actions = np.asarray(error_sum / max(steps, 1), np.float32)
+        return HeldOutMetrics(loss / frames, actions, located_error, grounded_error)
