@@ -35,13 +35,20 @@ EXPERT_NOISE_DEG="${EXPERT_NOISE_DEG:-0}"
 STATE_NOISE="${STATE_NOISE:-0}"
 # > 0: this share of nano's training samples gets no joint state at all (zeroed), so their chunks must be
 # read from the cameras and the instruction (docs/LOG.md, 2026-11-29, state dropout).
-STATE_DROPOUT="${STATE_DROPOUT:-0}"
+STATE_DROPOUT="${STATE_DROPOUT:-0.25}"
 # nano's auxiliary loss on the simulator's object positions (observation.environment_state, which the frame
 # cache and the stream record), read out of the image tokens; 0 turns it off (docs/LOG.md, 2026-12-01).
 ENV_STATE_WEIGHT="${ENV_STATE_WEIGHT:-1}"
 # nano's random image shift (pixels). The cameras are fixed, so a shift moves every object in the picture:
 # 6 px on the front camera is ~2 cm on the table, where grasping needs a few millimetres. 0: colour jitter only.
 SHIFT_PX="${SHIFT_PX:-0}"
+# The CPU run's last stage (recipes/cpu_stream_tabletop.sh, docs/LOG.md 2026-12-01): the predicted positions
+# as a token (1: on), teacher forcing of it for this share of samples (0 when the token is off), and the
+# grounding query on the environment state's last 6 values (where the instruction's object and destination
+# are; 0: off).
+ENV_STATE_TOKEN="${ENV_STATE_TOKEN:-1}"
+ENV_STATE_TEACHER="${ENV_STATE_TEACHER:-0.5}"
+GROUNDING_DIMS="${GROUNDING_DIMS:-6}"
 STEPS="${STEPS:-2500}"                      # optimiser steps, the same for all three policies
 BATCH="${BATCH:-512}"                       # nano
 BASELINE_BATCH="${BASELINE_BATCH:-128}"     # ACT, Diffusion (their steps cost ~60 ms up to this size)
@@ -73,6 +80,8 @@ fi
 stamp "train nano ($STEPS steps x $BATCH) + $BASELINES ($STEPS steps x $BASELINE_BATCH)"
 common=(--steps "$STEPS" --seed 0 --max-seconds "$TRAIN_SECONDS")
 nano_data=(--dataset "$DATA")
+objects_token=()
+[ "$ENV_STATE_TOKEN" = 1 ] && objects_token=(--environment-state-token)
 if [ "$STREAM_WORKERS" -gt 0 ]; then
   nano_data=(--stream-expert tabletop --stream-workers "$STREAM_WORKERS" --stream-frames "$STREAM_FRAMES" \
     --stream-start-frames 20000 --stream-noise-deg "$EXPERT_NOISE_DEG")
@@ -81,7 +90,8 @@ fi
   --batch-size "$BATCH" \
   --lr "$LR" --warmup-steps 300 --save-every 500 --log-every 100 --val-dataset "$VAL" \
   --state-noise "$STATE_NOISE" --state-dropout "$STATE_DROPOUT" \
-  --environment-state-weight "$ENV_STATE_WEIGHT" --shift-px "$SHIFT_PX" \
+  --environment-state-weight "$ENV_STATE_WEIGHT" --shift-px "$SHIFT_PX" --grounding-dims "$GROUNDING_DIMS" \
+  --environment-state-teacher "$ENV_STATE_TEACHER" "${objects_token[@]}" \
   ${INIT:+--init "$INIT" --no-freeze-vision} 2>&1 | tr '\r' '\n' \
   | awk 'NR % 300 == 1 || !/training:/' > "$KEEP/train_nano.log" &
 pids=($!)
