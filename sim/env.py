@@ -9,7 +9,8 @@ Observation (LeRobot's gym convention, mapped by `lerobot.envs.utils.preprocess_
                then x, y, z of the objects the instruction names: the cube to act on (`task_object`) and
                the bowl or cube it goes to (`task_destination`, zeros for pick and push; a bowl's z is 0).
                Privileged simulator state, as in gym_pusht's `environment_state` (LeRobot maps it to
-               `observation.environment_state`): a training label, never a policy input.
+               `observation.environment_state`): a training label; a policy input only in the
+               perfect-perception diagnostic (`vla eval --oracle-objects`).
 Action: (6,) absolute joint position targets in the same units and order (`sim.robot.ACTION_NAMES`).
     Targets beyond a joint's limits are clipped to the limit (the real servos clamp the same way);
     a NaN or infinite target raises ValueError naming the joint.

@@ -234,3 +234,43 @@ def test_teacher_forcing_only_in_training_batches(cache):
     batch = next(iter(batches))
     assert encode(batch).objects_from_record.all()
     assert encode(batch, train=False).objects_from_record is None
+
+
+def test_oracle_objects_read_the_simulator_positions_instead_of_the_prediction(tmp_path):
+    """`vla eval --oracle-objects`: the objects token shows the observation's exact positions, so the
+    actions follow them and not the head's prediction; a policy without the token refuses the mode."""
+    from tests.test_model import make_bundle
+    from tests.test_runtime import observation
+    from vla.evaluation.policies import make_source
+    from vla.models.checkpoint import save_checkpoint
+    from vla.models.normalization import Normalization, RangeNormalizer
+    from vla.policy import VLAPolicy
+    from vla.training.loop import with_environment_head
+
+    bundle = make_bundle(seed=6)
+    env_range = RangeNormalizer(np.zeros(22, np.float32), np.ones(22, np.float32))
+    data = Normalization(bundle.normalization.state, bundle.normalization.action, env_range)
+    located = with_environment_head(bundle, data, 1.0, token=True)
+    torch.nn.init.normal_(located.model.environment_proj.weight, std=1.0)
+    obs = observation(located.config.vision.image_size)
+    near = obs | {"observation.environment_state": np.full(22, 0.2, np.float32)}
+    far = obs | {"observation.environment_state": np.full(22, 0.8, np.float32)}
+
+    predicted = VLAPolicy(located)
+    np.testing.assert_array_equal(predicted.infer(near)["actions"], predicted.infer(far)["actions"])
+    oracle = VLAPolicy(located, oracle_objects=True)
+    assert not np.allclose(oracle.infer(near)["actions"], oracle.infer(far)["actions"])
+    shown, guessed = oracle.infer(near)["actions"], predicted.infer(near)["actions"]
+    with torch.no_grad():
+        located.model.environment_head.proj.bias += 1.0  # another prediction: the oracle ignores it
+    np.testing.assert_allclose(oracle.infer(near)["actions"], shown)
+    assert not np.allclose(predicted.infer(near)["actions"], guessed)  # while the prediction reaches it
+    with pytest.raises(KeyError, match=re.escape("observation.environment_state")):
+        oracle.infer(obs)
+
+    with pytest.raises(ValueError, match="--environment-state-token"):
+        VLAPolicy(make_bundle(seed=6), oracle_objects=True)
+    checkpoint = save_checkpoint(tmp_path / "checkpoint", located)
+    assert make_source(str(checkpoint), env=None, oracle_objects=True).policy.oracle_objects
+    with pytest.raises(ValueError, match="needs a checkpoint"):
+        make_source("expert", env=None, oracle_objects=True)

@@ -43,6 +43,12 @@ def add_parser(subparsers) -> None:
     evaluate.add_argument("--instructions", choices=["train", "heldout"], default="train")
     evaluate.add_argument("--seed", type=int, default=0, help="first layout seed")
     evaluate.add_argument("--no-video", action="store_true")
+    evaluate.add_argument(
+        "--oracle-objects",
+        action="store_true",
+        help="diagnostic for a checkpoint trained with --environment-state-token: its objects token shows "
+        "the simulator's exact object positions instead of its own prediction (perfect perception)",
+    )
     evaluate.set_defaults(run=run_eval)
 
 
@@ -55,6 +61,7 @@ def run_eval(args: argparse.Namespace) -> int:
         policy=policy,
         variant=args.variant,
         execute_steps=args.execute_steps,
+        oracle_objects=args.oracle_objects,
         suite=args.suite,
         episodes_per_task=args.episodes_per_task,
         workers=args.workers,

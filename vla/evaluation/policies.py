@@ -21,7 +21,10 @@ def policy_observation(observation: dict, instruction: str) -> dict:
     from vla.data.features import camera_key
 
     frames = {camera_key(camera): frame for camera, frame in observation["pixels"].items()}
-    return frames | {"observation.state": observation["agent_pos"], "task": instruction}
+    policy_obs = frames | {"observation.state": observation["agent_pos"], "task": instruction}
+    if "environment_state" in observation:  # privileged: read only by an oracle-objects policy
+        policy_obs["observation.environment_state"] = observation["environment_state"]
+    return policy_obs
 
 
 class ExpertSource:
@@ -68,12 +71,17 @@ def is_export_folder(spec: str) -> bool:
     return (Path(spec) / "export.json").is_file()
 
 
-def make_source(spec: str, env, variant: str = "fp32", execute_steps: int | None = None):
+def make_source(
+    spec: str, env, variant: str = "fp32", execute_steps: int | None = None, oracle_objects: bool = False
+):
     """`expert`, a checkpoint folder (torch), an export folder (onnxruntime, `variant`) or a LeRobot baseline
     folder (ACT / Diffusion Policy saved by `vla.baselines.lerobot_policies.BaselineTrainer`).
 
     execute_steps: actions run from each of our chunks before asking again (None: the whole chunk);
-    baselines keep their own `n_action_steps`."""
+    baselines keep their own `n_action_steps`. oracle_objects: a checkpoint's objects token shows the
+    simulator's exact positions (`VLAPolicy`); any other source refuses it."""
+    if oracle_objects and (spec == EXPERT or not (Path(spec) / "model.safetensors").is_file()):
+        raise ValueError(f"--oracle-objects needs a checkpoint folder (torch); got --policy {spec}")
     if spec == EXPERT:
         return ExpertSource(env)
     folder = Path(spec)
@@ -98,5 +106,5 @@ def make_source(spec: str, env, variant: str = "fp32", execute_steps: int | None
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         torch.set_num_threads(1)
-    policy = VLAPolicy.from_checkpoint(folder, device=device)
+    policy = VLAPolicy.from_checkpoint(folder, device=device, oracle_objects=oracle_objects)
     return ChunkSource(policy, policy.config.chunk_length, execute_steps)

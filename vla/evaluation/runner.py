@@ -30,6 +30,7 @@ class EvalConfig:
     tasks: tuple[str, ...] = ()  # empty: every task of the suite
     variant: str = "fp32"  # export folders only: fp32 | fp16 | int8
     execute_steps: int | None = None  # actions run from each chunk before the next inference (None: all)
+    oracle_objects: bool = False  # diagnostic: the objects token shows exact positions (checkpoints only)
 
     def __post_init__(self) -> None:
         if self.episodes_per_task < 1 or self.workers < 1:
@@ -56,7 +57,7 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
 
     env = TabletopEnv(task=task, suite=config.suite, instructions=config.instructions)
     try:
-        source = make_source(config.policy, env, config.variant, config.execute_steps)
+        source = make_source(config.policy, env, config.variant, config.execute_steps, config.oracle_objects)
         outcomes = []
         for seed in seeds:
             observation, info = env.reset(seed=seed)
@@ -131,6 +132,8 @@ def backend_name(config: EvalConfig) -> str:
 
     if config.policy == EXPERT:
         return "scripted expert"
+    if config.oracle_objects:
+        return "torch, oracle objects"
     if is_export_folder(config.policy):
         return f"onnxruntime {config.variant}"
     from vla.baselines.lerobot_policies import lerobot_policy_kind
@@ -149,6 +152,7 @@ def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcom
         "suite": config.suite,
         "instructions": config.instructions,
         "execute_steps": config.execute_steps,
+        "oracle_objects": config.oracle_objects,
         "seeds": [config.seed, config.seed + config.episodes_per_task - 1],
         "per_task": per_task,
         "aggregated": aggregated,
