@@ -1,7 +1,7 @@
 """Where does a policy stall? A closed-loop trace of each chunk it predicts, next to where the task cube is.
 
     python bench/chunk_trace.py --policy runs/nano_oracle/checkpoints/last --task pick_red_cube \
-        --seed 0 [--oracle-objects] [--every 3]
+        --seed 0 [--oracle-objects [exact|grounding]] [--every 3]
 
 One seeded episode through the evaluation harness's action source (`vla.evaluation.policies`), one row per
 inference: the step, the grasp centre's offset from the task cube (mm, world x / y / z), how far the chunk
@@ -60,7 +60,9 @@ def main() -> None:
     parser.add_argument("--task", action="append", help="repeatable (default: pick_red_cube)")
     parser.add_argument("--seed", type=int, default=0, help="first layout seed")
     parser.add_argument("--episodes", type=int, default=1, help="per task, seeds seed, seed+1, ...")
-    parser.add_argument("--oracle-objects", action="store_true", help="as `vla eval --oracle-objects`")
+    parser.add_argument(
+        "--oracle-objects", nargs="?", const="exact", default="", help="as `vla eval --oracle-objects`"
+    )
     parser.add_argument("--every", type=int, default=1, help="print every Nth chunk (0: summaries only)")
     args = parser.parse_args()
 

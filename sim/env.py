@@ -10,7 +10,7 @@ Observation (LeRobot's gym convention, mapped by `lerobot.envs.utils.preprocess_
                the bowl or cube it goes to (`task_destination`, zeros for pick and push; a bowl's z is 0).
                Privileged simulator state, as in gym_pusht's `environment_state` (LeRobot maps it to
                `observation.environment_state`): a training label; a policy input only in the
-               perfect-perception diagnostic (`vla eval --oracle-objects`).
+               perception diagnostics of `vla eval --oracle-objects`.
 Action: (6,) absolute joint position targets in the same units and order (`sim.robot.ACTION_NAMES`).
     Targets beyond a joint's limits are clipped to the limit (the real servos clamp the same way);
     a NaN or infinite target raises ValueError naming the joint.
@@ -238,6 +238,19 @@ class TabletopEnv(gym.Env):
             destination = cubes[slots["base"]]
         values = [v for xyz in cubes.values() for v in xyz] + [v for xy in bowls.values() for v in xy]
         return np.asarray(values + cubes[slots["cube"]] + destination, np.float32)
+
+    def task_state_sources(self) -> np.ndarray:
+        """(6,) int64: for each `TASK_STATE_NAMES` value, the index of the scene value of
+        `environment_state` it copies this episode (-1: it reads 0, as a bowl's z or a pick's destination)."""
+        names, slots = self.environment_state_names, self.current_task.slots
+        sources = [names.index(f"{slots['cube']}_cube.{axis}") for axis in "xyz"]
+        if "bowl" in slots:
+            sources += [names.index(f"{slots['bowl']}_bowl.{axis}") for axis in "xy"] + [-1]
+        elif "base" in slots:
+            sources += [names.index(f"{slots['base']}_cube.{axis}") for axis in "xyz"]
+        else:
+            sources += [-1, -1, -1]
+        return np.asarray(sources, np.int64)
 
     def scene_state(self) -> SceneState:
         """Summary of the physics that task predicates read."""

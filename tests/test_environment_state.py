@@ -54,6 +54,20 @@ def test_observation_carries_object_positions(env_factory):
     assert env.environment_state()[-3:].tolist() == [0.0, 0.0, 0.0]  # picking names no destination
 
 
+def test_task_state_sources_name_the_scene_values_the_task_values_copy(env_factory):
+    env = env_factory(render_mode=None, pixels=False)
+    for task in (
+        "place_blue_cube_in_purple_bowl",
+        "stack_yellow_cube_on_green_cube",
+        "push_green_cube_right",
+    ):
+        env.reset(seed=7, options={"task": task})
+        state, sources = env.environment_state(), env.task_state_sources()
+        copied = np.where(sources >= 0, state[np.maximum(sources, 0)], 0.0)
+        np.testing.assert_array_equal(copied, state[-6:])
+        assert (sources < 16).all() and sources[:3].min() >= 0  # scene values only; a cube is always named
+
+
 def test_frame_cache_keeps_the_environment_state_and_batches_it_normalised(cache):
     from vla.models.normalization import Normalization
     from vla.training.batches import DeviceBatches
@@ -236,29 +250,49 @@ def test_teacher_forcing_only_in_training_batches(cache):
     assert encode(batch, train=False).objects_from_record is None
 
 
-def test_oracle_objects_read_the_simulator_positions_instead_of_the_prediction(tmp_path):
-    """`vla eval --oracle-objects`: the objects token shows the observation's exact positions, so the
-    actions follow them and not the head's prediction; a policy without the token refuses the mode."""
+class NamedObjects:
+    """The one thing an oracle policy asks its env: which scene values the task values copy."""
+
+    def __init__(self, sources):
+        self.sources = np.asarray(sources, np.int64)
+
+    def task_state_sources(self) -> np.ndarray:
+        return self.sources
+
+
+def located_policy(seed: int, grounding_dims: int = 0):
+    """A tiny policy with the objects token over all 22 environment-state values, its projection random."""
     from tests.test_model import make_bundle
-    from tests.test_runtime import observation
-    from vla.evaluation.policies import make_source
-    from vla.models.checkpoint import save_checkpoint
     from vla.models.normalization import Normalization, RangeNormalizer
-    from vla.policy import VLAPolicy
     from vla.training.loop import with_environment_head
 
-    bundle = make_bundle(seed=6)
+    bundle = make_bundle(seed=seed)
     env_range = RangeNormalizer(np.zeros(22, np.float32), np.ones(22, np.float32))
     data = Normalization(bundle.normalization.state, bundle.normalization.action, env_range)
-    located = with_environment_head(bundle, data, 1.0, token=True)
+    located = with_environment_head(bundle, data, 1.0, token=True, grounding_dims=grounding_dims)
     torch.nn.init.normal_(located.model.environment_proj.weight, std=1.0)
+    return located
+
+
+def test_oracle_objects_read_the_simulator_positions_instead_of_the_prediction(tmp_path):
+    """`vla eval --oracle-objects exact`: the objects token shows the observation's exact positions, so
+    the actions follow them and not the head's prediction; a policy without the token refuses the mode."""
+    from tests.test_model import make_bundle
+    from tests.test_runtime import observation
+    from vla.evaluation.oracle import OracleObjectsPolicy
+    from vla.evaluation.policies import make_source
+    from vla.models.checkpoint import save_checkpoint
+    from vla.policy import VLAPolicy
+
+    located = located_policy(seed=6)
     obs = observation(located.config.vision.image_size)
     near = obs | {"observation.environment_state": np.full(22, 0.2, np.float32)}
     far = obs | {"observation.environment_state": np.full(22, 0.8, np.float32)}
 
     predicted = VLAPolicy(located)
     np.testing.assert_array_equal(predicted.infer(near)["actions"], predicted.infer(far)["actions"])
-    oracle = VLAPolicy(located, oracle_objects=True)
+    oracle = OracleObjectsPolicy(predicted, "exact", env=None)
+    oracle.reset()
     assert not np.allclose(oracle.infer(near)["actions"], oracle.infer(far)["actions"])
     shown, guessed = oracle.infer(near)["actions"], predicted.infer(near)["actions"]
     with torch.no_grad():
@@ -269,8 +303,36 @@ def test_oracle_objects_read_the_simulator_positions_instead_of_the_prediction(t
         oracle.infer(obs)
 
     with pytest.raises(ValueError, match="--environment-state-token"):
-        VLAPolicy(make_bundle(seed=6), oracle_objects=True)
+        OracleObjectsPolicy(VLAPolicy(make_bundle(seed=6)), "exact", env=None)
+    with pytest.raises(ValueError, match="one of exact, grounding"):
+        OracleObjectsPolicy(predicted, "perfect", env=None)
     checkpoint = save_checkpoint(tmp_path / "checkpoint", located)
-    assert make_source(str(checkpoint), env=None, oracle_objects=True).policy.oracle_objects
+    assert make_source(str(checkpoint), env=None, oracle_objects="exact").policy.mode == "exact"
     with pytest.raises(ValueError, match="needs a checkpoint"):
-        make_source("expert", env=None, oracle_objects=True)
+        make_source("expert", env=None, oracle_objects="exact")
+
+
+def test_grounding_oracle_copies_the_named_objects_predicted_positions():
+    """`--oracle-objects grounding`: the scene values are the head's predictions, and the task values are
+    the predictions at the named objects' indices (0 where the task names none)."""
+    from tests.test_runtime import observation
+    from vla.evaluation.oracle import OracleObjectsPolicy
+    from vla.policy import VLAPolicy
+
+    located = located_policy(seed=7)
+    policy = VLAPolicy(located)
+    obs = observation(located.config.vision.image_size)
+    oracle = OracleObjectsPolicy(policy, "grounding", NamedObjects([3, 4, 5, 12, 13, -1]))
+    oracle.reset()
+    batch = policy.batch_from_observation(obs)
+    with torch.no_grad():
+        _, predicted = located.model(batch, with_environment_state=True)
+    predicted = located.normalization.environment_state.unnormalize(predicted[0].numpy())
+    shown = oracle.shown_positions(obs, batch)
+    np.testing.assert_allclose(shown[:16], predicted[:16], atol=1e-6)
+    np.testing.assert_allclose(shown[16:], [*predicted[3:6], *predicted[12:14], 0.0], atol=1e-6)
+    other = OracleObjectsPolicy(policy, "grounding", NamedObjects([0, 1, 2, -1, -1, -1]))
+    other.reset()
+    assert not np.allclose(other.infer(obs)["actions"], oracle.infer(obs)["actions"])  # another object named
+    with pytest.raises(ValueError, match="grounding-dims"):  # its token does not carry the task values
+        OracleObjectsPolicy(VLAPolicy(located_policy(seed=7, grounding_dims=6)), "grounding", None)

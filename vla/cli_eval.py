@@ -45,9 +45,13 @@ def add_parser(subparsers) -> None:
     evaluate.add_argument("--no-video", action="store_true")
     evaluate.add_argument(
         "--oracle-objects",
-        action="store_true",
+        nargs="?",
+        const="exact",
+        default="",
+        choices=["exact", "grounding"],
         help="diagnostic for a checkpoint trained with --environment-state-token: its objects token shows "
-        "the simulator's exact object positions instead of its own prediction (perfect perception)",
+        "the simulator's exact positions (exact, the default) or its own predictions with the named "
+        "object's copied in (grounding) instead of what it predicts (vla/evaluation/oracle.py)",
     )
     evaluate.set_defaults(run=run_eval)
 

@@ -18,28 +18,16 @@ from vla.models.backbone import fit_image_size
 from vla.models.checkpoint import PolicyBundle, load_checkpoint
 from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, decode_logits
-from vla.models.normalization import ENVIRONMENT_STATE
 from vla.runtime.observation import camera_frames, observation_keys
 
 
 class VLAPolicy:
     """A trained VLA policy behind `reset()` / `infer(obs)`."""
 
-    def __init__(self, bundle: PolicyBundle, device: str = "cpu", oracle_objects: bool = False):
-        """`oracle_objects` (a diagnostic): the `objects` token shows the simulator's exact object
-        positions (`observation.environment_state`, which `infer` then needs) instead of the ones the
-        policy predicts from its cameras, so an evaluation measures the policy with perfect perception."""
-        if oracle_objects and (
-            bundle.model.environment_proj is None or bundle.normalization.environment_state is None
-        ):
-            raise ValueError(
-                "oracle objects need a policy trained with --environment-state-token "
-                "(this one has no objects token)"
-            )
+    def __init__(self, bundle: PolicyBundle, device: str = "cpu"):
         self.bundle = bundle
         self.config = bundle.config
         self.device = device
-        self.oracle_objects = oracle_objects
         self.model = bundle.model.to(device).eval()
         self.image_size = self.model.backbone.config.vision_config.image_size
         self._bin_centers = torch.from_numpy(bundle.action_tokenizer.bin_centers).to(device)
@@ -47,8 +35,8 @@ class VLAPolicy:
         self._instruction: tuple[str, torch.Tensor, torch.Tensor | None] | None = None
 
     @classmethod
-    def from_checkpoint(cls, folder: Path, device: str = "cpu", oracle_objects: bool = False) -> VLAPolicy:
-        return cls(load_checkpoint(folder, device), device, oracle_objects)
+    def from_checkpoint(cls, folder: Path, device: str = "cpu") -> VLAPolicy:
+        return cls(load_checkpoint(folder, device), device)
 
     def reset(self) -> None:
         """Start of an episode: forget the cached instruction encoding."""
@@ -68,15 +56,7 @@ class VLAPolicy:
         pixels = fit_image_size(pixels, self.image_size)
         state = self.bundle.normalization.state.normalize(np.asarray(obs["observation.state"], np.float32))
         words, sentence = self._encode_instruction(str(obs["task"]))
-        batch = VLABatch(pixels, torch.from_numpy(state).unsqueeze(0).to(self.device), words, sentence)
-        if self.oracle_objects:
-            if ENVIRONMENT_STATE not in obs:
-                raise KeyError(f"oracle objects: the observation has no '{ENVIRONMENT_STATE}'")
-            exact = np.asarray(obs[ENVIRONMENT_STATE], np.float32)
-            exact = self.bundle.normalization.environment_state.normalize(exact)
-            batch.environment_state = torch.from_numpy(exact).unsqueeze(0).to(self.device)
-            batch.objects_from_record = torch.ones(1, dtype=torch.bool, device=self.device)
-        return batch
+        return VLABatch(pixels, torch.from_numpy(state).unsqueeze(0).to(self.device), words, sentence)
 
     @property
     def observation_keys(self) -> list[str]:
@@ -85,7 +65,12 @@ class VLAPolicy:
     @torch.inference_mode()
     def infer(self, obs: dict) -> dict[str, np.ndarray]:
         """One chunk: {"actions": (T, A) float32 in dataset units, "confidence": (T,) float32 in (0, 1]}."""
-        logits = self.model(self.batch_from_observation(obs))
+        return self.infer_batch(self.batch_from_observation(obs))
+
+    @torch.inference_mode()
+    def infer_batch(self, batch: VLABatch) -> dict[str, np.ndarray]:
+        """`infer` on an already encoded batch of one observation."""
+        logits = self.model(batch)
         actions, confidence = decode_logits(logits, self._bin_centers)
         actions = self.bundle.normalization.action.unnormalize(actions[0].cpu().numpy())
         return {

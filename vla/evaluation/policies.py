@@ -72,14 +72,14 @@ def is_export_folder(spec: str) -> bool:
 
 
 def make_source(
-    spec: str, env, variant: str = "fp32", execute_steps: int | None = None, oracle_objects: bool = False
+    spec: str, env, variant: str = "fp32", execute_steps: int | None = None, oracle_objects: str = ""
 ):
     """`expert`, a checkpoint folder (torch), an export folder (onnxruntime, `variant`) or a LeRobot baseline
     folder (ACT / Diffusion Policy saved by `vla.baselines.lerobot_policies.BaselineTrainer`).
 
     execute_steps: actions run from each of our chunks before asking again (None: the whole chunk);
-    baselines keep their own `n_action_steps`. oracle_objects: a checkpoint's objects token shows the
-    simulator's exact positions (`VLAPolicy`); any other source refuses it."""
+    baselines keep their own `n_action_steps`. oracle_objects: "" or a mode of `vla.evaluation.oracle`
+    (a checkpoint's objects token shown given positions); other sources refuse it."""
     if oracle_objects and (spec == EXPERT or not (Path(spec) / "model.safetensors").is_file()):
         raise ValueError(f"--oracle-objects needs a checkpoint folder (torch); got --policy {spec}")
     if spec == EXPERT:
@@ -106,5 +106,9 @@ def make_source(
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         torch.set_num_threads(1)
-    policy = VLAPolicy.from_checkpoint(folder, device=device, oracle_objects=oracle_objects)
+    policy = VLAPolicy.from_checkpoint(folder, device=device)
+    if oracle_objects:
+        from vla.evaluation.oracle import OracleObjectsPolicy
+
+        policy = OracleObjectsPolicy(policy, oracle_objects, env)
     return ChunkSource(policy, policy.config.chunk_length, execute_steps)

@@ -30,7 +30,7 @@ class EvalConfig:
     tasks: tuple[str, ...] = ()  # empty: every task of the suite
     variant: str = "fp32"  # export folders only: fp32 | fp16 | int8
     execute_steps: int | None = None  # actions run from each chunk before the next inference (None: all)
-    oracle_objects: bool = False  # diagnostic: the objects token shows exact positions (checkpoints only)
+    oracle_objects: str = ""  # diagnostic, checkpoints only: "exact" | "grounding" (vla.evaluation.oracle)
 
     def __post_init__(self) -> None:
         if self.episodes_per_task < 1 or self.workers < 1:
@@ -133,7 +133,7 @@ def backend_name(config: EvalConfig) -> str:
     if config.policy == EXPERT:
         return "scripted expert"
     if config.oracle_objects:
-        return "torch, oracle objects"
+        return f"torch, oracle objects: {config.oracle_objects}"
     if is_export_folder(config.policy):
         return f"onnxruntime {config.variant}"
     from vla.baselines.lerobot_policies import lerobot_policy_kind
@@ -152,7 +152,7 @@ def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcom
         "suite": config.suite,
         "instructions": config.instructions,
         "execute_steps": config.execute_steps,
-        "oracle_objects": config.oracle_objects,
+        "oracle_objects": config.oracle_objects or None,
         "seeds": [config.seed, config.seed + config.episodes_per_task - 1],
         "per_task": per_task,
         "aggregated": aggregated,
