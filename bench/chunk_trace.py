@@ -1,14 +1,16 @@
 """Where does a policy stall? A closed-loop trace of each chunk it predicts, next to where the task cube is.
 
     python bench/chunk_trace.py --policy runs/nano_oracle/checkpoints/last --task pick_red_cube \
-        --seed 0 [--oracle-objects [exact|grounding]] [--every 3]
+        --seed 0 [--episodes 3] [--oracle-objects [exact|grounding]] [--every 3]
 
-One seeded episode through the evaluation harness's action source (`vla.evaluation.policies`), one row per
+Seeded episodes through the evaluation harness's action source (`vla.evaluation.policies`), one row per
 inference: the step, the grasp centre's offset from the task cube (mm, world x / y / z), how far the chunk
 moves the arm (the largest |last action - joint state| over the five arm joints, degrees) and the gripper
-command at the chunk's end (%). A policy caught in a fixed point asks for chunks that end where the arm
+command at the chunk's end (%); then the horizontal miss when the policy first closes the gripper. For a
+policy with the environment-state head, the first frame's localisation too: the cubes, and its guess of
+the cube the instruction names. A policy caught in a fixed point asks for chunks that end where the arm
 already is (motion near 0) while the offset stays large: the "hovers, never grasps" failure of
-docs/RESULTS.md. Physics-only rendering is not possible here: the policy needs its cameras.
+docs/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -20,14 +22,47 @@ import numpy as np
 CLOSING_PC = 20.0  # a chunk ending with the gripper command below this (%) is the policy's grasp
 
 
-def trace_episode(env, source, seed: int, every: int) -> tuple[bool, np.ndarray | None]:
-    """One episode; prints every `every`-th chunk (0: none). Returns success and the grasp centre's offset
-    from the task cube (mm, (3,)) when the policy first closes the gripper (None if it never does)."""
+def localisation_mm(policy, observation: dict, instruction: str) -> tuple[float, float, float] | None:
+    """On the episode's first frame, from a policy with the environment-state head (None otherwise): the
+    mean |predicted - true| of the x, y of the cubes on the table, and the distance from the predicted
+    `task_object` x, y to the true one and to the middle of the cubes, all in millimetres."""
+    import torch
+
+    from vla.evaluation.policies import policy_observation
+
+    policy = getattr(policy, "policy", policy)  # an oracle wrapper's VLAPolicy
+    model = getattr(policy, "model", None)
+    if model is None or model.environment_head is None:
+        return None
+    batch = policy.batch_from_observation(policy_observation(observation, instruction))
+    with torch.inference_mode():
+        _, predicted = model(batch, with_environment_state=True)
+    predicted = policy.bundle.normalization.environment_state.unnormalize(predicted[0].float().numpy())
+    true = np.asarray(observation["environment_state"])
+    cubes, guess = true[:12].reshape(4, 3), predicted[:12].reshape(4, 3)
+    on_table = cubes[:, 2] > 0.001  # parked cubes read 0
+    scene = 1000.0 * float(np.abs(guess[on_table, :2] - cubes[on_table, :2]).mean())
+    named = 1000.0 * float(np.linalg.norm(predicted[16:18] - true[16:18]))
+    middle = 1000.0 * float(np.linalg.norm(predicted[16:18] - cubes[on_table, :2].mean(0)))
+    return scene, named, middle
+
+
+def trace_episode(env, source, seed: int, every: int, located: list) -> tuple[bool, np.ndarray | None]:
+    """One episode; prints every `every`-th chunk (0: none) and appends the first frame's
+    `localisation_mm` to `located`. Returns success and the grasp centre's offset from the task cube
+    (mm, (3,)) when the policy first closes the gripper (None if it never does)."""
     from sim.robot import GRIPPER_SITE
     from vla.evaluation.policies import policy_observation
 
     observation, _ = env.reset(seed=seed)
     source.start(env, observation)
+    first = localisation_mm(source.policy, observation, source.instruction)
+    if first is not None:
+        located.append(first)
+        print(
+            "first frame: cubes located to {:.1f} mm; the named cube guessed {:.1f} mm from it, {:.1f} mm "
+            "from the middle of the cubes".format(*first)
+        )
     cube = env.current_task.slots["cube"]
     site = env.model.site(GRIPPER_SITE).id
     if every:
@@ -70,7 +105,7 @@ def main() -> None:
     from sim.env import TabletopEnv
     from vla.evaluation.policies import ChunkSource, make_source
 
-    misses = []
+    misses, located = [], []
     for task in args.task or ["pick_red_cube"]:
         env = TabletopEnv(task=task)
         source = make_source(args.policy, env, oracle_objects=args.oracle_objects)
@@ -79,7 +114,7 @@ def main() -> None:
                 f"--policy {args.policy}: a chunked policy (checkpoint or export folder) is traced"
             )
         for seed in range(args.seed, args.seed + args.episodes):
-            success, at_close = trace_episode(env, source, seed, args.every)
+            success, at_close = trace_episode(env, source, seed, args.every, located)
             closing = (
                 "never closes"
                 if at_close is None
@@ -89,6 +124,12 @@ def main() -> None:
             if at_close is not None:
                 misses.append(float(np.hypot(*at_close[:2])))
         env.close()
+    if located:
+        scene, named, middle = np.median(located, axis=0)
+        print(
+            f"first frames, medians: cubes located to {scene:.1f} mm; the named cube guessed {named:.1f} mm "
+            f"from it, {middle:.1f} mm from the middle of the cubes"
+        )
     if misses:
         print(
             f"horizontal miss when closing: median {np.median(misses):.1f} mm, "
