@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The perception/grounding split of docs/RESULTS.md ("With exact object positions"), as run on CPU-2:
+# nano from scratch on streamed fresh layouts with the objects token always showing the recorded object
+# positions (`--environment-state-teacher 1.0`, no grounding query, so the token carries all 22 values),
+# continued once, then evaluated three ways on the same seeds: with exact positions, with its own
+# predictions plus which objects the instruction names, and with its own predictions alone.
+# ~45 + 38 min of training and ~12 min of evaluation on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-.venv/bin/python}"
+RUNS="${RUNS:-runs}"
+EVAL_EPISODES="${EVAL_EPISODES:-25}"   # per task
+common=(--preset nano --stream-expert tabletop --stream-workers 1 --stream-frames 30000 \
+  --stream-start-frames 2000 --stream-noise-deg 3 --batch-size 32 --lr 3e-4 --save-every 500 --log-every 50 \
+  --environment-state-weight 1 --shift-px 0 --precision bf16 --environment-state-token \
+  --environment-state-teacher 1.0)
+[ -d "$RUNS/nano_oracle/checkpoints/step_0004000" ] || "$PY" -m vla train "${common[@]}" \
+  --out "$RUNS/nano_oracle" --steps 4000 --warmup-steps 300 --seed 11 --stream-seed 5000000
+[ -d "$RUNS/nano_oracle_more/checkpoints/step_0003000" ] || "$PY" -m vla train "${common[@]}" \
+  --out "$RUNS/nano_oracle_more" --init "$RUNS/nano_oracle/checkpoints/step_0004000" --no-freeze-vision \
+  --steps 3000 --warmup-steps 100 --seed 12 --stream-seed 6000000
+checkpoint="$RUNS/nano_oracle_more/checkpoints/step_0003000"
+for mode in exact grounding none; do
+  oracle=()
+  [ "$mode" = none ] || oracle=(--oracle-objects "$mode")
+  "$PY" -m vla eval --policy "$checkpoint" "${oracle[@]}" --episodes-per-task "$EVAL_EPISODES" --workers 2 \
+    --no-video --out "results/nano_oracle_more_$mode"
+  "$PY" bench/chunk_trace.py --policy "$checkpoint" "${oracle[@]}" --task pick_red_cube --task pick_green_cube \
+    --task place_red_cube_in_white_bowl --task stack_blue_cube_on_red_cube --episodes 3 --every 0 | tail -n 2
+done
