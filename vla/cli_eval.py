@@ -60,6 +60,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from vla.default_policy import default_policy
     from vla.evaluation.runner import EvalConfig
 
+    if args.oracle_objects and args.backend == "onnx":
+        raise ValueError("--oracle-objects changes the torch model's input: it runs on --backend torch only")
     policy = resolve_backend(args.policy or default_policy(), args.backend, args.variant, args.out)
     config = EvalConfig(
         policy=policy,
