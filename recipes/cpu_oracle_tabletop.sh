@@ -2,9 +2,9 @@
 # The perception/grounding split of docs/RESULTS.md ("With exact object positions"), as run on CPU-2:
 # nano from scratch on streamed fresh layouts with the objects token always showing the recorded object
 # positions (`--environment-state-teacher 1.0`, no grounding query, so the token carries all 22 values),
-# continued once, then evaluated three ways on the same seeds: with exact positions, with its own
+# continued twice, each continuation evaluated three ways on the same seeds: with exact positions, with its own
 # predictions plus which objects the instruction names, and with its own predictions alone.
-# ~45 + 38 min of training and ~12 min of evaluation on 2 cores.
+# ~45 + 38 + 35 min of training and ~25 min of evaluation on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -19,12 +19,19 @@ common=(--preset nano --stream-expert tabletop --stream-workers 1 --stream-frame
 [ -d "$RUNS/nano_oracle_more/checkpoints/step_0003000" ] || "$PY" -m vla train "${common[@]}" \
   --out "$RUNS/nano_oracle_more" --init "$RUNS/nano_oracle/checkpoints/step_0004000" --no-freeze-vision \
   --steps 3000 --warmup-steps 100 --seed 12 --stream-seed 6000000
-checkpoint="$RUNS/nano_oracle_more/checkpoints/step_0003000"
-for mode in exact grounding none; do
-  oracle=()
-  [ "$mode" = none ] || oracle=(--oracle-objects "$mode")
-  "$PY" -m vla eval --policy "$checkpoint" "${oracle[@]}" --episodes-per-task "$EVAL_EPISODES" --workers 2 \
-    --no-video --out "results/nano_oracle_more_$mode"
-  "$PY" bench/chunk_trace.py --policy "$checkpoint" "${oracle[@]}" --task pick_red_cube --task pick_green_cube \
-    --task place_red_cube_in_white_bowl --task stack_blue_cube_on_red_cube --episodes 3 --every 0 | tail -n 2
+# The third stage ran under a 35 min cap (`--max-seconds 2100`), which stopped it at step 2,375 of its
+# 3,000-step schedule; `--stop-at-step` makes that exact.
+[ -d "$RUNS/nano_oracle_more2/checkpoints/step_0002375" ] || "$PY" -m vla train "${common[@]}" \
+  --out "$RUNS/nano_oracle_more2" --init "$RUNS/nano_oracle_more/checkpoints/step_0003000" --no-freeze-vision \
+  --steps 3000 --stop-at-step 2375 --warmup-steps 100 --seed 13 --stream-seed 7000000
+for checkpoint in "$RUNS/nano_oracle_more/checkpoints/step_0003000" \
+  "$RUNS/nano_oracle_more2/checkpoints/step_0002375"; do
+  for mode in exact grounding none; do
+    oracle=()
+    [ "$mode" = none ] || oracle=(--oracle-objects "$mode")
+    "$PY" -m vla eval --policy "$checkpoint" "${oracle[@]}" --episodes-per-task "$EVAL_EPISODES" --workers 2 \
+      --no-video --out "results/$(basename "$(dirname "$(dirname "$checkpoint")")")_$mode"
+    "$PY" bench/chunk_trace.py --policy "$checkpoint" "${oracle[@]}" --task pick_red_cube --task pick_green_cube \
+      --task place_red_cube_in_white_bowl --task stack_blue_cube_on_red_cube --episodes 3 --every 0 | tail -n 2
+  done
 done
