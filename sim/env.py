@@ -51,6 +51,12 @@ def environment_state_names(config: SceneConfig) -> list[str]:
     return cubes + [f"{b}_bowl.{axis}" for b in config.bowl_colours for axis in "xy"] + list(TASK_STATE_NAMES)
 
 
+def task_values(scene: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """The `TASK_STATE_NAMES` values (..., 6) float32 copied out of scene values (..., S) at `sources`
+    (`TabletopEnv.task_state_sources`; -1 reads 0)."""
+    return np.where(sources >= 0, scene[..., np.maximum(sources, 0)], 0.0).astype(np.float32)
+
+
 class TabletopEnv(gym.Env):
     """Language-conditioned tabletop tasks on the SO-101. See the module docstring for the contract.
 
@@ -223,21 +229,15 @@ class TabletopEnv(gym.Env):
 
     def environment_state(self) -> np.ndarray:
         """(22,) float32: where the objects are now (see the module docstring); parked objects read 0."""
-        cubes, bowls = {}, {}
-        for colour, adr in self._cube_qpos.items():
+        values = []
+        for adr in self._cube_qpos.values():
             xyz = self.data.qpos[adr : adr + 3]
-            cubes[colour] = [0.0, 0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz)
-        for colour, mocap in self._bowl_mocap.items():
+            values += [0.0, 0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz)
+        for mocap in self._bowl_mocap.values():
             xyz = self.data.mocap_pos[mocap]
-            bowls[colour] = [0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz[:2])
-        slots = self.current_task.slots
-        destination = [0.0, 0.0, 0.0]
-        if "bowl" in slots:
-            destination = [*bowls[slots["bowl"]], 0.0]
-        elif "base" in slots:
-            destination = cubes[slots["base"]]
-        values = [v for xyz in cubes.values() for v in xyz] + [v for xy in bowls.values() for v in xy]
-        return np.asarray(values + cubes[slots["cube"]] + destination, np.float32)
+            values += [0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz[:2])
+        scene = np.asarray(values, np.float32)
+        return np.concatenate([scene, task_values(scene, self.task_state_sources())])
 
     def task_state_sources(self) -> np.ndarray:
         """(6,) int64: for each `TASK_STATE_NAMES` value, the index of the scene value of

@@ -56,16 +56,22 @@ def test_observation_carries_object_positions(env_factory):
 
 def test_task_state_sources_name_the_scene_values_the_task_values_copy(env_factory):
     env = env_factory(render_mode=None, pixels=False)
-    for task in (
-        "place_blue_cube_in_purple_bowl",
-        "stack_yellow_cube_on_green_cube",
-        "push_green_cube_right",
-    ):
+
+    def xyz(name: str) -> list[str]:
+        return [f"{name}.{axis}" for axis in "xyz"]
+
+    named = {  # the scene values each task's six task values copy (None: reads 0)
+        "place_blue_cube_in_purple_bowl": [*xyz("blue_cube"), "purple_bowl.x", "purple_bowl.y", None],
+        "stack_yellow_cube_on_green_cube": [*xyz("yellow_cube"), *xyz("green_cube")],
+        "push_green_cube_right": [*xyz("green_cube"), None, None, None],
+    }
+    for task, expected in named.items():
         env.reset(seed=7, options={"task": task})
         state, sources = env.environment_state(), env.task_state_sources()
         copied = np.where(sources >= 0, state[np.maximum(sources, 0)], 0.0)
         np.testing.assert_array_equal(copied, state[-6:])
         assert (sources < 16).all() and sources[:3].min() >= 0  # scene values only; a cube is always named
+        assert [env.environment_state_names[i] if i >= 0 else None for i in sources] == expected
 
 
 def test_frame_cache_keeps_the_environment_state_and_batches_it_normalised(cache):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from sim.env import task_values
 from vla.models.normalization import ENVIRONMENT_STATE
 from vla.policy import VLAPolicy
 
@@ -65,8 +66,7 @@ class OracleObjectsPolicy:
         normalizer = self.policy.bundle.normalization.environment_state
         predicted = normalizer.unnormalize(predicted[0].float().cpu().numpy())  # (E,) metres
         scene = predicted[:-TASK_VALUES]
-        named = np.where(self._sources >= 0, scene[np.maximum(self._sources, 0)], 0.0)
-        return np.concatenate([scene, named]).astype(np.float32)
+        return np.concatenate([scene, task_values(scene, self._sources)]).astype(np.float32)
 
     def infer(self, obs: dict) -> dict[str, np.ndarray]:
         batch = self.policy.batch_from_observation(obs)
