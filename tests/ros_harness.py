@@ -69,6 +69,7 @@ class DriverNode:
         self.node = rclpy.create_node(name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
+        self.clients: dict[str, object] = {}
 
     def spin_for(
         self, seconds: float, every: Callable[[], None] | None = None, period: float = 1 / 30
@@ -90,16 +91,43 @@ class DriverNode:
                 return True
         return False
 
-    def call(self, service_type, name: str, request, timeout: float = 30.0, every=None):
-        """Call a service, spinning (and calling `every`, e.g. a fake robot's publish) until it answers."""
-        client = self.node.create_client(service_type, name)
-        if not client.wait_for_service(timeout_sec=timeout):
-            raise TimeoutError(f"service {name} not available")
-        future = client.call_async(request)
-        self.spin_until(future.done, timeout, every)
-        if not future.done():
-            raise TimeoutError(f"service {name} did not answer")
-        return future.result()
+    def call(
+        self,
+        service_type,
+        name: str,
+        request,
+        timeout: float = 30.0,
+        every=None,
+        resend_s: float | None = None,
+    ):
+        """Call a service, spinning (and calling `every`, e.g. a fake robot's publish) until it answers.
+
+        `resend_s` (idempotent requests only) sends the request again each `resend_s` seconds without an
+        answer: with Fast DDS, `wait_for_service` can return before the server's response writer has
+        matched this client, and that first response is then lost (seen in CI as a 30 s timeout).
+        """
+        client = self.client(service_type, name, timeout, every)
+        futures = [client.call_async(request)]
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            slice_s = min(resend_s or timeout, end - time.monotonic())
+            if self.spin_until(lambda: any(f.done() for f in futures), slice_s, every):
+                return next(f for f in futures if f.done()).result()
+            futures.append(client.call_async(request))
+        raise TimeoutError(f"service {name} did not answer")
+
+    def client(self, service_type, name: str, timeout: float, every=None):
+        """One client per service, created once and given time to match before its first request.
+
+        The settle spin narrows the window in which a first response is lost (see `call`).
+        """
+        if name not in self.clients:
+            client = self.node.create_client(service_type, name)
+            if not client.wait_for_service(timeout_sec=timeout):
+                raise TimeoutError(f"service {name} not available")
+            self.spin_for(0.5, every)
+            self.clients[name] = client
+        return self.clients[name]
 
     def close(self) -> None:
         self.executor.shutdown()

@@ -137,7 +137,7 @@ def change_state(test: DriverNode, transition: int) -> bool:
 def lifecycle_state(test: DriverNode) -> str:
     from lifecycle_msgs.srv import GetState
 
-    return test.call(GetState, "vla_policy/get_state", GetState.Request()).current_state.label
+    return test.call(GetState, "vla_policy/get_state", GetState.Request(), resend_s=3).current_state.label
 
 
 def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa: F811
