@@ -81,6 +81,12 @@ def add_parser(subparsers) -> None:
         "whether the nearest training instruction in MiniLM space is of the same task.",
     )
     language.add_argument("--suite", default="tabletop")
+    language.add_argument(
+        "--policy",
+        type=Path,
+        help="a checkpoint trained with --task-choice: report, per task, how often its choice names the "
+        "instruction's object and destination, for training and held-out instructions",
+    )
     language.set_defaults(run=run_language)
 
 
@@ -235,7 +241,22 @@ def run_latency(args: argparse.Namespace) -> int:
 
 
 def run_language(args: argparse.Namespace) -> int:
-    from vla.models.language_probe import probe_language
+    from vla.models.language_probe import probe_language, probe_task_choice
+
+    if args.policy is not None:
+        choices = probe_task_choice(args.policy, args.suite)
+        rows = [
+            [c.task, c.train_instructions, f"{c.train_accuracy:.0%}", c.heldout_instructions,
+             f"{c.heldout_accuracy:.0%}"]
+            for c in choices
+        ]  # fmt: skip
+        for split in ("train", "heldout"):
+            counts = [getattr(c, f"{split}_instructions") for c in choices]
+            right = sum(getattr(c, f"{split}_accuracy") * n for c, n in zip(choices, counts, strict=True))
+            print(f"{args.policy}: task choice right for {right:.0f} of {sum(counts)} {split} instructions")
+        header = ["task", "train instructions", "choice right", "held-out instructions", "choice right"]
+        print(markdown_table(header, rows))
+        return 0
 
     results = probe_language(args.suite)
     rows = [

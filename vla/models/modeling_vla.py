@@ -11,13 +11,16 @@ actions by the bin centres (`vla.tokenization.BinningActionTokenizer`). With `en
 training also reads object positions out of the image tokens (vla/models/environment_head.py); with
 `environment_state_token`, those predicted positions are the `objects` token the actions are read after;
 with `grounding_dims`, the `grounding` query regresses where the instruction's objects are
-(vla/models/grounding_head.py).
+(vla/models/grounding_head.py); with the task choice (`task_object_sources`), the token's instruction
+object and destination are the predicted positions of the objects the words pick
+(vla/models/task_choice.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,6 +30,7 @@ from vla.models.backbone import backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
 from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
 from vla.models.grounding_head import GroundingHead
+from vla.models.task_choice import TASK_VALUES, TaskChoiceHead
 
 
 @dataclass
@@ -64,6 +68,30 @@ class VLAModel(nn.Module):
             self.add_environment_token()
         if config.grounding_dims:
             self.add_grounding_head(config.grounding_dims)
+        self.task_choice = None
+        if config.task_choice:  # normalisation placeholders: the checkpoint's buffers replace them
+            self.add_task_choice(
+                np.full(config.environment_state_dim, -1.0), np.ones(config.environment_state_dim)
+            )
+
+    def add_task_choice(self, low, high) -> None:
+        """The words-to-candidates choice of the token's task values (vla/models/task_choice.py); `low`,
+        `high` (E,): the environment state's normalisation."""
+        features = (
+            self.config.sentence_dim if self.sentence_proj is not None else backbone_width(self.backbone)
+        )
+        self.task_choice = TaskChoiceHead(
+            features, self.config.task_object_sources, self.config.task_destination_sources, low, high
+        )
+
+    def instruction_features(self, batch: VLABatch) -> torch.Tensor:
+        """(B, F) what the task choice reads: the sentence embedding, or (presets without a sentence
+        encoder) the mean embedding of the instruction's words."""
+        if self.sentence_proj is not None:
+            return batch.sentence.float()
+        words = self.backbone.text_model.get_input_embeddings()(batch.words).float()  # (B, L, D)
+        present = (batch.words != 0).float().unsqueeze(-1)  # (B, L, 1)
+        return (words * present).sum(dim=1) / present.sum(dim=1).clamp(min=1.0)
 
     def add_grounding_head(self, dims: int) -> None:
         """The grounding query and its regression of the instruction's `dims` object coordinates."""
@@ -101,6 +129,10 @@ class VLAModel(nn.Module):
         objects = None  # (B, E) predicted positions
         if with_environment_state or self.environment_proj is not None:
             objects = self.environment_head(images)
+            if self.task_choice is not None:  # the token's task values: the chosen objects' predictions
+                scene = objects[:, :-TASK_VALUES]
+                chosen = self.task_choice(self.instruction_features(batch), scene)
+                objects = torch.cat([scene, chosen.to(objects.dtype)], dim=1)  # (B, E)
         words = self.backbone.text_model.get_input_embeddings()(batch.words)  # (B, L, D)
         parts = [images]
         if self.sentence_proj is not None:
@@ -140,7 +172,9 @@ class VLAModel(nn.Module):
 def training_losses(model: torch.nn.Module, batch: VLABatch, environment_weight: float) -> dict:
     """{"actions": chunk cross-entropy, "environment_state": the image-token head's smooth-L1 on the scene,
     "grounding": the grounding query's on the instruction's objects (policies with `grounding_dims`),
-    "total": actions + weight * (environment_state + grounding)}; the auxiliary terms with a weight > 0.
+    "task_choice": the choice's cross-entropy and "task_choice_accuracy" (policies with a task choice),
+    "total": actions + weight * (environment_state + grounding + task_choice)}; the auxiliary terms with a
+    weight > 0.
     `model` may be the DDP wrapper of a VLAModel."""
     if environment_weight <= 0:
         actions = chunk_loss(model(batch), batch)
@@ -163,6 +197,13 @@ def training_losses(model: torch.nn.Module, batch: VLABatch, environment_weight:
             environment[:, scene:], batch.environment_state[:, scene:]
         )
         auxiliary = auxiliary + losses["grounding"]
+    core = getattr(model, "module", model)
+    if core.task_choice is not None:
+        losses["task_choice"], right = core.task_choice.loss(
+            core.instruction_features(batch), batch.environment_state
+        )
+        losses["task_choice_accuracy"] = right.float().mean().detach()
+        auxiliary = auxiliary + losses["task_choice"]
     return losses | {"total": losses["actions"] + environment_weight * auxiliary}
 
 

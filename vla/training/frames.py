@@ -27,6 +27,7 @@ class DatasetArrays:
     tasks: list[str]  # (N,) the instruction of each frame's episode
     frames: dict[str, np.ndarray]  # camera key -> (N, H, W, 3) uint8
     environment_state: np.ndarray | None = None  # (N, E) float32 object positions (sim), when recorded
+    environment_state_names: list[str] | None = None  # (E,) e.g. `red_cube.x` (the feature's names)
 
     def chunk_indices(self, chunk_length: int) -> tuple[np.ndarray, np.ndarray]:
         """(N, T) indices of each frame's action chunk and (N, T) bool padding, as delta_timestamps gives."""
@@ -86,7 +87,15 @@ def load_arrays(lerobot_dataset, camera_keys: list[str], progress=None) -> Datas
     environment = None
     if ENVIRONMENT_STATE in meta.features:
         environment = np.asarray(columns[ENVIRONMENT_STATE], np.float32)
-    return DatasetArrays(state, action, start, end, tasks, frames, environment)
+    names = meta.features.get(ENVIRONMENT_STATE, {}).get("names")
+    return DatasetArrays(state, action, start, end, tasks, frames, environment, feature_names(names))
+
+
+def feature_names(names) -> list[str] | None:
+    """A feature's names as LeRobot stores them: a list, or {"axes": list} in older datasets."""
+    if isinstance(names, dict):
+        names = next(iter(names.values()), None)
+    return [str(n) for n in names] if names else None
 
 
 # A saved `DatasetArrays` ("frame cache"): what a training run decodes a LeRobot dataset into, as .npy
@@ -118,6 +127,8 @@ def save_arrays(arrays: DatasetArrays, folder, fps: int) -> Path:
         np.save(folder / f"frames_{i}.npy", frames)
         cameras[key] = f"frames_{i}.npy"
     manifest = {"frames": len(arrays.state), "fps": fps, "cameras": cameras, "tasks": names}
+    if arrays.environment_state_names:
+        manifest["environment_state_names"] = list(arrays.environment_state_names)
     (folder / ARRAYS_MANIFEST).write_text(json.dumps(manifest, indent=2))  # last: marks the folder complete
     return folder
 
@@ -142,10 +153,13 @@ def open_arrays(folder, camera_keys: list[str] | None = None) -> DatasetArrays:
         tasks=[manifest["tasks"][i] for i in task_index],
         frames={key: np.load(folder / manifest["cameras"][key], mmap_mode="r") for key in keys},
         environment_state=np.load(environment) if environment.is_file() else None,
+        environment_state_names=manifest.get("environment_state_names"),
     )
 
 
-def arrays_from_episodes(episodes: list[dict]) -> DatasetArrays:
+def arrays_from_episodes(
+    episodes: list[dict], environment_state_names: list[str] | None = None
+) -> DatasetArrays:
     """Concatenate episodes, each {"images": {key: (T, H, W, 3) uint8}, "state": (T, S), "action": (T, A),
     "task": str, and optionally "environment_state": (T, E)}, in order. The environment state is kept
     when every episode has it."""
@@ -163,6 +177,7 @@ def arrays_from_episodes(episodes: list[dict]) -> DatasetArrays:
         tasks=[e["task"] for e in episodes for _ in range(len(e["state"]))],
         frames={key: np.concatenate([e["images"][key] for e in episodes]) for key in episodes[0]["images"]},
         environment_state=environment,
+        environment_state_names=environment_state_names if environment is not None else None,
     )
 
 

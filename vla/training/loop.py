@@ -21,14 +21,15 @@ from vla.models.checkpoint import PolicyBundle, load_checkpoint, save_checkpoint
 from vla.models.configuration_vla import VLAConfig, preset
 from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, VLAModel, training_losses
-from vla.models.normalization import Normalization, RangeNormalizer
+from vla.models.normalization import ENVIRONMENT_STATE, Normalization, RangeNormalizer
+from vla.models.task_choice import task_choice_sources
 from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer, encode_instructions
 from vla.training.augment import augment_images, drop_state, perturb_state
 from vla.training.batches import DeviceBatches
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_training_source
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
-from vla.training.frames import arrays_from_episodes, arrays_stats
+from vla.training.frames import arrays_from_episodes, arrays_stats, feature_names
 from vla.training.interrupt import StopSignals
 from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
 from vla.training.stream import StreamBatches, StreamConfig, start_stream, stream_batches, suite_instructions
@@ -58,6 +59,7 @@ class TrainConfig:
     environment_state_weight: float = 0.0  # > 0: auxiliary object-position loss (needs environment state)
     environment_state_token: bool = False  # the head's predicted positions feed the language model
     grounding_dims: int = 0  # > 0: the last this many environment-state values feed the grounding query
+    task_choice: bool = False  # the token's task values: the instruction's choice among the predicted objects
     environment_state_teacher: float = (
         0.0  # share of training samples whose token gets the recorded positions
     )
@@ -152,16 +154,22 @@ def fresh_bundle(config: VLAConfig, instructions: list[str], normalization: Norm
 
 
 def with_environment_head(
-    bundle: PolicyBundle, data: Normalization, weight: float, token: bool = False, grounding_dims: int = 0
+    bundle: PolicyBundle,
+    data: Normalization,
+    weight: float,
+    token: bool = False,
+    grounding_dims: int = 0,
+    task_choice_names: list[str] | None = None,
 ) -> PolicyBundle:
     """With an auxiliary weight > 0: the bundle with the heads its training asks for, added to
     `bundle.model` in place when missing: the image-token head on the scene part of the environment state,
-    the `objects` token (`token`) and the grounding query on its last `grounding_dims` values. The state's
-    normalisation is the policy's own where it has one, else the training data's (`data`)."""
-    if (token or grounding_dims) and weight <= 0:
+    the `objects` token (`token`), the grounding query on its last `grounding_dims` values and, given the
+    environment state's names (`task_choice_names`), the task choice (vla/models/task_choice.py). The
+    state's normalisation is the policy's own where it has one, else the training data's (`data`)."""
+    if (token or grounding_dims or task_choice_names is not None) and weight <= 0:
         raise ValueError(
-            "--environment-state-token and --grounding-dims need --environment-state-weight > 0 (their heads "
-            "are trained)"
+            "--environment-state-token, --grounding-dims and --task-choice need "
+            "--environment-state-weight > 0 (their heads are trained)"
         )
     if weight <= 0:
         return bundle
@@ -198,6 +206,13 @@ def with_environment_head(
         environment_state_token=config.environment_state_token or token,
         grounding_dims=grounding,
     )
+    if task_choice_names is not None and not config.task_choice:
+        if len(task_choice_names) != dim:
+            raise ValueError(
+                f"--task-choice: {len(task_choice_names)} environment-state names for {dim} values"
+            )
+        objects, destinations = task_choice_sources(task_choice_names)
+        config = replace(config, task_object_sources=objects, task_destination_sources=destinations)
     model.config = config
     if model.environment_head is None:
         model.add_environment_head(scene)
@@ -205,6 +220,8 @@ def with_environment_head(
         model.add_environment_token()
     if grounding and model.grounding_head is None:
         model.add_grounding_head(grounding)
+    if config.task_choice and model.task_choice is None:
+        model.add_task_choice(ours.low, ours.high)
     normalization = replace(bundle.normalization, environment_state=ours)
     return replace(bundle, config=config, normalization=normalization)
 
@@ -416,12 +433,23 @@ def _dataset_loader(
         cfg, initial.config if initial else model_config(cfg)
     )
     bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
+    names = None
+    if cfg.task_choice:
+        names = arrays.environment_state_names if arrays is not None else None
+        if lerobot_dataset is not None:
+            names = feature_names(lerobot_dataset.meta.features.get(ENVIRONMENT_STATE, {}).get("names"))
+        if not names:
+            raise ValueError(
+                f"--task-choice: {cfg.dataset} does not name its {ENVIRONMENT_STATE} values (record it "
+                "from the simulator: vla record --source expert, or train with --stream-expert)"
+            )
     bundle = with_environment_head(
         bundle,
         normalization,
         cfg.environment_state_weight,
         cfg.environment_state_token,
         cfg.grounding_dims,
+        names,
     )
     chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
     if rank == 0 and chunks.arrays is not None:
@@ -453,6 +481,15 @@ def _dataset_loader(
     return bundle, loader, sampler
 
 
+def stream_environment_state_names() -> list[str]:
+    """The names of the environment state streamed expert episodes record (the default scene's)."""
+    import sim  # noqa: F401  (headless GL before mujoco loads)
+    from sim.env import environment_state_names
+    from sim.scene import SceneConfig
+
+    return environment_state_names(SceneConfig())
+
+
 def _stream_loader(
     cfg: TrainConfig, initial: PolicyBundle | None, device: torch.device
 ) -> tuple[PolicyBundle, StreamBatches]:
@@ -470,6 +507,7 @@ def _stream_loader(
             cfg.environment_state_weight,
             cfg.environment_state_token,
             cfg.grounding_dims,
+            stream_environment_state_names() if cfg.task_choice else None,
         )
         config = bundle.config
         camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
@@ -546,12 +584,20 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
                     streamed["loc"] = f"{losses['environment_state'].item():.3f}"
                 if "grounding" in losses:
                     streamed["ground"] = f"{losses['grounding'].item():.3f}"
+                if (
+                    "task_choice_accuracy" in losses
+                ):  # share of the batch whose object and destination are right
+                    streamed["choice"] = f"{losses['task_choice_accuracy'].item():.2f}"
                 progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}", **streamed)
                 if writer is not None:
                     writer.add_scalar("train/loss", loss.item(), step)
-                    for name in ("environment_state", "grounding"):
+                    for name in ("environment_state", "grounding", "task_choice"):
                         if name in losses:
                             writer.add_scalar(f"train/{name}_loss", losses[name].item(), step)
+                    if "task_choice_accuracy" in losses:
+                        writer.add_scalar(
+                            "train/task_choice_accuracy", losses["task_choice_accuracy"].item(), step
+                        )
                     writer.add_scalar("train/grad_norm", float(grad_norm), step)
                     writer.add_scalar("train/lr", run.scheduler.get_last_lr()[0], step)
                     writer.add_scalar("train/samples_per_s", rate, step)

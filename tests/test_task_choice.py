@@ -1,0 +1,151 @@
+"""Grounding as a choice (vla/models/task_choice.py): candidates from the state's names, labels read off
+the recorded state, the chosen positions in the objects token, and a trained choice through a checkpoint
+and the ONNX export."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from sim.env import TASK_STATE_NAMES, environment_state_names
+from sim.scene import SceneConfig
+from tests.test_environment_state import cache  # noqa: F401  (the module's two-task frame cache)
+from tests.test_frame_cache import CAMERAS
+from vla.models.normalization import RangeNormalizer
+from vla.models.task_choice import NO_DESTINATION, TASK_NAMES, TaskChoiceHead, task_choice_sources
+
+NAMES = environment_state_names(SceneConfig())
+TASKS = (
+    "pick_green_cube",
+    "place_blue_cube_in_purple_bowl",
+    "place_red_cube_in_white_bowl",
+    "stack_yellow_cube_on_green_cube",
+    "push_yellow_cube_left",
+)
+
+
+def test_candidates_follow_the_state_names():
+    assert TASK_NAMES == TASK_STATE_NAMES
+    objects, destinations = task_choice_sources(NAMES)
+    assert objects == ((0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10, 11))  # red, green, blue, yellow cubes
+    assert destinations == (NO_DESTINATION, *objects, (12, 13, -1), (14, 15, -1))  # then the bowls, no z
+    with pytest.raises(ValueError, match=r"--task-choice needs the simulator's task values"):
+        task_choice_sources(NAMES[:-6])
+
+
+def head_for(states: np.ndarray) -> tuple[TaskChoiceHead, RangeNormalizer]:
+    normalizer = RangeNormalizer(states.min(axis=0) - 0.05, states.max(axis=0) + 0.05)
+    objects, destinations = task_choice_sources(NAMES)
+    return TaskChoiceHead(8, objects, destinations, normalizer.low, normalizer.high), normalizer
+
+
+def episode_states(env_factory) -> tuple[np.ndarray, np.ndarray]:
+    """(K, 22) environment states and (K, 6) task-state sources, one per task in `TASKS`."""
+    env = env_factory(render_mode=None, pixels=False)
+    states, sources = [], []
+    for seed, task in enumerate(TASKS):
+        env.reset(seed=seed, options={"task": task})
+        states.append(env.environment_state())
+        sources.append(env.task_state_sources())
+    return np.stack(states), np.stack(sources)
+
+
+def test_labels_are_the_objects_the_task_values_copy(env_factory):
+    states, sources = episode_states(env_factory)
+    head, normalizer = head_for(states)
+    object_label, destination_label = head.labels(torch.from_numpy(normalizer.normalize(states)))
+    for task, source, obj, destination in zip(TASKS, sources, object_label, destination_label, strict=True):
+        assert head.object_sources[obj].tolist() == source[:3].tolist(), task
+        assert head.destination_sources[destination].tolist() == source[3:].tolist(), task
+    assert destination_label[0] == 0 and destination_label[-1] == 0  # pick and push name no destination
+
+
+def test_a_confident_choice_shows_the_chosen_objects_positions(env_factory):
+    states, _ = episode_states(env_factory)
+    head, normalizer = head_for(states)
+    normalised = torch.from_numpy(normalizer.normalize(states))
+    scene = normalised[:, :16]
+    object_label, destination_label = head.labels(normalised)
+    sure = [
+        40.0 * torch.nn.functional.one_hot(labels, k)
+        for labels, k in ((object_label, 4), (destination_label, 7))
+    ]
+    chosen = normalizer.unnormalize(np.pad(head.select(*sure, scene).numpy(), ((0, 0), (16, 0))))[:, 16:]
+    np.testing.assert_allclose(chosen, states[:, 16:], atol=1e-5)  # what the simulator records
+    # Undecided, the token shows the candidates' mean: every cube, and for the destination the mean of
+    # nothing (0), the cubes and the bowls (z 0).
+    undecided = head.select(torch.zeros(len(TASKS), 4), torch.zeros(len(TASKS), 7), scene).numpy()
+    undecided = normalizer.unnormalize(np.pad(undecided, ((0, 0), (16, 0))))[:, 16:]
+    cubes, bowls = states[:, :12].reshape(-1, 4, 3), states[:, 12:16].reshape(-1, 2, 2)
+    np.testing.assert_allclose(undecided[:, :3], cubes.mean(axis=1), atol=1e-5)
+    bowls_xyz = np.concatenate([bowls, np.zeros((len(TASKS), 2, 1))], axis=2)
+    np.testing.assert_allclose(undecided[:, 3:], np.concatenate([cubes, bowls_xyz], 1).sum(1) / 7, atol=1e-5)
+
+
+def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, tmp_path):  # noqa: F811
+    from tests.test_runtime import max_relative_error
+    from vla.export import export_policy
+    from vla.models.checkpoint import load_checkpoint, save_checkpoint
+    from vla.models.configuration_vla import preset
+    from vla.models.modeling_vla import VLAModel
+    from vla.policy import VLAPolicy
+    from vla.runtime import RuntimePolicy
+    from vla.training.frames import open_arrays
+
+    _, folder = cache
+    assert open_arrays(folder, CAMERAS).environment_state_names == NAMES  # the cache keeps the names
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "vla", "train", "--dataset", str(folder), "--out", str(out)]
+    command += [
+        "--preset",
+        "debug",
+        "--steps",
+        "40",
+        "--save-every",
+        "40",
+        "--batch-size",
+        "16",
+        "--log-every",
+        "5",
+    ]
+    command += ["--lr", "1e-3", "--device", "cpu", "--environment-state-weight", "1", "--shift-px", "0"]
+    command += ["--environment-state-token", "--task-choice"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    accuracy = [float(a) for a in re.findall(r"choice=([\d.]+)", result.stderr)]
+    assert accuracy and accuracy[-1] >= 0.9, result.stderr[
+        -2000:
+    ]  # two instructions, learnt (word dropout aside)
+    last = out / "checkpoints" / "last"
+    config = json.loads((last / "config.json").read_text())
+    assert config["task_object_sources"] == [list(t) for t in task_choice_sources(NAMES)[0]]
+    bundle = load_checkpoint(last)
+    head = bundle.model.task_choice
+    np.testing.assert_array_equal(head.low.numpy(), bundle.normalization.environment_state.low)
+    arrays = open_arrays(folder, CAMERAS)
+    obs = {key: np.array(arrays.frames[key][0]) for key in CAMERAS}
+    obs |= {"observation.state": arrays.state[0], "task": arrays.tasks[0]}
+    expected = VLAPolicy(bundle).infer(obs)["actions"]
+    export = export_policy(last, tmp_path / "export", variants=("fp32",), progress=lambda m: None)
+    assert max_relative_error(RuntimePolicy(export).infer(obs)["actions"], expected) < 1e-4
+    # `vla bench language --policy` reports the choice per task; a policy without one is refused.
+    from vla.models.language_probe import probe_task_choice
+
+    probes = {p.task: p for p in probe_task_choice(last)}
+    assert len(probes) == 8 and all(
+        p.train_instructions == 3 and p.heldout_instructions == 2 for p in probes.values()
+    )
+    assert all(0.0 <= p.train_accuracy <= 1.0 and 0.0 <= p.heldout_accuracy <= 1.0 for p in probes.values())
+    plain = tmp_path / "plain"
+    vocabulary = bundle.text_tokenizer.get_vocab_size()
+    without = dataclasses.replace(bundle, config=preset("debug"), model=VLAModel(preset("debug"), vocabulary))
+    save_checkpoint(plain, without)
+    with pytest.raises(ValueError, match="not trained with --task-choice"):
+        probe_task_choice(plain)
