@@ -4,7 +4,7 @@
 # positions (`--environment-state-teacher 1.0`, no grounding query, so the token carries all 22 values),
 # continued twice, each continuation evaluated three ways on the same seeds: with exact positions, with its own
 # predictions plus which objects the instruction names, and with its own predictions alone.
-# ~45 + 38 + 35 min of training and ~25 min of evaluation on 2 cores.
+# ~45 + 38 + 35 + 65 min of training and ~35 min of evaluation on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -24,6 +24,16 @@ common=(--preset nano --stream-expert tabletop --stream-workers 1 --stream-frame
 [ -d "$RUNS/nano_oracle_more2/checkpoints/step_0002375" ] || "$PY" -m vla train "${common[@]}" \
   --out "$RUNS/nano_oracle_more2" --init "$RUNS/nano_oracle_more/checkpoints/step_0003000" --no-freeze-vision \
   --steps 3000 --stop-at-step 2375 --warmup-steps 100 --seed 13 --stream-seed 7000000
+# Fourth stage, deployable: grounding as a choice (`--task-choice`, vla/models/task_choice.py) added to the
+# third stage's checkpoint and trained on; the token's task values are the chosen objects' predictions.
+[ -d "$RUNS/nano_choice/checkpoints/step_0006000" ] || "$PY" -m vla train "${common[@]}" --task-choice \
+  --out "$RUNS/nano_choice" --init "$RUNS/nano_oracle_more2/checkpoints/step_0002375" --no-freeze-vision \
+  --steps 6000 --warmup-steps 100 --seed 14 --stream-seed 8000000
+"$PY" -m vla bench language --policy "$RUNS/nano_choice/checkpoints/step_0006000"
+for instructions in train heldout; do
+  "$PY" -m vla eval --policy "$RUNS/nano_choice/checkpoints/step_0006000" --instructions "$instructions" \
+    --episodes-per-task "$EVAL_EPISODES" --workers 2 --no-video --out "results/nano_choice_$instructions"
+done
 for checkpoint in "$RUNS/nano_oracle_more/checkpoints/step_0003000" \
   "$RUNS/nano_oracle_more2/checkpoints/step_0002375"; do
   for mode in exact grounding none; do

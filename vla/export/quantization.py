@@ -28,13 +28,15 @@ QUANTIZABLE_OPS = ("MatMul", "Gemm", "Conv", "Gather")  # Gather: embedding tabl
 # action bins come next. Together they are ~1 % of the multiply-adds, so fp32 there costs no latency.
 # The environment-state head and its token (policies with `environment_state_token`) carry object
 # positions the arm must reach to a few millimetres: two small matrices, kept fp32 as a precaution (not
-# measured with bench/int8_sensitivity.py).
+# measured with bench/int8_sensitivity.py). So is the task choice (policies trained with `--task-choice`),
+# whose softmax picks among those positions: ~10 k multiply-adds.
 KEEP_FLOAT = (
     "model.state_proj",
     "model.action_head",
     "decoding",
     "model.environment_head",
     "model.environment_proj",
+    "model.task_choice",
 )
 
 _LAYER = re.compile(r"^(.*\.layers\.\d+)")
