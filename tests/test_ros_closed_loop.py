@@ -2,7 +2,7 @@
 runtime) as separate processes complete a seeded episode.
 
 The task is `push_yellow_cube_left`, the shipped policy's most reliable (84 % in `vla eval`; its grasps
-succeed in 4–16 % of episodes, docs/RESULTS.md). Under test is the ROS path: cameras and joint states out,
+succeed in 2–25 % of episodes, docs/RESULTS.md). Under test is the ROS path: cameras and joint states out,
 chunked trajectories in, resets between episodes. A task the policy cannot do would not show it. Through
 ROS the push succeeds on 9 of seeds 0–11, the same seeds as in `vla eval` (`bench/ros_success.py`), so the
 test asks for one success in up to six episodes (P(no success) ≈ 0.02 %). The code before 706448d, which
