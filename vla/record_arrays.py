@@ -108,9 +108,15 @@ def record_expert_arrays(
                 results.append(episodes)
                 if progress is not None:
                     progress(len(episodes))
+    episodes = [episode for episodes in results for episode in episodes]
+    return arrays_from_episodes(episodes, expert_environment_state_names())
+
+
+def expert_environment_state_names() -> list[str]:
+    """The names of the environment state that expert episodes record (the default scene's), for frame
+    caches and streamed training alike."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import environment_state_names
     from sim.scene import SceneConfig
 
-    episodes = [episode for episodes in results for episode in episodes]
-    return arrays_from_episodes(episodes, environment_state_names(SceneConfig()))
+    return environment_state_names(SceneConfig())

@@ -23,6 +23,7 @@ from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, VLAModel, training_losses
 from vla.models.normalization import ENVIRONMENT_STATE, Normalization, RangeNormalizer
 from vla.models.task_choice import task_choice_sources
+from vla.record_arrays import expert_environment_state_names
 from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer, encode_instructions
 from vla.training.augment import augment_images, drop_state, perturb_state
@@ -435,9 +436,10 @@ def _dataset_loader(
     bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
     names = None
     if cfg.task_choice:
-        names = arrays.environment_state_names if arrays is not None else None
         if lerobot_dataset is not None:
             names = feature_names(lerobot_dataset.meta.features.get(ENVIRONMENT_STATE, {}).get("names"))
+        else:
+            names = arrays.environment_state_names
         if not names:
             raise ValueError(
                 f"--task-choice: {cfg.dataset} does not name its {ENVIRONMENT_STATE} values (record it "
@@ -481,15 +483,6 @@ def _dataset_loader(
     return bundle, loader, sampler
 
 
-def stream_environment_state_names() -> list[str]:
-    """The names of the environment state streamed expert episodes record (the default scene's)."""
-    import sim  # noqa: F401  (headless GL before mujoco loads)
-    from sim.env import environment_state_names
-    from sim.scene import SceneConfig
-
-    return environment_state_names(SceneConfig())
-
-
 def _stream_loader(
     cfg: TrainConfig, initial: PolicyBundle | None, device: torch.device
 ) -> tuple[PolicyBundle, StreamBatches]:
@@ -507,7 +500,7 @@ def _stream_loader(
             cfg.environment_state_weight,
             cfg.environment_state_token,
             cfg.grounding_dims,
-            stream_environment_state_names() if cfg.task_choice else None,
+            expert_environment_state_names() if cfg.task_choice else None,
         )
         config = bundle.config
         camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
@@ -584,9 +577,7 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
                     streamed["loc"] = f"{losses['environment_state'].item():.3f}"
                 if "grounding" in losses:
                     streamed["ground"] = f"{losses['grounding'].item():.3f}"
-                if (
-                    "task_choice_accuracy" in losses
-                ):  # share of the batch whose object and destination are right
+                if "task_choice_accuracy" in losses:  # share of the batch with object and destination right
                     streamed["choice"] = f"{losses['task_choice_accuracy'].item():.2f}"
                 progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}", **streamed)
                 if writer is not None:
