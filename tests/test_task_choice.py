@@ -142,7 +142,8 @@ def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, t
     assert len(probes) == 8 and all(
         p.train_instructions == 3 and p.heldout_instructions == 2 for p in probes.values()
     )
-    assert all(0.0 <= p.train_accuracy <= 1.0 and 0.0 <= p.heldout_accuracy <= 1.0 for p in probes.values())
+    for task in ("place_red_cube_in_white_bowl", "pick_green_cube"):  # trained on one template each
+        assert probes[task].train_accuracy >= 1 / 3, probes[task]
     plain = tmp_path / "plain"
     vocabulary = bundle.text_tokenizer.get_vocab_size()
     without = dataclasses.replace(bundle, config=preset("debug"), model=VLAModel(preset("debug"), vocabulary))
