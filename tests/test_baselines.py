@@ -123,6 +123,24 @@ def test_train_save_and_evaluate(kind, tmp_path, env_factory):
         observation, *_ = env.step(action)
 
 
+@pytest.mark.parametrize(("precision", "dtype"), [("bf16", torch.bfloat16), ("fp32", torch.float32)])
+def test_precision_sets_the_autocast_dtype_on_cpu(precision, dtype):
+    trainer = BaselineTrainer("act", random_stats(), "cpu", overrides=TINY["act"], precision=precision)
+    assert trainer.use_bf16 == (precision == "bf16")
+    seen = []  # output dtypes of every convolution and linear layer the step runs
+    for module in trainer.policy.modules():
+        if isinstance(module, torch.nn.Linear | torch.nn.Conv2d):
+            module.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    loss = trainer.step(random_batch(baseline_chunk_length("act", TINY["act"])))
+    assert np.isfinite(loss) and seen and set(seen) == {dtype}
+    assert next(trainer.policy.parameters()).dtype == torch.float32  # weights stay fp32 under autocast
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="--precision"):
+        BaselineTrainer("act", random_stats(), "cpu", overrides=TINY["act"], precision="fp16")
+
+
 def test_loaded_policy_restores_normalisation(tmp_path):
     """The saved processors carry the stats: the loaded pipeline unnormalises to the training units."""
     stats = random_stats()

@@ -60,7 +60,8 @@ def add_parser(subparsers) -> None:
         "--precision",
         choices=("auto", "bf16", "fp32"),
         default="auto",
-        help="autocast precision; auto: bf16 on CUDA, fp32 on the CPU (bf16 helps CPUs with AMX)",
+        help="autocast precision, for every --policy; auto: bf16 on CUDA, fp32 on the CPU (bf16 is faster on "
+        "CPUs with AVX-512 bf16 or AMX units)",
     )
     train.add_argument(
         "--state-noise",
@@ -240,6 +241,7 @@ def _train_baseline(args: argparse.Namespace, stream) -> int:
             log_every=args.log_every,
             device=args.device,
             max_seconds=args.max_seconds,
+            precision=args.precision,
             stream=stream,
         )
     )

@@ -34,7 +34,6 @@ imported inside the functions, so that `make_source` stays torch-free for export
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,7 +149,7 @@ class BaselineTrainer:
 
     `stats` as `baseline_stats` returns. `overrides` sets further config fields (tests shrink the models
     with it; real runs leave it None). `total_steps` sizes the LR schedule (Diffusion's cosine decay; ACT
-    has no scheduler).
+    has no scheduler). `precision` as `vla train --precision`: auto is bf16 autocast on CUDA, fp32 elsewhere.
     """
 
     def __init__(
@@ -161,9 +160,12 @@ class BaselineTrainer:
         seed: int = 0,
         overrides: dict | None = None,
         total_steps: int = TRAIN_STEPS,
+        precision: str = "auto",
     ):
         import torch
         from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+
+        from vla.training.precision import uses_bf16
 
         torch.manual_seed(seed)
         self.kind = kind
@@ -177,8 +179,8 @@ class BaselineTrainer:
         self.optimizer = optimizer_config.build(self.policy.get_optim_params())
         scheduler_config = self.config.get_scheduler_preset()
         self.scheduler = scheduler_config.build(self.optimizer, total_steps) if scheduler_config else None
-        # bf16 autocast on CUDA (both policies train under it); fp32 elsewhere.
-        self.use_bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self.precision = precision
+        self.use_bf16 = uses_bf16(precision, self.device)
 
     @property
     def parameter_count(self) -> int:
@@ -205,10 +207,11 @@ class BaselineTrainer:
         """One optimiser step on our batch (see module docstring for shapes); returns the loss."""
         import torch
 
+        from vla.training.precision import autocast_for
+
         self.policy.train()
         processed = self.preprocessor(self.lerobot_batch(batch))
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.use_bf16 else nullcontext()
-        with autocast:
+        with autocast_for(self.precision, self.device):
             loss, _ = self.policy.forward(processed)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip_norm)

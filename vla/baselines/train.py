@@ -43,6 +43,7 @@ class BaselineRun:
     log_every: int = 50
     device: str = "auto"
     max_seconds: float = 0.0  # > 0: stop (and save) once training has run this long
+    precision: str = "auto"  # autocast, as `vla train --precision` (vla.training.precision)
     stream: StreamConfig | None = None  # instead of `dataset`: expert episodes rendered while training
 
 
@@ -76,6 +77,7 @@ def train_baseline(run: BaselineRun) -> dict:
             device,
             run.seed,
             total_steps=run.steps,
+            precision=run.precision,
         )
         # Un-normalised: the policy's own preprocessor normalises, with the stats above.
         chunk_length = baseline_chunk_length(run.kind)
@@ -129,6 +131,7 @@ def _train_steps(
         "parameters": trainer.parameter_count,
         "frames": batches.ring.frames_added if run.stream else batches.size,
         "device": str(device),
+        "bf16": trainer.use_bf16,
     }
     (run.out / "training_summary.json").write_text(json.dumps(summary, indent=2))
     return summary

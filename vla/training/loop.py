@@ -7,7 +7,6 @@ import os
 import random
 import shutil
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merge
 from vla.training.frames import arrays_from_episodes, arrays_stats, feature_names
 from vla.training.interrupt import StopSignals
 from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
+from vla.training.precision import autocast_for, check_precision
 from vla.training.stream import StreamBatches, StreamConfig, start_stream, stream_batches, suite_instructions
 from vla.training.validation import HeldOutLoss
 
@@ -88,8 +88,7 @@ class TrainConfig:
             raise ValueError(f"--state-noise is a std in normalised units, 0 to 1; got {self.state_noise}")
         if not 0.0 <= self.state_dropout < 1.0:
             raise ValueError(f"--state-dropout is a probability in [0, 1); got {self.state_dropout}")
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"--precision must be auto, bf16 or fp32; got {self.precision!r}")
+        check_precision(self.precision)
         if not 0.0 <= self.environment_state_teacher <= 1.0:
             raise ValueError(
                 f"--environment-state-teacher is a share in [0, 1]; got {self.environment_state_teacher}"
@@ -98,14 +97,6 @@ class TrainConfig:
             raise ValueError("--environment-state-teacher needs --environment-state-token")
         if self.shift_px < 0 or self.environment_state_weight < 0:
             raise ValueError("--shift-px and --environment-state-weight must be >= 0")
-
-
-def _autocast(precision: str, device: torch.device):
-    """bf16 autocast (weights and optimizer stay fp32) or none. On a CPU with AMX or AVX-512 bf16 units,
-    bf16 trains nano ~1.3x faster than fp32 (docs/LOG.md, 2026-12-01); elsewhere it can be slower."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return nullcontext()
 
 
 def _leave_cores_to_workers(workers: int) -> None:
@@ -394,7 +385,7 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.steps), last_epoch=start_step - 1
     )
-    autocast = _autocast(cfg.precision, device)
+    autocast = autocast_for(cfg.precision, device)
     validation = None
     if cfg.val_dataset is not None and rank == 0:
         validation = HeldOutLoss(cfg.val_dataset, bundle, cfg.batch_size, cfg.val_batches, cfg.seed)
