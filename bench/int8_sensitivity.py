@@ -1,7 +1,7 @@
 """Which layers does int8 hurt? Quantise one module group at a time and measure how far actions move.
 
     python bench/int8_sensitivity.py --export exports/tabletop_nano [--episodes-per-task 1] [--stride 3]
-        [--keep model.action_head,decoding ...]
+        [--keep model.action_head,decoding ...] [--whole-graphs-only] [--latency-calls 150]
 
 Observations are the frames a seeded expert sees on every task of the suite (the states a working policy
 visits). For each group of `vla.export.quantization.quantizable_groups` the graph is quantised with only
@@ -10,8 +10,10 @@ variants: everything in int8, and everything except each `--keep` set (comma-sep
 
 Errors are mean absolute differences from fp32 over every step of every chunk: arm joints in degrees,
 gripper in percent (so101_follower units). `share of MACs` is the group's multiply-adds at batch 1, which
-is what int8 speeds up. Success in closed loop is the figure that counts (`vla eval --variant int8`); this
-ranks layers cheaply, on this machine in about a minute.
+is what int8 speeds up; each whole-graph variant also gets its latency (p50 ms per chunk, 2 threads,
+in alternating blocks with the fp32 graph; `--whole-graphs-only` skips the per-group rows). Success in
+closed loop is the figure that counts (`vla eval --variant int8`); this ranks layers cheaply, on this
+machine in about a minute.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=500_000, help="first expert layout seed")
     parser.add_argument("--keep", action="append", default=[], help="groups kept in float, comma-separated")
     parser.add_argument("--json", type=Path, help="write the table here too")
+    parser.add_argument("--latency-calls", type=int, default=150, help="timed calls per whole-graph variant")
+    parser.add_argument("--whole-graphs-only", action="store_true", help="skip the one-group-at-a-time rows")
     args = parser.parse_args()
 
     import onnx
@@ -107,10 +111,11 @@ def main() -> None:
     total_macs = sum(macs.values())
 
     rows = []
+    whole_graphs = {"fp32": policy.session}  # variant -> session, for the latency column
     with tempfile.TemporaryDirectory() as scratch:
-        quantized = Path(scratch) / "policy.int8.onnx"
 
         def measure(name: str, keep: list[str]) -> dict:
+            quantized = Path(scratch) / f"policy.int8.{len(rows)}.onnx"
             quantize_int8(args.export / "policy.onnx", quantized, keep_float=keep)
             # Only the policy graph changes: the runtime's preprocessing and instruction encoding stay.
             policy.session = _session(quantized)
@@ -118,24 +123,47 @@ def main() -> None:
             print(json.dumps(row))
             return row
 
-        for group in groups:
-            row = measure(group, [g for g in groups if g != group])
-            rows.append(row | {"share_of_macs": macs[group] / total_macs})
-        rows.append(measure("all in int8", []) | {"share_of_macs": 1.0})
-        for keep in [",".join(KEEP_FLOAT), *args.keep]:
-            kept = keep.split(",")
+        if not args.whole_graphs_only:
+            for group in groups:
+                row = measure(group, [g for g in groups if g != group])
+                rows.append(row | {"share_of_macs": macs[group] / total_macs})
+        whole = [
+            ("all in int8", []),
+            *((f"all but {k}", k.split(",")) for k in [",".join(KEEP_FLOAT), *args.keep]),
+        ]
+        for name, kept in whole:
             share = sum(m for group, m in macs.items() if not kept_in_float(group, kept))
-            rows.append(measure(f"all but {keep}", kept) | {"share_of_macs": share / total_macs})
+            rows.append(measure(name, kept) | {"share_of_macs": share / total_macs})
+            whole_graphs[name] = policy.session
+        latency = whole_graph_latency(policy, whole_graphs, observations[0], args.latency_calls)
 
-    print("\n| int8 in | share of MACs | arm mean (deg) | arm p99 (deg) | gripper mean (%) |")
-    print("|---|---|---|---|---|")
+    print(f"\nfp32 graph: p50 {latency['fp32']:.2f} ms per chunk (2 threads, {args.latency_calls} calls)")
+    print("| int8 in | share of MACs | arm mean (deg) | arm p99 (deg) | gripper mean (%) | p50 ms |")
+    print("|---|---|---|---|---|---|")
     for row in rows:
+        row["p50_ms"] = latency.get(row["variant"])
+        p50 = "" if row["p50_ms"] is None else f"{row['p50_ms']:.2f}"
         print(
             f"| {row['variant']} | {row['share_of_macs']:.1%} | {row['arm_mean_deg']:.3f} | "
-            f"{row['arm_p99_deg']:.2f} | {row['gripper_mean_pc']:.2f} |"
+            f"{row['arm_p99_deg']:.2f} | {row['gripper_mean_pc']:.2f} | {p50} |"
         )
     if args.json:
         args.json.write_text(json.dumps({"observations": len(observations), "rows": rows}, indent=2))
+
+
+def whole_graph_latency(policy, sessions: dict, observation: dict, calls: int) -> dict[str, float]:
+    """p50 ms of `policy.infer(observation)` with each session as its graph, in alternating blocks."""
+    from vla.export.latency import time_blocks
+
+    def infer_with(session):
+        def infer():
+            policy.session = session
+            policy.infer(observation)
+
+        return infer
+
+    times = time_blocks({name: infer_with(session) for name, session in sessions.items()}, calls)
+    return {name: float(np.percentile(seconds, 50) * 1e3) for name, seconds in times.items()}
 
 
 def _session(path: Path):

@@ -2,8 +2,8 @@
 
 bf16 autocast keeps weights and optimizer state in fp32 and runs matmuls and convolutions in bf16. On CUDA
 it is the default. On a CPU with AVX-512 bf16 or AMX units it is worth asking for: on CPU-2 (AMD EPYC,
-avx512_bf16) nano trains ~1.3x and LeRobot's ACT ~2.1x faster than in fp32 (docs/LOG.md, 2026-12-01);
-on CPUs without those units it can be slower.
+avx512_bf16) nano trains ~1.3x, LeRobot's ACT 2.1-2.5x and Diffusion 1.4-1.5x faster than in fp32
+(docs/LOG.md, 2026-12-01); on CPUs without those units it can be slower.
 """
 
 from __future__ import annotations
