@@ -62,13 +62,13 @@ def run_seed_block(policy: str, layout_task: str, other_task: str, seeds: list[i
     try:
         source = make_source(policy, env)
         for seed in seeds:
+            observation, _ = env.reset(seed=seed)
+            if not all(env.scene_state().on_table(cube) for cube in named_cubes(tasks[other_task])):
+                skipped += 1
+                continue
             for told in (layout_task, other_task):
-                observation, _ = env.reset(seed=seed)
-                state = env.scene_state()
-                if not all(state.on_table(cube) for cube in named_cubes(tasks[other_task])):
-                    skipped += 1
-                    break
-                if told != layout_task:  # a template of the other task, drawn from the seed
+                if told != layout_task:  # the same layout again, told a template of the other task
+                    observation, _ = env.reset(seed=seed)
                     env.instruction = tasks[told].instruction(np.random.default_rng(seed), split)
                 source.start(env, observation)
                 did = dict.fromkeys(tasks, False)

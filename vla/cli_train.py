@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vla.training.precision import PRECISIONS
+
 
 def add_parser(subparsers) -> None:
     train = subparsers.add_parser(
@@ -58,7 +60,7 @@ def add_parser(subparsers) -> None:
     train.add_argument("--no-augment", action="store_true")
     train.add_argument(
         "--precision",
-        choices=("auto", "bf16", "fp32"),
+        choices=PRECISIONS,
         default="auto",
         help="autocast precision, for every --policy; auto: bf16 on CUDA, fp32 on the CPU (bf16 is faster on "
         "CPUs with AVX-512 bf16 or AMX units)",

@@ -165,8 +165,9 @@ class BaselineTrainer:
         import torch
         from lerobot.policies.factory import get_policy_class, make_pre_post_processors
 
-        from vla.training.precision import uses_bf16
+        from vla.training.precision import check_precision
 
+        check_precision(precision)  # before the model is built
         torch.manual_seed(seed)
         self.kind = kind
         self.device = torch.device(device)
@@ -180,7 +181,12 @@ class BaselineTrainer:
         scheduler_config = self.config.get_scheduler_preset()
         self.scheduler = scheduler_config.build(self.optimizer, total_steps) if scheduler_config else None
         self.precision = precision
-        self.use_bf16 = uses_bf16(precision, self.device)
+
+    @property
+    def use_bf16(self) -> bool:
+        from vla.training.precision import uses_bf16
+
+        return uses_bf16(self.precision, self.device)
 
     @property
     def parameter_count(self) -> int:

@@ -9,8 +9,10 @@ avx512_bf16) nano trains ~1.3x, LeRobot's ACT 2.1-2.5x and Diffusion 1.4-1.5x fa
 from __future__ import annotations
 
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used, so that the CLI can read PRECISIONS cheaply
+    import torch
 
 PRECISIONS = ("auto", "bf16", "fp32")  # auto: bf16 on CUDA, fp32 elsewhere
 
@@ -28,5 +30,7 @@ def uses_bf16(precision: str, device: torch.device) -> bool:
 def autocast_for(precision: str, device: torch.device):
     """A context manager: bf16 autocast on `device`, or nothing (fp32)."""
     if uses_bf16(precision, device):
+        import torch
+
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
