@@ -47,10 +47,20 @@ def localisation_mm(policy, observation: dict, instruction: str) -> tuple[float,
     return scene, named, middle
 
 
+def radial_tangential(offset_xy: np.ndarray, cube_xy: np.ndarray) -> tuple[float, float]:
+    """A horizontal miss (mm, (2,)) split along the line from the arm's base (the world origin) to the cube:
+    (radial, + beyond the cube; tangential, + anticlockwise seen from above). The shoulder pan sets the
+    tangential part alone; lift, elbow and wrist flex set the radial part."""
+    radial = cube_xy / np.linalg.norm(cube_xy)
+    tangent = np.array([-radial[1], radial[0]])
+    return float(offset_xy @ radial), float(offset_xy @ tangent)
+
+
 def trace_episode(env, source, seed: int, every: int, located: list) -> tuple[bool, np.ndarray | None]:
     """One episode; prints every `every`-th chunk (0: none) and appends the first frame's
-    `localisation_mm` to `located`. Returns success and the grasp centre's offset from the task cube
-    (mm, (3,)) when the policy first closes the gripper (None if it never does)."""
+    `localisation_mm` to `located`. Returns success and, when the policy first closes the gripper (None if
+    it never does), the grasp centre's offset from the task cube (mm, world x / y / z) followed by its
+    horizontal part's radial and tangential components (mm, `radial_tangential`): (5,)."""
     from sim.robot import GRIPPER_SITE
     from vla.evaluation.policies import policy_observation
 
@@ -78,7 +88,8 @@ def trace_episode(env, source, seed: int, every: int, located: list) -> tuple[bo
             x, y, z = offset
             print(f"{step:>5} {x:>8.1f} {y:>8.1f} {z:>8.1f} {motion:>19.2f} {chunk[-1, 5]:>12.1f}")
         if at_close is None and chunk[-1, 5] < CLOSING_PC:
-            at_close = offset
+            cube_xy = env.scene_state().cube_pos[cube][:2]
+            at_close = np.array([*offset, *radial_tangential(offset[:2], cube_xy)])
         chunks += 1
         for action in chunk:
             observation, _, terminated, truncated, info = env.step(action)
@@ -118,11 +129,15 @@ def main() -> None:
             closing = (
                 "never closes"
                 if at_close is None
-                else ("closes at x/y/z offset " + " / ".join(f"{v:.1f}" for v in at_close) + " mm")
+                else (
+                    "closes at x/y/z offset "
+                    + " / ".join(f"{v:.1f}" for v in at_close[:3])
+                    + " mm, radial {:.1f}, tangential {:.1f} mm".format(*at_close[3:])
+                )
             )
             print(f"{task} seed {seed}: {'success' if success else 'failure'}, {closing}")
             if at_close is not None:
-                misses.append(float(np.hypot(*at_close[:2])))
+                misses.append(at_close)
         env.close()
     if located:
         scene, named, middle = np.median(located, axis=0)
@@ -131,9 +146,13 @@ def main() -> None:
             f"from it, {middle:.1f} mm from the middle of the cubes"
         )
     if misses:
+        misses = np.stack(misses)  # (n, 5)
+        horizontal = np.hypot(misses[:, 0], misses[:, 1])
+        radial, tangential = np.abs(misses[:, 3]), np.abs(misses[:, 4])
         print(
-            f"horizontal miss when closing: median {np.median(misses):.1f} mm, "
-            f"mean {np.mean(misses):.1f} mm over {len(misses)} episodes"
+            f"horizontal miss when closing: median {np.median(horizontal):.1f} mm, "
+            f"mean {np.mean(horizontal):.1f} mm over {len(misses)} episodes; |radial| median "
+            f"{np.median(radial):.1f} mm, |tangential| median {np.median(tangential):.1f} mm"
         )
 
 

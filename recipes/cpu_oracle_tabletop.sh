@@ -29,10 +29,17 @@ common=(--preset nano --stream-expert tabletop --stream-workers 1 --stream-frame
 [ -d "$RUNS/nano_choice/checkpoints/step_0006000" ] || "$PY" -m vla train "${common[@]}" --task-choice \
   --out "$RUNS/nano_choice" --init "$RUNS/nano_oracle_more2/checkpoints/step_0002375" --no-freeze-vision \
   --steps 6000 --warmup-steps 100 --seed 14 --stream-seed 8000000
-"$PY" -m vla bench language --policy "$RUNS/nano_choice/checkpoints/step_0006000"
-for instructions in train heldout; do
-  "$PY" -m vla eval --policy "$RUNS/nano_choice/checkpoints/step_0006000" --instructions "$instructions" \
-    --episodes-per-task "$EVAL_EPISODES" --workers 2 --no-video --out "results/nano_choice_$instructions"
+# Fifth stage: a push's side is a destination of the choice (`left_side`, `right_side`; sim/env.py
+# fixed_destinations), appended to the fourth stage's choice, so the token tells a push from a pick.
+[ -d "$RUNS/nano_side/checkpoints/step_0002500" ] || "$PY" -m vla train "${common[@]}" --task-choice \
+  --out "$RUNS/nano_side" --init "$RUNS/nano_choice/checkpoints/step_0006000" --no-freeze-vision \
+  --steps 2500 --warmup-steps 100 --seed 15 --stream-seed 9000000
+for run in nano_choice/checkpoints/step_0006000 nano_side/checkpoints/step_0002500; do
+  "$PY" -m vla bench language --policy "$RUNS/$run"
+  for instructions in train heldout; do
+    "$PY" -m vla eval --policy "$RUNS/$run" --instructions "$instructions" --episodes-per-task "$EVAL_EPISODES" \
+      --workers 2 --no-video --out "results/${run%%/*}_$instructions"
+  done
 done
 for checkpoint in "$RUNS/nano_oracle_more/checkpoints/step_0003000" \
   "$RUNS/nano_oracle_more2/checkpoints/step_0002375"; do

@@ -7,7 +7,9 @@ Observation (LeRobot's gym convention, mapped by `lerobot.envs.utils.preprocess_
     environment_state: (22,) float32 object positions in metres, world frame (`environment_state_names`):
                x, y, z of each cube, x, y of each bowl (zeros for an object the task leaves off the table),
                then x, y, z of the objects the instruction names: the cube to act on (`task_object`) and
-               the bowl or cube it goes to (`task_destination`, zeros for pick and push; a bowl's z is 0).
+               the bowl or cube it goes to (`task_destination`; zeros for pick; for a push, the fixed point
+               on the named side the push takes the cube to, `sim.tasks.push.side_destination`; a bowl's
+               z is 0).
                Privileged simulator state, as in gym_pusht's `environment_state` (LeRobot maps it to
                `observation.environment_state`): a training label; a policy input only in the
                perception diagnostics of `vla eval --oracle-objects`.
@@ -31,6 +33,7 @@ from sim.render import CameraRig
 from sim.robot import ACTION_NAMES, ARM_JOINTS, GRIPPER_BODIES, JOINT_NAMES, JointUnits, check_finite_action
 from sim.scene import CUBE_HALF, PARKED_Z, SceneConfig, build_scene
 from sim.tasks import SceneState, Task, get_task, suite_tasks
+from sim.tasks.push import SIDE_SIGN, side_destination
 
 # Arm pose at reset, so101_follower units: gripper above the workspace, looking down, jaws half open.
 HOME_POSE = np.array([0.0, -20.0, 10.0, 90.0, 0.0, 30.0], dtype=np.float32)
@@ -51,10 +54,17 @@ def environment_state_names(config: SceneConfig) -> list[str]:
     return cubes + [f"{b}_bowl.{axis}" for b in config.bowl_colours for axis in "xy"] + list(TASK_STATE_NAMES)
 
 
-def task_values(scene: np.ndarray, sources: np.ndarray) -> np.ndarray:
+def task_values(scene: np.ndarray, sources: np.ndarray, constants: np.ndarray | None = None) -> np.ndarray:
     """The `TASK_STATE_NAMES` values (..., 6) float32 copied out of scene values (..., S) at `sources`
-    (`TabletopEnv.task_state_sources`; -1 reads 0)."""
-    return np.where(sources >= 0, scene[..., np.maximum(sources, 0)], 0.0).astype(np.float32)
+    (`TabletopEnv.task_state_sources`); where a source is -1 they read `constants` (6,)
+    (`TabletopEnv.task_state_constants`), or 0."""
+    fixed = 0.0 if constants is None else constants
+    return np.where(sources >= 0, scene[..., np.maximum(sources, 0)], fixed).astype(np.float32)
+
+
+def fixed_destinations() -> dict[str, tuple[float, float, float]]:
+    """The destinations that are places, not objects (x, y, z in m): the sides pushes go to, by name."""
+    return {f"{side}_side": side_destination(side) for side in SIDE_SIGN}
 
 
 class TabletopEnv(gym.Env):
@@ -237,7 +247,9 @@ class TabletopEnv(gym.Env):
             xyz = self.data.mocap_pos[mocap]
             values += [0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz[:2])
         scene = np.asarray(values, np.float32)
-        return np.concatenate([scene, task_values(scene, self.task_state_sources())])
+        return np.concatenate(
+            [scene, task_values(scene, self.task_state_sources(), self.task_state_constants())]
+        )
 
     def task_state_sources(self) -> np.ndarray:
         """(6,) int64: for each `TASK_STATE_NAMES` value, the index of the scene value of
@@ -251,6 +263,15 @@ class TabletopEnv(gym.Env):
         else:
             sources += [-1, -1, -1]
         return np.asarray(sources, np.int64)
+
+    def task_state_constants(self) -> np.ndarray:
+        """(6,) float32: what each `TASK_STATE_NAMES` value reads where its source is -1: the side a push
+        goes to as its destination, 0 otherwise."""
+        constants = np.zeros(len(TASK_STATE_NAMES), np.float32)
+        side = self.current_task.slots.get("side")
+        if side is not None:
+            constants[3:] = side_destination(side)
+        return constants
 
     def scene_state(self) -> SceneState:
         """Summary of the physics that task predicates read."""

@@ -16,7 +16,7 @@ from sim.ik import ArmIK, nearest_grasp_yaw, top_down_rotation
 from sim.robot import ARM_JOINTS
 from sim.scene import BOWL_RADIUS, BOWL_WALL_HEIGHT, CUBE_HALF
 from sim.tasks import PickTask, PlaceTask, PushTask, SceneState, StackTask, Task
-from sim.tasks.push import SIDE_LINE_M
+from sim.tasks.push import SIDE_END_M
 
 GRIPPER_OPEN = 45.0  # %: moving pad 4.6 cm from the grasp centre, 1.6 cm clear of a 3 cm cube
 GRIPPER_CLOSED = 0.0  # %: commanded fully closed; the cube stops the jaw and sets the grip force
@@ -202,7 +202,7 @@ def push_waypoints(state: SceneState, colour: str, sign: float) -> list[Waypoint
     yaw = np.pi / 2  # jaws side by side along y: the pushing face is flat and square to the motion
     push_z = 0.02
     behind = y - sign * 0.05
-    end = sign * (SIDE_LINE_M + 0.045) - sign * 0.025  # cube centre ends ~4.5 cm past the line
+    end = sign * SIDE_END_M - sign * 0.025  # the cube centre ends ~4.5 cm past the line
     return [
         Waypoint(np.array([x, behind, HOVER_Z]), yaw, GRIPPER_CLOSED, 1.2),
         Waypoint(np.array([x, behind, push_z]), yaw, GRIPPER_CLOSED, 0.7),

@@ -52,6 +52,10 @@ def test_observation_carries_object_positions(env_factory):
     assert [values[f"task_destination.{a}"] for a in "xyz"] == [values[f"green_cube.{a}"] for a in "xyz"]
     env.reset(seed=4, options={"task": "pick_red_cube"})
     assert env.environment_state()[-3:].tolist() == [0.0, 0.0, 0.0]  # picking names no destination
+    for task, sign in (("push_yellow_cube_left", 1.0), ("push_green_cube_right", -1.0)):
+        env.reset(seed=4, options={"task": task})
+        x, y, z = env.environment_state()[-3:].tolist()  # a push's destination: the side it names
+        assert 0.17 < x < 0.23 and sign * y > 0.10 and z == 0.0
 
 
 def test_task_state_sources_name_the_scene_values_the_task_values_copy(env_factory):
@@ -67,8 +71,12 @@ def test_task_state_sources_name_the_scene_values_the_task_values_copy(env_facto
     }
     for task, expected in named.items():
         env.reset(seed=7, options={"task": task})
-        state, sources = env.environment_state(), env.task_state_sources()
-        copied = np.where(sources >= 0, state[np.maximum(sources, 0)], 0.0)
+        state, sources, constants = (
+            env.environment_state(),
+            env.task_state_sources(),
+            env.task_state_constants(),
+        )
+        copied = np.where(sources >= 0, state[np.maximum(sources, 0)], constants)
         np.testing.assert_array_equal(copied, state[-6:])
         assert (sources < 16).all() and sources[:3].min() >= 0  # scene values only; a cube is always named
         assert [env.environment_state_names[i] if i >= 0 else None for i in sources] == expected
@@ -257,13 +265,18 @@ def test_teacher_forcing_only_in_training_batches(cache):
 
 
 class NamedObjects:
-    """The one thing an oracle policy asks its env: which scene values the task values copy."""
+    """What an oracle policy asks its env: which scene values the task values copy, and what they read
+    where they copy none."""
 
-    def __init__(self, sources):
+    def __init__(self, sources, constants=None):
         self.sources = np.asarray(sources, np.int64)
+        self.constants = np.zeros(6, np.float32) if constants is None else np.asarray(constants, np.float32)
 
     def task_state_sources(self) -> np.ndarray:
         return self.sources
+
+    def task_state_constants(self) -> np.ndarray:
+        return self.constants
 
 
 def located_policy(seed: int, grounding_dims: int = 0):

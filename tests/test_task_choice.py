@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from sim.env import TASK_STATE_NAMES, environment_state_names
+from sim.env import TASK_STATE_NAMES, environment_state_names, fixed_destinations
 from sim.scene import SceneConfig
 from tests.test_environment_state import cache  # noqa: F401  (the module's two-task frame cache)
 from tests.test_frame_cache import CAMERAS
@@ -22,6 +22,7 @@ from vla.models.normalization import RangeNormalizer
 from vla.models.task_choice import NO_DESTINATION, TASK_NAMES, TaskChoiceHead, task_choice_sources
 
 NAMES = environment_state_names(SceneConfig())
+SIDES = tuple(fixed_destinations().values())  # left, right: where pushes go
 TASKS = (
     "pick_green_cube",
     "place_blue_cube_in_purple_bowl",
@@ -33,17 +34,27 @@ TASKS = (
 
 def test_candidates_follow_the_state_names():
     assert TASK_NAMES == TASK_STATE_NAMES
-    objects, destinations = task_choice_sources(NAMES)
+    objects, destinations, constants = task_choice_sources(NAMES, SIDES)
     assert objects == ((0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10, 11))  # red, green, blue, yellow cubes
-    assert destinations == (NO_DESTINATION, *objects, (12, 13, -1), (14, 15, -1))  # then the bowls, no z
+    bowls = ((12, 13, -1), (14, 15, -1))  # no z
+    assert destinations == (
+        NO_DESTINATION,
+        *objects,
+        *bowls,
+        NO_DESTINATION,
+        NO_DESTINATION,
+    )  # then the sides
+    assert constants == ((0.0, 0.0, 0.0),) * 7 + SIDES  # what the sides' -1 sources read
+    assert SIDES[0][1] > 0.1 and SIDES[1][1] < -0.1 and SIDES[0][2] == 0.0  # left is +y
+    assert task_choice_sources(NAMES)[1] == destinations[:7]  # no fixed destinations: objects only
     with pytest.raises(ValueError, match=r"--task-choice needs the simulator's task values"):
         task_choice_sources(NAMES[:-6])
 
 
 def head_for(states: np.ndarray) -> tuple[TaskChoiceHead, RangeNormalizer]:
     normalizer = RangeNormalizer(states.min(axis=0) - 0.05, states.max(axis=0) + 0.05)
-    objects, destinations = task_choice_sources(NAMES)
-    return TaskChoiceHead(8, objects, destinations, normalizer.low, normalizer.high), normalizer
+    objects, destinations, constants = task_choice_sources(NAMES, SIDES)
+    return TaskChoiceHead(8, objects, destinations, normalizer.low, normalizer.high, constants), normalizer
 
 
 def episode_states(env_factory) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +75,10 @@ def test_labels_are_the_objects_the_task_values_copy(env_factory):
     for task, source, obj, destination in zip(TASKS, sources, object_label, destination_label, strict=True):
         assert head.object_sources[obj].tolist() == source[:3].tolist(), task
         assert head.destination_sources[destination].tolist() == source[3:].tolist(), task
-    assert destination_label[0] == 0 and destination_label[-1] == 0  # pick and push name no destination
+    assert destination_label[0] == 0  # a pick names no destination
+    np.testing.assert_allclose(
+        head.destination_constants[destination_label[-1]], SIDES[0]
+    )  # a push: its side
 
 
 def test_a_confident_choice_shows_the_chosen_objects_positions(env_factory):
@@ -75,18 +89,39 @@ def test_a_confident_choice_shows_the_chosen_objects_positions(env_factory):
     object_label, destination_label = head.labels(normalised)
     sure = [
         40.0 * torch.nn.functional.one_hot(labels, k)
-        for labels, k in ((object_label, 4), (destination_label, 7))
+        for labels, k in ((object_label, 4), (destination_label, 9))
     ]
     chosen = normalizer.unnormalize(np.pad(head.select(*sure, scene).numpy(), ((0, 0), (16, 0))))[:, 16:]
     np.testing.assert_allclose(chosen, states[:, 16:], atol=1e-5)  # what the simulator records
     # Undecided, the token shows the candidates' mean: every cube, and for the destination the mean of
-    # nothing (0), the cubes and the bowls (z 0).
-    undecided = head.select(torch.zeros(len(TASKS), 4), torch.zeros(len(TASKS), 7), scene).numpy()
+    # nothing (0), the cubes, the bowls (z 0) and the two sides.
+    undecided = head.select(torch.zeros(len(TASKS), 4), torch.zeros(len(TASKS), 9), scene).numpy()
     undecided = normalizer.unnormalize(np.pad(undecided, ((0, 0), (16, 0))))[:, 16:]
     cubes, bowls = states[:, :12].reshape(-1, 4, 3), states[:, 12:16].reshape(-1, 2, 2)
     np.testing.assert_allclose(undecided[:, :3], cubes.mean(axis=1), atol=1e-5)
     bowls_xyz = np.concatenate([bowls, np.zeros((len(TASKS), 2, 1))], axis=2)
-    np.testing.assert_allclose(undecided[:, 3:], np.concatenate([cubes, bowls_xyz], 1).sum(1) / 7, atol=1e-5)
+    places = np.concatenate([cubes, bowls_xyz], 1).sum(1) + np.sum(SIDES, axis=0)
+    np.testing.assert_allclose(undecided[:, 3:], places / 9, atol=1e-5)
+
+
+def test_a_trained_choice_grows_new_destinations_without_changing_its_choices(env_factory):
+    states, _ = episode_states(env_factory)
+    normalizer = RangeNormalizer(states.min(axis=0) - 0.05, states.max(axis=0) + 0.05)
+    objects, destinations, _ = task_choice_sources(NAMES)
+    torch.manual_seed(0)
+    head = TaskChoiceHead(8, objects, destinations, normalizer.low, normalizer.high)
+    features = torch.randn(5, 8)
+    with torch.no_grad():
+        before = head.logits(features)[1].softmax(dim=1)
+    head.add_destinations((NO_DESTINATION,) * 2, SIDES)
+    with torch.no_grad():
+        after = head.logits(features)[1].softmax(dim=1)
+    assert after.shape == (5, 9)
+    np.testing.assert_allclose(after[:, :7].numpy(), before.numpy(), atol=1e-4)  # the new ones start near 0
+    np.testing.assert_allclose(head.destination_constants[7:], SIDES)
+    # The push's recorded side is now a label of its own.
+    _, destination_label = head.labels(torch.from_numpy(normalizer.normalize(states)))
+    assert destination_label[-1] == 7
 
 
 def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, tmp_path):  # noqa: F811
@@ -116,7 +151,7 @@ def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, t
         "5",
     ]
     command += ["--lr", "1e-3", "--device", "cpu", "--environment-state-weight", "1", "--shift-px", "0"]
-    command += ["--environment-state-token", "--task-choice"]
+    command += ["--environment-state-token", "--task-choice", "--arm-frame-features"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     accuracy = [float(a) for a in re.findall(r"choice=([\d.]+)", result.stderr)]
@@ -126,6 +161,7 @@ def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, t
     last = out / "checkpoints" / "last"
     config = json.loads((last / "config.json").read_text())
     assert config["task_object_sources"] == [list(t) for t in task_choice_sources(NAMES)[0]]
+    assert config["task_destination_constants"][-2:] == [list(side) for side in SIDES]
     bundle = load_checkpoint(last)
     head = bundle.model.task_choice
     np.testing.assert_array_equal(head.low.numpy(), bundle.normalization.environment_state.low)

@@ -111,6 +111,13 @@ def add_parser(subparsers) -> None:
         "trained by cross-entropy (vla/models/task_choice.py)",
     )
     train.add_argument(
+        "--arm-frame-features",
+        action="store_true",
+        help="with --environment-state-token (and no --grounding-dims): the token also carries the "
+        "instruction object's and destination's bearing and reach from the arm's base "
+        "(vla/models/arm_frame.py)",
+    )
+    train.add_argument(
         "--environment-state-teacher",
         type=float,
         default=0.0,
@@ -194,6 +201,7 @@ def run_train(args: argparse.Namespace) -> int:
         environment_state_teacher=args.environment_state_teacher,
         grounding_dims=args.grounding_dims,
         task_choice=args.task_choice,
+        arm_frame_features=args.arm_frame_features,
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,

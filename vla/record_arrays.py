@@ -120,3 +120,13 @@ def expert_environment_state_names() -> list[str]:
     from sim.scene import SceneConfig
 
     return environment_state_names(SceneConfig())
+
+
+def expert_fixed_destinations() -> tuple[tuple[float, float, float], ...]:
+    """The destinations that are places, not objects, the expert's environment state records as the task
+    destination (the sides pushes go to; x, y, z in m), in a fixed order: the task choice's extra
+    candidates (vla/models/task_choice.py)."""
+    import sim  # noqa: F401  (headless GL before mujoco loads)
+    from sim.env import fixed_destinations
+
+    return tuple(fixed_destinations().values())

@@ -14,6 +14,15 @@ from sim.tasks.base import CUBE_SPACING_M, Layout, Occupancy, SceneState, Task, 
 SIDE_LINE_M = 0.10  # success once the cube centre is this far from the centre line (|y|)
 START_BOX = ((0.17, 0.23), (-0.03, 0.03))  # x range, y range of the pushed cube's start (m)
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
+SIDE_END_M = SIDE_LINE_M + 0.045  # |y| of the cube centre at the end of the expert's push (m)
+
+
+def side_destination(side: str) -> tuple[float, float, float]:
+    """Where a push towards `side` takes the cube (world x, y, z in m; z 0, as a bowl's): the middle of
+    the start box's x range, `SIDE_END_M` out on that side. The environment state's `task_destination` for
+    a push, so the instruction's side is a destination like a bowl (vla/models/task_choice.py)."""
+    return (float(np.mean(START_BOX[0])), SIDE_SIGN[side] * SIDE_END_M, 0.0)
+
 
 TRAIN_TEMPLATES = (
     "push the {cube} cube to the {side} side",

@@ -49,11 +49,14 @@ class OracleObjectsPolicy:
             )
         self.policy, self.mode, self.env = policy, mode, env
         self.config = policy.config
-        self._sources: np.ndarray | None = None  # (6,) scene index per task value, -1: reads 0
+        self._sources: np.ndarray | None = None  # (6,) scene index per task value, -1: reads the constant
+        self._constants: np.ndarray | None = None  # (6,) metres: a push's side, else 0
 
     def reset(self) -> None:
         self.policy.reset()
-        self._sources = self.env.task_state_sources() if self.mode == "grounding" else None
+        grounding = self.mode == "grounding"
+        self._sources = self.env.task_state_sources() if grounding else None
+        self._constants = self.env.task_state_constants() if grounding else None
 
     def shown_positions(self, obs: dict, batch) -> np.ndarray:
         """(E,) float32 positions in metres for the token, before normalisation."""
@@ -66,7 +69,7 @@ class OracleObjectsPolicy:
         normalizer = self.policy.bundle.normalization.environment_state
         predicted = normalizer.unnormalize(predicted[0].float().cpu().numpy())  # (E,) metres
         scene = predicted[:-TASK_VALUES]
-        return np.concatenate([scene, task_values(scene, self._sources)]).astype(np.float32)
+        return np.concatenate([scene, task_values(scene, self._sources, self._constants)]).astype(np.float32)
 
     def infer(self, obs: dict) -> dict[str, np.ndarray]:
         batch = self.policy.batch_from_observation(obs)

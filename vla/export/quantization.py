@@ -29,7 +29,8 @@ QUANTIZABLE_OPS = ("MatMul", "Gemm", "Conv", "Gather")  # Gather: embedding tabl
 # The environment-state head and its token (policies with `environment_state_token`) carry object
 # positions the arm must reach to a few millimetres: two small matrices, kept fp32 as a precaution (not
 # measured with bench/int8_sensitivity.py). So is the task choice (policies trained with `--task-choice`),
-# whose softmax picks among those positions: ~10 k multiply-adds. The vision tower's patch embedding (its
+# whose softmax picks among those positions: ~10 k multiply-adds, and the bearing-and-reach features
+# (`--arm-frame-features`) read off them. The vision tower's patch embedding (its
 # convolutions: the conv stem, 10 % of the shipped policy's multiply-adds) stays fp32 for speed:
 # onnxruntime's int8 convolutions are slower than its fp32 ones on CPU-2. Keeping them float took the
 # shipped policy's int8 graph from 7.96 to 5.08 ms per chunk, against 7.05 for fp32
@@ -42,6 +43,7 @@ KEEP_FLOAT = (
     "model.environment_head",
     "model.environment_proj",
     "model.task_choice",
+    "model.arm_frame",
     "model.backbone.vision_model.embeddings.patch_embedding",
 )
 

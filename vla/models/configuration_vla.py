@@ -91,6 +91,12 @@ class VLAConfig:
     # triples (x, y, z; -1 reads 0) into the scene values of the environment state.
     task_object_sources: tuple[tuple[int, int, int], ...] = ()
     task_destination_sources: tuple[tuple[int, int, int], ...] = ()
+    # Per destination, what its -1 sources read (x, y, z in m): a place rather than an object, such as the
+    # side a push goes to. Empty: zeros (checkpoints from before fixed destinations).
+    task_destination_constants: tuple[tuple[float, float, float], ...] = ()
+    # The objects token also carries the task object's and destination's bearing and reach from the arm's
+    # base (vla/models/arm_frame.py). Needs the token with the task values (grounding_dims 0).
+    arm_frame_features: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:
@@ -113,9 +119,21 @@ class VLAConfig:
 
         if bool(self.task_object_sources) != bool(self.task_destination_sources):
             raise ValueError("task_object_sources and task_destination_sources come together")
+        constants = self.task_destination_constants
+        if constants and len(constants) != len(self.task_destination_sources):
+            raise ValueError(
+                f"task_destination_constants has {len(constants)} entries for "
+                f"{len(self.task_destination_sources)} task_destination_sources"
+            )
         if self.task_object_sources and (not self.environment_state_token or self.grounding_dims):
             raise ValueError(
                 "the task choice fills the objects token's task values: it needs environment_state_token "
+                "and grounding_dims 0"
+            )
+
+        if self.arm_frame_features and (not self.environment_state_token or self.grounding_dims):
+            raise ValueError(
+                "arm_frame_features reads the objects token's task values: it needs environment_state_token "
                 "and grounding_dims 0"
             )
 
@@ -136,7 +154,8 @@ class VLAConfig:
         data["vision"] = VisionConfig(**data.get("vision", {}))
         data["text"] = TextConfig(**data.get("text", {}))
         data["cameras"] = tuple(data.get("cameras", ("front", "wrist")))
-        for key in ("task_object_sources", "task_destination_sources"):  # JSON lists back to tuples
+        for key in ("task_object_sources", "task_destination_sources", "task_destination_constants"):
+            # JSON lists back to tuples
             data[key] = tuple(tuple(triple) for triple in data.get(key, ()))
         return cls(**data)
 

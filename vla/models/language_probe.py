@@ -94,7 +94,7 @@ def probe_task_choice(checkpoint, suite: str = "tabletop") -> list[TaskChoicePro
     results = []
     for task in suite_tasks(suite):
         env.reset(seed=0, options={"task": task.name})
-        sources = env.task_state_sources()
+        sources, constants = env.task_state_sources(), torch.from_numpy(env.task_state_constants()[3:])
         accuracy = {}
         for split, templates in (("train", task.train_templates), ("heldout", task.heldout_templates)):
             texts = [template.format(**task.slots) for template in templates]
@@ -103,10 +103,16 @@ def probe_task_choice(checkpoint, suite: str = "tabletop") -> list[TaskChoicePro
                 features = model.instruction_features(VLABatch(None, None, words, sentence))
                 object_logits, destination_logits = model.task_choice.logits(features)
             objects = model.task_choice.object_sources[object_logits.argmax(dim=1)]  # (n, 3)
-            destinations = model.task_choice.destination_sources[destination_logits.argmax(dim=1)]
-            right = (objects == torch.from_numpy(sources[:3])).all(dim=1) & (
-                destinations == torch.from_numpy(sources[3:])
-            ).all(dim=1)
+            destination = destination_logits.argmax(dim=1)
+            destinations = model.task_choice.destination_sources[destination]  # (n, 3)
+            places = model.task_choice.destination_constants[
+                destination
+            ]  # (n, 3) metres, where sources are -1
+            right = (
+                (objects == torch.from_numpy(sources[:3])).all(dim=1)
+                & (destinations == torch.from_numpy(sources[3:])).all(dim=1)
+                & torch.isclose(places, constants, atol=1e-6).all(dim=1)
+            )
             accuracy[split] = (len(texts), float(right.float().mean()))
         results.append(TaskChoiceProbe(task.name, *accuracy["train"], *accuracy["heldout"]))
     return results

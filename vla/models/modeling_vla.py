@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vla.models.action_head import ActionHead
+from vla.models.arm_frame import ArmFrameFeatures
 from vla.models.backbone import backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
 from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
@@ -69,10 +70,17 @@ class VLAModel(nn.Module):
         if config.grounding_dims:
             self.add_grounding_head(config.grounding_dims)
         self.task_choice = None
+        placeholders = np.full(config.environment_state_dim, -1.0), np.ones(config.environment_state_dim)
         if config.task_choice:  # normalisation placeholders: the checkpoint's buffers replace them
-            self.add_task_choice(
-                np.full(config.environment_state_dim, -1.0), np.ones(config.environment_state_dim)
-            )
+            self.add_task_choice(*placeholders)
+        self.arm_frame = None
+        if config.arm_frame_features:
+            self.add_arm_frame(*placeholders)
+
+    def add_arm_frame(self, low, high) -> None:
+        """The task object's and destination's bearing and reach in the objects token
+        (vla/models/arm_frame.py); `low`, `high` (E,): the environment state's normalisation."""
+        self.arm_frame = ArmFrameFeatures(backbone_width(self.backbone), low, high)
 
     def add_task_choice(self, low, high) -> None:
         """The words-to-candidates choice of the token's task values (vla/models/task_choice.py); `low`,
@@ -80,8 +88,14 @@ class VLAModel(nn.Module):
         features = (
             self.config.sentence_dim if self.sentence_proj is not None else backbone_width(self.backbone)
         )
+        config = self.config
         self.task_choice = TaskChoiceHead(
-            features, self.config.task_object_sources, self.config.task_destination_sources, low, high
+            features,
+            config.task_object_sources,
+            config.task_destination_sources,
+            low,
+            high,
+            config.task_destination_constants,
         )
 
     def instruction_features(self, batch: VLABatch) -> torch.Tensor:
@@ -143,7 +157,10 @@ class VLAModel(nn.Module):
             if batch.objects_from_record is not None:
                 recorded = batch.environment_state[:, : objects.shape[1]].to(objects.dtype)
                 shown = torch.where(batch.objects_from_record[:, None], recorded, objects)  # (B, E)
-            parts.append(self.environment_proj(shown.to(images.dtype)).unsqueeze(1))  # (B, 1, D)
+            token = self.environment_proj(shown.to(images.dtype))  # (B, D)
+            if self.arm_frame is not None:
+                token = token + self.arm_frame(shown).to(token.dtype)
+            parts.append(token.unsqueeze(1))  # (B, 1, D)
         words_start = sum(part.shape[1] for part in parts)
         parts.append(words)
         if self.grounding_head is not None:

@@ -12,7 +12,11 @@ differentiable and exports as it is. The words-to-choice map is trained by cross
 the recorded task values copy (labels need no new data: they are read off the recorded environment state).
 
 Candidates are index triples into the scene part of `observation.environment_state` (x, y, z; -1 reads
-0, as a bowl's z), derived once from the state's names (sim/env.py `environment_state_names`).
+the candidate's constant, 0 for a bowl's z), derived once from the state's names (sim/env.py
+`environment_state_names`). Destinations that are places rather than objects (the side a push goes to,
+sim/env.py `fixed_destinations`) are all -1 and read their constant position: choosing "left" over
+"none" is what tells a push from a pick, and "without lifting it, move the green block to the right" from
+"move the red cube into the white bowl" (docs/LOG.md, 2026-12-01, late).
 """
 
 from __future__ import annotations
@@ -31,12 +35,16 @@ TASK_NAMES = tuple(f"task_{o}.{axis}" for o in ("object", "destination") for axi
 NO_DESTINATION = (-1, -1, -1)
 
 Sources = tuple[tuple[int, int, int], ...]
+Constants = tuple[tuple[float, float, float], ...]
 
 
-def task_choice_sources(names: Sequence[str]) -> tuple[Sources, Sources]:
-    """(object candidates, destination candidates) from environment-state names such as `red_cube.x`,
-    `white_bowl.y`, ending with the six task values. Objects: every cube. Destinations: none, then every
-    cube, then every bowl (its z reads 0)."""
+def task_choice_sources(
+    names: Sequence[str], fixed_destinations: Sequence[Sequence[float]] = ()
+) -> tuple[Sources, Sources, Constants]:
+    """(object candidates, destination candidates, the destinations' constants) from environment-state
+    names such as `red_cube.x`, `white_bowl.y`, ending with the six task values. Objects: every cube.
+    Destinations: none, then every cube, then every bowl (its z reads 0), then each of `fixed_destinations`
+    (x, y, z in m, read as they are); a constant is what a -1 source reads."""
     names = list(names)
     if tuple(names[-TASK_VALUES:]) != TASK_NAMES:
         raise ValueError(
@@ -56,8 +64,17 @@ def task_choice_sources(names: Sequence[str]) -> tuple[Sources, Sources]:
     if not cubes:
         raise ValueError(f"observation.environment_state names hold no cube (`<colour>_cube.x`): {scene}")
     objects = tuple(triple("cube", c) for c in cubes)
-    destinations = (NO_DESTINATION, *objects, *(triple("bowl", b) for b in bowls))
-    return objects, destinations
+    fixed = tuple(tuple(float(v) for v in xyz) for xyz in fixed_destinations)
+    if any(len(xyz) != 3 for xyz in fixed):
+        raise ValueError(f"fixed destinations are (x, y, z) triples, got {fixed}")
+    destinations = (
+        NO_DESTINATION,
+        *objects,
+        *(triple("bowl", b) for b in bowls),
+        *(NO_DESTINATION,) * len(fixed),
+    )
+    constants = ((0.0, 0.0, 0.0),) * (len(destinations) - len(fixed)) + fixed
+    return objects, destinations, constants
 
 
 class TaskChoiceHead(nn.Module):
@@ -66,9 +83,18 @@ class TaskChoiceHead(nn.Module):
 
     `low`, `high` (E,): the environment state's normalisation (vla/models/normalization.py), buffers so
     the selection runs in metres inside the graph: unnormalise the scene, weight, normalise the task part.
+    `destination_constants` (Kd, 3) metres: what a destination's -1 sources read (default 0).
     """
 
-    def __init__(self, features: int, objects: Sources, destinations: Sources, low, high):
+    def __init__(
+        self,
+        features: int,
+        objects: Sources,
+        destinations: Sources,
+        low,
+        high,
+        destination_constants: Constants = (),
+    ):
         super().__init__()
         # Sentence embeddings are unit vectors whose entries are ~0.05 and which share most of their
         # direction: normalised, every entry is ~1 and a linear map separates instructions in ~100 steps
@@ -80,6 +106,14 @@ class TaskChoiceHead(nn.Module):
         self.register_buffer(
             "destination_sources", torch.as_tensor(destinations, dtype=torch.long)
         )  # (Kd, 3)
+        constants = destination_constants or ((0.0, 0.0, 0.0),) * len(destinations)
+        if len(constants) != len(destinations):
+            raise ValueError(f"{len(constants)} destination constants for {len(destinations)} destinations")
+        # Not in the state dict: the config holds them (older checkpoints load as they are).
+        self.register_buffer(
+            "destination_constants", torch.as_tensor(constants, dtype=torch.float32), persistent=False
+        )  # (Kd, 3) metres
+        self.register_buffer("object_constants", torch.zeros(len(objects), 3), persistent=False)  # (Ko, 3)
         self.register_buffer("low", torch.as_tensor(low, dtype=torch.float32))  # (E,)
         self.register_buffer("high", torch.as_tensor(high, dtype=torch.float32))  # (E,)
 
@@ -91,10 +125,32 @@ class TaskChoiceHead(nn.Module):
     def _metres(self, normalised: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
         return (normalised.float() + 1.0) / 2.0 * (high - low).clamp(min=MIN_SPAN) + low
 
-    def _candidates(self, scene_metres: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
-        """(B, S) metres -> (B, K, 3) each candidate's x, y, z (0 where its source is -1)."""
+    def _candidates(
+        self, scene_metres: torch.Tensor, sources: torch.Tensor, constants: torch.Tensor
+    ) -> torch.Tensor:
+        """(B, S) metres -> (B, K, 3) each candidate's x, y, z (its constant where its source is -1)."""
         values = scene_metres[:, sources.clamp(min=0)]  # (B, K, 3)
-        return torch.where(sources >= 0, values, torch.zeros_like(values))
+        return torch.where(sources >= 0, values, constants.to(values.dtype).expand_as(values))
+
+    def add_destinations(self, sources: Sources, constants: Constants) -> None:
+        """Append destination candidates to a trained choice (fine-tuning a policy to a wider set): their
+        logits start at zero weight and a bias far below the others', so every existing choice stays as
+        it was until the new candidates are trained."""
+        old = self.destination_logits
+        grown = nn.Linear(old.in_features, old.out_features + len(sources)).to(old.weight.device)
+        with torch.no_grad():
+            grown.weight.zero_()
+            grown.weight[: old.out_features] = old.weight
+            grown.bias.fill_(float(old.bias.min()) - 10.0)
+            grown.bias[: old.out_features] = old.bias
+        self.destination_logits = grown
+        device = self.destination_sources.device
+        self.destination_sources = torch.cat(
+            [self.destination_sources, torch.as_tensor(sources, dtype=torch.long, device=device)]
+        )
+        self.destination_constants = torch.cat(
+            [self.destination_constants, torch.as_tensor(constants, dtype=torch.float32, device=device)]
+        )
 
     def forward(self, features: torch.Tensor, scene: torch.Tensor) -> torch.Tensor:
         """(B, F) instruction features, (B, S) normalised scene -> (B, 6) normalised task values."""
@@ -108,11 +164,11 @@ class TaskChoiceHead(nn.Module):
         scene_dims = scene.shape[1]
         metres = self._metres(scene, self.low[:scene_dims], self.high[:scene_dims])
         chosen = [
-            (logits.softmax(dim=-1).unsqueeze(-1) * self._candidates(metres, sources)).sum(dim=1)  # (B, 3)
-            for logits, sources in (
-                (object_logits, self.object_sources),
-                (destination_logits, self.destination_sources),
-            )
+            (logits.softmax(dim=-1).unsqueeze(-1) * self._candidates(metres, sources, constants)).sum(dim=1)
+            for logits, sources, constants in (
+                (object_logits, self.object_sources, self.object_constants),
+                (destination_logits, self.destination_sources, self.destination_constants),
+            )  # each (B, 3)
         ]
         task = torch.cat(chosen, dim=1)  # (B, 6) metres
         low, high = self.low[scene_dims:], self.high[scene_dims:]
@@ -125,8 +181,12 @@ class TaskChoiceHead(nn.Module):
         metres = self._metres(environment_state, self.low, self.high)
         scene, task = metres[:, :-TASK_VALUES], metres[:, -TASK_VALUES:]
         chosen = []
-        for sources, target in ((self.object_sources, task[:, :3]), (self.destination_sources, task[:, 3:])):
-            distance = (self._candidates(scene, sources) - target.unsqueeze(1)).abs().sum(dim=-1)  # (B, K)
+        for sources, constants, target in (
+            (self.object_sources, self.object_constants, task[:, :3]),
+            (self.destination_sources, self.destination_constants, task[:, 3:]),
+        ):
+            candidates = self._candidates(scene, sources, constants)
+            distance = (candidates - target.unsqueeze(1)).abs().sum(dim=-1)  # (B, K)
             chosen.append(distance.argmin(dim=1))
         return chosen[0], chosen[1]
 

@@ -22,7 +22,7 @@ from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, VLAModel, training_losses
 from vla.models.normalization import ENVIRONMENT_STATE, Normalization, RangeNormalizer
 from vla.models.task_choice import task_choice_sources
-from vla.record_arrays import expert_environment_state_names
+from vla.record_arrays import expert_environment_state_names, expert_fixed_destinations
 from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer, encode_instructions
 from vla.training.augment import augment_images, drop_state, perturb_state
@@ -61,6 +61,7 @@ class TrainConfig:
     environment_state_token: bool = False  # the head's predicted positions feed the language model
     grounding_dims: int = 0  # > 0: the last this many environment-state values feed the grounding query
     task_choice: bool = False  # the token's task values: the instruction's choice among the predicted objects
+    arm_frame_features: bool = False  # the token also carries the task objects' bearing and reach
     environment_state_teacher: float = (
         0.0  # share of training samples whose token gets the recorded positions
     )
@@ -95,6 +96,8 @@ class TrainConfig:
             )
         if self.environment_state_teacher > 0 and not self.environment_state_token:
             raise ValueError("--environment-state-teacher needs --environment-state-token")
+        if self.arm_frame_features and not self.environment_state_token:
+            raise ValueError("--arm-frame-features needs --environment-state-token")
         if self.shift_px < 0 or self.environment_state_weight < 0:
             raise ValueError("--shift-px and --environment-state-weight must be >= 0")
 
@@ -152,15 +155,20 @@ def with_environment_head(
     token: bool = False,
     grounding_dims: int = 0,
     task_choice_names: list[str] | None = None,
+    fixed_destinations: tuple[tuple[float, float, float], ...] = (),
+    arm_frame: bool = False,
 ) -> PolicyBundle:
     """With an auxiliary weight > 0: the bundle with the heads its training asks for, added to
     `bundle.model` in place when missing: the image-token head on the scene part of the environment state,
     the `objects` token (`token`), the grounding query on its last `grounding_dims` values and, given the
-    environment state's names (`task_choice_names`), the task choice (vla/models/task_choice.py). The
-    state's normalisation is the policy's own where it has one, else the training data's (`data`)."""
-    if (token or grounding_dims or task_choice_names is not None) and weight <= 0:
+    environment state's names (`task_choice_names`), the task choice (vla/models/task_choice.py) with
+    `fixed_destinations` (x, y, z in m) among its destinations; a policy whose choice lacks some of them
+    gets them appended; with `arm_frame`, the token's bearing-and-reach features
+    (vla/models/arm_frame.py). The state's normalisation is the policy's own where it has one, else the
+    training data's (`data`)."""
+    if (token or grounding_dims or task_choice_names is not None or arm_frame) and weight <= 0:
         raise ValueError(
-            "--environment-state-token, --grounding-dims and --task-choice need "
+            "--environment-state-token, --grounding-dims, --task-choice and --arm-frame-features need "
             "--environment-state-weight > 0 (their heads are trained)"
         )
     if weight <= 0:
@@ -197,14 +205,24 @@ def with_environment_head(
         environment_state_dim=dim,
         environment_state_token=config.environment_state_token or token,
         grounding_dims=grounding,
+        arm_frame_features=config.arm_frame_features or arm_frame,
     )
-    if task_choice_names is not None and not config.task_choice:
+    added_destinations = None  # (sources, constants) appended to a trained choice
+    if task_choice_names is not None:
         if len(task_choice_names) != dim:
             raise ValueError(
                 f"--task-choice: {len(task_choice_names)} environment-state names for {dim} values"
             )
-        objects, destinations = task_choice_sources(task_choice_names)
-        config = replace(config, task_object_sources=objects, task_destination_sources=destinations)
+        objects, destinations, constants = task_choice_sources(task_choice_names, fixed_destinations)
+        if config.task_choice:
+            added_destinations = destinations_to_add(config, objects, destinations, constants)
+        if not config.task_choice or added_destinations:
+            config = replace(
+                config,
+                task_object_sources=objects,
+                task_destination_sources=destinations,
+                task_destination_constants=constants,
+            )
     model.config = config
     if model.environment_head is None:
         model.add_environment_head(scene)
@@ -214,8 +232,29 @@ def with_environment_head(
         model.add_grounding_head(grounding)
     if config.task_choice and model.task_choice is None:
         model.add_task_choice(ours.low, ours.high)
+    elif added_destinations:
+        model.task_choice.add_destinations(*added_destinations)
+    if config.arm_frame_features and model.arm_frame is None:
+        model.add_arm_frame(ours.low, ours.high)
     normalization = replace(bundle.normalization, environment_state=ours)
     return replace(bundle, config=config, normalization=normalization)
+
+
+def destinations_to_add(config: VLAConfig, objects, destinations, constants) -> tuple | None:
+    """(sources, constants) of the destinations the data offers beyond a trained choice's, which they must
+    extend (same objects, its destinations first); None when they are the same."""
+    have = config.task_destination_sources
+    have_constants = config.task_destination_constants or ((0.0, 0.0, 0.0),) * len(have)
+    if (config.task_object_sources, have, have_constants) == (objects, destinations, constants):
+        return None
+    n = len(have)
+    if config.task_object_sources != objects or (destinations[:n], constants[:n]) != (have, have_constants):
+        raise ValueError(
+            f"--task-choice: the policy chooses among objects {list(config.task_object_sources)} and "
+            f"destinations {list(have)} (constants {list(have_constants)}), which the training data's "
+            f"{list(objects)} and {list(destinations)} (constants {list(constants)}) do not extend"
+        )
+    return destinations[n:], constants[n:]
 
 
 def load_training_data(
@@ -443,6 +482,8 @@ def _dataset_loader(
         cfg.environment_state_token,
         cfg.grounding_dims,
         names,
+        expert_fixed_destinations() if cfg.task_choice else (),
+        cfg.arm_frame_features,
     )
     chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
     if rank == 0 and chunks.arrays is not None:
@@ -492,6 +533,8 @@ def _stream_loader(
             cfg.environment_state_token,
             cfg.grounding_dims,
             expert_environment_state_names() if cfg.task_choice else None,
+            expert_fixed_destinations() if cfg.task_choice else (),
+            cfg.arm_frame_features,
         )
         config = bundle.config
         camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
