@@ -4,7 +4,7 @@
 # positions (`--environment-state-teacher 1.0`, no grounding query, so the token carries all 22 values),
 # continued twice, each continuation evaluated three ways on the same seeds: with exact positions, with its own
 # predictions plus which objects the instruction names, and with its own predictions alone.
-# ~45 + 38 + 35 + 65 min of training and ~35 min of evaluation on 2 cores.
+# ~45 + 38 + 35 + 72 + 29 + 48 min of training and ~60 min of evaluation on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -34,7 +34,13 @@ common=(--preset nano --stream-expert tabletop --stream-workers 1 --stream-frame
 [ -d "$RUNS/nano_side/checkpoints/step_0002500" ] || "$PY" -m vla train "${common[@]}" --task-choice \
   --out "$RUNS/nano_side" --init "$RUNS/nano_choice/checkpoints/step_0006000" --no-freeze-vision \
   --steps 2500 --warmup-steps 100 --seed 15 --stream-seed 9000000
-for run in nano_choice/checkpoints/step_0006000 nano_side/checkpoints/step_0002500; do
+# Sixth stage, shipped as policies/tabletop_nano: the token also carries the task object's and destination's
+# bearing and reach from the arm's base (`--arm-frame-features`, vla/models/arm_frame.py).
+[ -d "$RUNS/nano_arm/checkpoints/step_0003000" ] || "$PY" -m vla train "${common[@]}" --task-choice \
+  --arm-frame-features --out "$RUNS/nano_arm" --init "$RUNS/nano_side/checkpoints/step_0002500" \
+  --no-freeze-vision --steps 3000 --warmup-steps 100 --seed 16 --stream-seed 10000000
+for run in nano_choice/checkpoints/step_0006000 nano_side/checkpoints/step_0002500 \
+  nano_arm/checkpoints/step_0003000; do
   "$PY" -m vla bench language --policy "$RUNS/$run"
   for instructions in train heldout; do
     "$PY" -m vla eval --policy "$RUNS/$run" --instructions "$instructions" --episodes-per-task "$EVAL_EPISODES" \
