@@ -20,8 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vla.models.normalization import MIN_SPAN
-from vla.models.task_choice import TASK_VALUES  # the token ends with task_object.xyz, task_destination.xyz
+# The token ends with the TASK_VALUES task_object.xyz, task_destination.xyz.
+from vla.models.task_choice import TASK_VALUES, metres_from_normalised
 
 ARM_FRAME_FEATURES = 4  # bearing (rad) and scaled reach of the task object, then of the destination
 REACH_CENTRE_M = 0.2  # the middle of the workspace's reach; features are (reach - centre) / scale
@@ -46,8 +46,8 @@ class ArmFrameFeatures(nn.Module):
     def features(self, shown: torch.Tensor) -> torch.Tensor:
         """(B, E) normalised -> (B, 4): bearing atan2(y, x) in rad and (reach - 0.2 m) / 0.1 m of the
         task object, then of the destination (0 and -2 where there is none, at the origin)."""
-        task = shown.detach()[:, -TASK_VALUES:].float()
-        metres = (task + 1.0) / 2.0 * (self.high - self.low).clamp(min=MIN_SPAN) + self.low  # (B, 6)
+        task = shown.detach()[:, -TASK_VALUES:]
+        metres = metres_from_normalised(task, self.low, self.high)  # (B, 6)
         features = []
         for x, y in ((metres[:, 0], metres[:, 1]), (metres[:, 3], metres[:, 4])):
             reach = torch.sqrt(x * x + y * y)

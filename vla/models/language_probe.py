@@ -105,9 +105,8 @@ def probe_task_choice(checkpoint, suite: str = "tabletop") -> list[TaskChoicePro
             objects = model.task_choice.object_sources[object_logits.argmax(dim=1)]  # (n, 3)
             destination = destination_logits.argmax(dim=1)
             destinations = model.task_choice.destination_sources[destination]  # (n, 3)
-            places = model.task_choice.destination_constants[
-                destination
-            ]  # (n, 3) metres, where sources are -1
+            # (n, 3) metres: what the chosen destinations read where their sources are -1
+            places = model.task_choice.destination_constants[destination]
             right = (
                 (objects == torch.from_numpy(sources[:3])).all(dim=1)
                 & (destinations == torch.from_numpy(sources[3:])).all(dim=1)

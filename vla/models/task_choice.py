@@ -38,6 +38,12 @@ Sources = tuple[tuple[int, int, int], ...]
 Constants = tuple[tuple[float, float, float], ...]
 
 
+def metres_from_normalised(normalised: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """Environment-state values (..., E) in [-1, 1] back to metres, inside the graph: the torch twin of
+    `RangeNormalizer.unnormalize` (vla/models/normalization.py), `low` and `high` (E,) as buffers."""
+    return (normalised.float() + 1.0) / 2.0 * (high - low).clamp(min=MIN_SPAN) + low
+
+
 def task_choice_sources(
     names: Sequence[str], fixed_destinations: Sequence[Sequence[float]] = ()
 ) -> tuple[Sources, Sources, Constants]:
@@ -122,9 +128,6 @@ class TaskChoiceHead(nn.Module):
         features = self.norm(features.float())
         return self.object_logits(features), self.destination_logits(features)
 
-    def _metres(self, normalised: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
-        return (normalised.float() + 1.0) / 2.0 * (high - low).clamp(min=MIN_SPAN) + low
-
     def _candidates(
         self, scene_metres: torch.Tensor, sources: torch.Tensor, constants: torch.Tensor
     ) -> torch.Tensor:
@@ -162,7 +165,7 @@ class TaskChoiceHead(nn.Module):
         """(B, Ko), (B, Kd) choice logits, (B, S) normalised scene -> (B, 6) normalised task values: the
         candidates' positions weighted by each choice's softmax."""
         scene_dims = scene.shape[1]
-        metres = self._metres(scene, self.low[:scene_dims], self.high[:scene_dims])
+        metres = metres_from_normalised(scene, self.low[:scene_dims], self.high[:scene_dims])
         chosen = [
             (logits.softmax(dim=-1).unsqueeze(-1) * self._candidates(metres, sources, constants)).sum(dim=1)
             for logits, sources, constants in (
@@ -178,7 +181,7 @@ class TaskChoiceHead(nn.Module):
         """(B, E) recorded, normalised environment state -> (B,) object and (B,) destination index: the
         candidate whose recorded position the recorded task values copy (the nearest; ties to the first,
         so "no destination" wins over a parked cube, both at 0)."""
-        metres = self._metres(environment_state, self.low, self.high)
+        metres = metres_from_normalised(environment_state, self.low, self.high)
         scene, task = metres[:, :-TASK_VALUES], metres[:, -TASK_VALUES:]
         chosen = []
         for sources, constants, target in (
