@@ -99,6 +99,17 @@ class ScriptedExpert:
     def plan_duration_s(self) -> float:
         return sum(w.duration_s for w in self.plan)
 
+    def grasp_closed_s(self) -> float | None:
+        """Seconds into the plan at which its first grasp has closed (the end of the first segment that
+        closes an open gripper on a cube), or None for a plan that never grasps (a push)."""
+        elapsed, was_open = 0.0, False
+        for waypoint in self.plan:
+            elapsed += waypoint.duration_s
+            if was_open and waypoint.gripper <= GRIPPER_CLOSED:
+                return elapsed
+            was_open = waypoint.gripper > GRIPPER_CLOSED
+        return None
+
 
 # Where the open fingertip pads sit relative to the grasp centre, along the jaw-closing direction (m). With
 # the grasp centre on a cube's centre, the fixed pad's inner face touches the cube and the moving pad's is

@@ -60,16 +60,25 @@ class ExpertRunner:
         task: str | None = None,
         keep_data: bool = False,
         on_step: Callable[[dict, np.ndarray], None] | None = None,
+        driver=None,
+        horizon: Callable[[ScriptedExpert], int] | None = None,
     ) -> Episode:
-        """Reset with `seed` (and `task`, if given), run until success or the time limit.
+        """Reset with `seed` (and `task`, if given), run until success, the time limit or `horizon(expert)`
+        steps (a function of the plan made at reset).
 
         `keep_data` stores every observation (the one the action was computed from) and action. With
         `noise`, the env executes the action plus the episode's offsets; `actions` and `on_step` get the
-        expert's action without them.
+        expert's action without them. With `driver` (an action source of vla.evaluation.policies:
+        `start(env, observation)`, `act(observation)`), the env executes the driver's action instead and
+        the expert's is still the one recorded: DAgger's labels on the driver's own states (Ross et al.
+        2011). The expert's plan is timed from reset, so its label is where the plan is at that step.
         """
         options = {"task": task} if task is not None else None
         observation, info = self.env.reset(seed=seed, options=options)
         self.start(observation)
+        if driver is not None:
+            driver.start(self.env, observation)
+        max_steps = horizon(self.expert) if horizon is not None else None
         episode = Episode(
             task=info["task"], instruction=info["task_description"], seed=seed, success=False, steps=0
         )
@@ -82,12 +91,12 @@ class ExpertRunner:
                 episode.actions.append(action)
             if on_step is not None:
                 on_step(observation, action)
-            executed = action
-            if bursts is not None:
+            executed = action if driver is None else driver.act(observation)
+            if bursts is not None and driver is None:
                 executed = action.copy()
                 executed[:arm] += bursts.next().astype(np.float32)
             observation, _, terminated, truncated, info = self.env.step(executed)
             episode.steps += 1
-            if terminated or truncated:
+            if terminated or truncated or episode.steps == max_steps:
                 episode.success = bool(info["is_success"])
                 return episode

@@ -169,6 +169,19 @@ def add_parser(subparsers) -> None:
         "degrees per joint; the recorded action stays the expert's (DART-style recovery data, "
         "sim/expert_noise.py)",
     )
+    train.add_argument(
+        "--stream-dagger-policy",
+        default="",
+        help="--stream-expert: a checkpoint or export folder that drives --stream-dagger-share of the "
+        "episodes while the expert labels them (DAgger), up to the expert's first closed grasp",
+    )
+    train.add_argument(
+        "--stream-dagger-share",
+        type=float,
+        default=0.0,
+        help="--stream-expert: the share of episodes (in rounds of one per task) that "
+        "--stream-dagger-policy drives",
+    )
     train.set_defaults(run=run_train)
 
 
@@ -232,6 +245,8 @@ def _stream_config(args: argparse.Namespace):
         capacity=args.stream_frames,
         start_frames=args.stream_start_frames,
         noise_deg=args.stream_noise_deg,
+        dagger_policy=args.stream_dagger_policy,
+        dagger_share=args.stream_dagger_share,
         **({"first_seed": args.stream_seed} if args.stream_seed is not None else {}),
     )
 

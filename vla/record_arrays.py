@@ -32,6 +32,7 @@ class ExpertJob:
     episodes: int
     instructions: str = "train"
     noise_deg: float = 0.0  # burst perturbations of the executed arm targets (sim/expert_noise.py)
+    driver: str = ""  # a policy (checkpoint or export folder) that drives instead: DAgger episodes
 
 
 def expert_jobs(
@@ -53,42 +54,69 @@ def expert_jobs(
 
 
 _ENVS: dict = {}  # per worker process: (suite, instructions) -> TabletopEnv, reused across jobs
+_DRIVERS: dict = {}  # per worker process: (driver, suite, instructions) -> action source
 
 
 def run_expert_job(job: ExpertJob) -> list[dict]:
-    """Successful expert episodes of one job: {"images": {key: (T, H, W, 3)}, "state", "action",
-    "environment_state", "task"}."""
+    """Expert episodes of one job: {"images": {key: (T, H, W, 3)}, "state", "action",
+    "environment_state", "task"}. Successful ones only, unless `job.driver` drives (see `_dagger_episode`)."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
     from sim.expert_noise import ExpertNoise
     from sim.rollout import ExpertRunner
-    from vla.data.features import camera_key
 
     key = (job.suite, job.instructions)
     if key not in _ENVS:
         _ENVS[key] = TabletopEnv(suite=job.suite, instructions=job.instructions)
     runner = ExpertRunner(_ENVS[key], ExpertNoise(job.noise_deg))
+    if job.driver:
+        seeds = range(job.first_seed, job.first_seed + job.episodes)
+        return [_dagger_episode(runner, job, seed) for seed in seeds]
     episodes, seed = [], job.first_seed
     while len(episodes) < job.episodes:
         if seed >= job.first_seed + SEEDS_PER_JOB:
             raise RuntimeError(f"{job.task}: the expert failed too often from seed {job.first_seed}")
         episode = runner.run_episode(seed, task=job.task, keep_data=True)
         seed += 1
-        if not episode.success:
-            continue
-        cameras = episode.observations[0]["pixels"]
-        episodes.append(
-            {
-                "images": {
-                    camera_key(c): np.stack([o["pixels"][c] for o in episode.observations]) for c in cameras
-                },
-                "state": np.stack([o["agent_pos"] for o in episode.observations]).astype(np.float32),
-                "environment_state": np.stack([o["environment_state"] for o in episode.observations]),
-                "action": np.stack(episode.actions).astype(np.float32),
-                "task": episode.instruction,
-            }
-        )
+        if episode.success:
+            episodes.append(_episode_arrays(episode))
     return episodes
+
+
+def _dagger_episode(runner, job: ExpertJob, seed: int) -> dict:
+    """One episode driven by `job.driver`, labelled with the expert's actions, kept whether it succeeds
+    or not (its failures are the states it is for). It stops when the expert's plan has closed its first
+    grasp, or at the plan's end for a plan without one: after a missed grasp the plan lifts regardless,
+    so later labels would teach carrying a cube that is still on the table."""
+    from vla.evaluation.policies import make_source
+
+    key = (job.driver, job.suite, job.instructions)
+    if key not in _DRIVERS:
+        _DRIVERS[key] = make_source(job.driver, runner.env)
+    episode = runner.run_episode(
+        seed, task=job.task, keep_data=True, driver=_DRIVERS[key], horizon=dagger_horizon_steps
+    )
+    return _episode_arrays(episode)
+
+
+def dagger_horizon_steps(expert) -> int:
+    """Control steps until the expert's plan has closed its first grasp (a plan without one: its end)."""
+    return round((expert.grasp_closed_s() or expert.plan_duration_s) / expert.control_dt)
+
+
+def _episode_arrays(episode) -> dict:
+    """An `Episode` kept with data as the arrays training takes."""
+    from vla.data.features import camera_key
+
+    observations, actions = episode.observations, episode.actions
+    cameras = observations[0]["pixels"]
+    return {
+        "images": {camera_key(c): np.stack([o["pixels"][c] for o in observations]) for c in cameras},
+        "state": np.stack([o["agent_pos"] for o in observations]).astype(np.float32),
+        "environment_state": np.stack([o["environment_state"] for o in observations]),
+        "action": np.stack(actions).astype(np.float32),
+        "task": episode.instruction,
+    }
 
 
 def record_expert_arrays(
