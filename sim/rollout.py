@@ -83,7 +83,12 @@ class ExpertRunner:
             task=info["task"], instruction=info["task_description"], seed=seed, success=False, steps=0
         )
         arm = len(ARM_JOINTS)
-        bursts = self.noise.process(seed, arm, self.env.config.control_hz) if self.noise else None
+        # A driver's episodes take no bursts: the driver already takes the arm off the plan.
+        bursts = (
+            self.noise.process(seed, arm, self.env.config.control_hz)
+            if self.noise and driver is None
+            else None
+        )
         while True:
             action = self.act()
             if keep_data:
@@ -92,7 +97,7 @@ class ExpertRunner:
             if on_step is not None:
                 on_step(observation, action)
             executed = action if driver is None else driver.act(observation)
-            if bursts is not None and driver is None:
+            if bursts is not None:
                 executed = action.copy()
                 executed[:arm] += bursts.next().astype(np.float32)
             observation, _, terminated, truncated, info = self.env.step(executed)

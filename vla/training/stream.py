@@ -71,8 +71,7 @@ class StreamConfig:
     def is_dagger_round(self, round_index: int) -> bool:
         """Whether round `round_index` (one job of each task) is driven by the DAgger policy: `dagger_share`
         of the rounds, spread evenly (round r is when floor(r * share) steps up)."""
-        share = self.dagger_share if self.dagger_policy else 0.0
-        return int((round_index + 1) * share) > int(round_index * share)
+        return int((round_index + 1) * self.dagger_share) > int(round_index * self.dagger_share)
 
 
 def suite_instructions(suite: str) -> list[str]:
