@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,13 @@ class NodeProcess:
 
     def output(self) -> str:
         return self.log.read_text()
+
+    def dump_stacks(self, settle_s: float = 1.0) -> str:
+        """Every thread's Python stack (vla_ros.spin registers SIGUSR1), for a node that stopped answering."""
+        if self.alive():
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(settle_s)
+        return self.output()
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 20) -> int:
         if self.alive():
@@ -136,6 +144,32 @@ class DriverNode:
         self.executor.shutdown()
         self.node.destroy_node()
         self.context.try_shutdown()
+
+
+PROBE = """
+import sys
+from lifecycle_msgs.srv import GetState
+from tests.ros_harness import DriverNode
+probe = DriverNode(int(sys.argv[1]), "probe")
+try:
+    answer = probe.call(GetState, sys.argv[2] + "/get_state", GetState.Request(), timeout=15, resend_s=3)
+    print(answer.current_state.label)
+finally:
+    probe.close()
+"""
+
+
+def probe_lifecycle_state(domain: int, node: str = "vla_policy") -> str:
+    """A node's lifecycle state asked from a new process: when a test's calls go unanswered, this tells a
+    node that stopped serving from a test process that stopped hearing it."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, str(domain), node],
+            capture_output=True, text=True, timeout=60, env=ros_env(domain), cwd=REPO,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return "the probe process hung"
+    return (done.stdout + done.stderr)[-2000:]
 
 
 def image_message(frame: np.ndarray, encoding: str = "rgb8"):

@@ -14,7 +14,14 @@ import time
 import numpy as np
 import pytest
 
-from tests.ros_harness import JOINTS, DriverNode, NodeProcess, image_message, joint_message
+from tests.ros_harness import (
+    JOINTS,
+    DriverNode,
+    NodeProcess,
+    image_message,
+    joint_message,
+    probe_lifecycle_state,
+)
 from tests.test_runtime import debug_export  # noqa: F401  (module-scoped fixture: a tiny export)
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -26,7 +33,9 @@ PERIOD = 1 / RATE_HZ
 
 
 def domain() -> int:
-    return random.randint(1, 100)  # a private DDS domain per test: parallel runs do not cross-talk
+    # A private DDS domain per test, so parallel runs do not cross-talk. SystemRandom: the training tests
+    # seed the `random` module, which would give every run of the suite the same domains.
+    return random.SystemRandom().randint(1, 100)
 
 
 class FakeRobot:
@@ -250,6 +259,10 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
         assert monitor.commands_after(off + 2 * PERIOD) == 0
         assert change_state(test, Transition.TRANSITION_CLEANUP)
         assert lifecycle_state(test) == "unconfigured"
+    except Exception:  # shown with the failure: the node's log and stacks, and whether it answers others
+        print(policy.dump_stacks())
+        print(f"get_state from a new process: {probe_lifecycle_state(ros_domain)}")
+        raise
     finally:
         test.close()
         code = policy.stop()

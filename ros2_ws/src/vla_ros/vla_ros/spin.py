@@ -1,8 +1,12 @@
 """Running a node as a process: Ctrl-C and SIGTERM both end the spin between callbacks, then
-destroy_node runs (the recorder finalizes its dataset, the bridge closes its renderer)."""
+destroy_node runs (the recorder finalizes its dataset, the bridge closes its renderer).
+
+`kill -USR1 <pid>` prints every thread's Python stack to stderr (the node keeps running): the first
+thing to look at when a node stops answering."""
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import threading
 from collections.abc import Callable
@@ -20,6 +24,7 @@ def run(make_node: Callable, args: list[str] | None = None) -> None:
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # C-level handler: works inside a blocked wait
     node = None
     try:
         node = make_node()
