@@ -182,3 +182,49 @@ def test_ctrl_c_drops_only_the_unfinished_episode(tmp_path):
     saved = total_episodes(root)
     assert load(root).num_episodes == saved >= 1
     assert not list(root.glob("tmp*")), "the unfinished episode's temporary video was left behind"
+
+
+@pytest.mark.parametrize("interrupted", [True, False])
+def test_an_error_raised_by_ctrl_c_still_ends_as_the_interrupt(tmp_path, monkeypatch, interrupted):
+    """Ctrl-C landing inside a native call (mujoco's EGL eglMakeCurrent, seen in a test run) can surface as
+    that call's own error: with a stop requested it ends as the interrupt (exit 130, saved episodes kept);
+    without one the error is the user's to see."""
+    from vla import cli_record
+    from vla.cli import build_parser
+    from vla.data import recorder
+
+    record_episodes = cli_record._record_expert
+
+    def record_then_fail(args, env, dataset, tasks):
+        record_episodes(args, env, dataset, tasks)  # one saved episode
+        if interrupted:
+            recorder.STOP_REQUESTED.set()
+        raise RuntimeError("Failed to make the EGL context current.")
+
+    monkeypatch.setattr(cli_record, "_record_expert", record_then_fail)
+    root = tmp_path / "surfaced"
+    args = build_parser().parse_args(
+        [
+            "record",
+            "--source",
+            "expert",
+            "--task",
+            "pick_red_cube",
+            "--episodes-per-task",
+            "1",
+            "--root",
+            str(root),
+        ]
+    )
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if interrupted:
+            assert cli_record.run_record(args) == 130
+        else:
+            with pytest.raises(RuntimeError, match="EGL context"):
+                cli_record.run_record(args)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        recorder.STOP_REQUESTED.clear()
+    assert load(root).num_episodes == 1

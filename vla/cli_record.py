@@ -56,7 +56,7 @@ def run_record(args: argparse.Namespace) -> int:
     from sim.scene import SceneConfig
     from sim.tasks import get_task, suite_tasks
     from vla.data.features import so101_features
-    from vla.data.recorder import DatasetRecorder, stop_on_signals
+    from vla.data.recorder import STOP_REQUESTED, DatasetRecorder, stop_on_signals
 
     tasks = args.task or [task.name for task in suite_tasks(args.suite)]
     for name in tasks:
@@ -83,6 +83,13 @@ def run_record(args: argparse.Namespace) -> int:
             env.close()
     except KeyboardInterrupt:
         interrupted = True
+    except Exception as error:
+        if not STOP_REQUESTED.is_set():
+            raise
+        # Ctrl-C landing inside a native call can come up as that call's own error instead (seen in a test
+        # run: mujoco's EGL eglMakeCurrent, then its context failed); it is still the user's interrupt.
+        interrupted = True
+        print(f"\n(the interrupt surfaced as {type(error).__name__}: {error})", file=sys.stderr)
     finally:
         recorder.close()
     saved = recorder.num_episodes - start_episodes
