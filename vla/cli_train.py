@@ -118,6 +118,13 @@ def add_parser(subparsers) -> None:
         "(vla/models/arm_frame.py)",
     )
     train.add_argument(
+        "--instruction-via-choice",
+        action="store_true",
+        help="with --task-choice: the language model no longer sees the sentence and word tokens, so the "
+        "instruction reaches the actions only through the choice's objects in the objects token (a "
+        "paraphrase acts as what the choice reads from it)",
+    )
+    train.add_argument(
         "--environment-state-teacher",
         type=float,
         default=0.0,
@@ -215,6 +222,7 @@ def run_train(args: argparse.Namespace) -> int:
         grounding_dims=args.grounding_dims,
         task_choice=args.task_choice,
         arm_frame_features=args.arm_frame_features,
+        instruction_via_choice=args.instruction_via_choice,
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,

@@ -97,6 +97,10 @@ class VLAConfig:
     # The objects token also carries the task object's and destination's bearing and reach from the arm's
     # base (vla/models/arm_frame.py). Needs the token with the task values (grounding_dims 0).
     arm_frame_features: bool = False
+    # The language model does not see the sentence and word tokens (masked out), so the instruction reaches
+    # the actions only through the task choice's values in the objects token: a paraphrase then acts as
+    # whatever the choice reads from it, never as unfamiliar tokens beside the queries. Needs the task choice.
+    instruction_via_choice: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:
@@ -131,6 +135,11 @@ class VLAConfig:
                 "and grounding_dims 0"
             )
 
+        if self.instruction_via_choice and not self.task_object_sources:
+            raise ValueError(
+                "instruction_via_choice hides the words from the actions, so only the task choice carries "
+                "the instruction: it needs the task choice (--task-choice)"
+            )
         if self.arm_frame_features and (not self.environment_state_token or self.grounding_dims):
             raise ValueError(
                 "arm_frame_features reads the objects token's task values: it needs environment_state_token "

@@ -13,7 +13,8 @@ training also reads object positions out of the image tokens (vla/models/environ
 with `grounding_dims`, the `grounding` query regresses where the instruction's objects are
 (vla/models/grounding_head.py); with the task choice (`task_object_sources`), the token's instruction
 object and destination are the predicted positions of the objects the words pick
-(vla/models/task_choice.py).
+(vla/models/task_choice.py); with `instruction_via_choice`, the sentence and the words are masked out
+of the sequence and the choice alone carries the instruction.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ class VLAModel(nn.Module):
                 objects = torch.cat([scene, chosen.to(objects.dtype)], dim=1)  # (B, E)
         words = self.backbone.text_model.get_input_embeddings()(batch.words)  # (B, L, D)
         parts = [images]
+        sentence_at = images.shape[1]  # the sentence token's index, when there is one
         if self.sentence_proj is not None:
             parts.append(self.sentence_proj(batch.sentence.to(images.dtype)).unsqueeze(1))  # (B, 1, D)
         parts.append(self.state_proj(batch.state.to(images.dtype)).unsqueeze(1))
@@ -169,6 +171,10 @@ class VLAModel(nn.Module):
         sequence = torch.cat([part.to(images.dtype) for part in parts], dim=1)  # (B, seq, D)
         mask = torch.ones(sequence.shape[:2], dtype=torch.long, device=sequence.device)
         mask[:, words_start : words_start + words.shape[1]] = (batch.words != 0).long()
+        if self.config.instruction_via_choice:  # the instruction reaches the actions through the choice only
+            mask[:, words_start : words_start + words.shape[1]] = 0
+            if self.sentence_proj is not None:
+                mask[:, sentence_at] = 0
         # Pad words advance no position, so the queries see the same positions whatever the padding.
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         hidden = self.backbone.text_model(

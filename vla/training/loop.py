@@ -62,6 +62,7 @@ class TrainConfig:
     grounding_dims: int = 0  # > 0: the last this many environment-state values feed the grounding query
     task_choice: bool = False  # the token's task values: the instruction's choice among the predicted objects
     arm_frame_features: bool = False  # the token also carries the task objects' bearing and reach
+    instruction_via_choice: bool = False  # the actions see the instruction only through the task choice
     environment_state_teacher: float = (
         0.0  # share of training samples whose token gets the recorded positions
     )
@@ -238,6 +239,16 @@ def with_environment_head(
         model.add_arm_frame(ours.low, ours.high)
     normalization = replace(bundle.normalization, environment_state=ours)
     return replace(bundle, config=config, normalization=normalization)
+
+
+def with_instruction_via_choice(bundle: PolicyBundle, via_choice: bool) -> PolicyBundle:
+    """The bundle whose language model no longer sees the sentence and word tokens (`via_choice`), so the
+    instruction reaches the actions through the task choice only; a policy trained that way keeps it."""
+    if not via_choice or bundle.config.instruction_via_choice:
+        return bundle
+    config = replace(bundle.config, instruction_via_choice=True)  # refused without a task choice
+    bundle.model.config = config
+    return replace(bundle, config=config)
 
 
 def destinations_to_add(config: VLAConfig, objects, destinations, constants) -> tuple | None:
@@ -485,6 +496,7 @@ def _dataset_loader(
         expert_fixed_destinations() if cfg.task_choice else (),
         cfg.arm_frame_features,
     )
+    bundle = with_instruction_via_choice(bundle, cfg.instruction_via_choice)
     chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
     if rank == 0 and chunks.arrays is not None:
         seconds = time.perf_counter() - tic
@@ -536,6 +548,7 @@ def _stream_loader(
             expert_fixed_destinations() if cfg.task_choice else (),
             cfg.arm_frame_features,
         )
+        bundle = with_instruction_via_choice(bundle, cfg.instruction_via_choice)
         config = bundle.config
         camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
         batches = stream_batches(
