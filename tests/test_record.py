@@ -111,19 +111,14 @@ def test_lerobot_train_act_then_lerobot_eval_on_the_tabletop_env(expert_dataset,
     assert info["overall"]["n_episodes"] == 1
 
 
+def record_arguments(root: Path, episodes: int) -> list[str]:
+    """`vla record` of the scripted expert's pick_red_cube episodes into `root`."""
+    task = ["--task", "pick_red_cube", "--episodes-per-task", str(episodes)]
+    return ["record", "--source", "expert", *task, "--root", str(root)]
+
+
 def start_recording(root: Path, episodes: int) -> subprocess.Popen:
-    command = [
-        *VLA,
-        "record",
-        "--source",
-        "expert",
-        "--task",
-        "pick_red_cube",
-        "--episodes-per-task",
-        str(episodes),
-        "--root",
-        str(root),
-    ]
+    command = [*VLA, *record_arguments(root, episodes)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -203,19 +198,7 @@ def test_an_error_raised_by_ctrl_c_still_ends_as_the_interrupt(tmp_path, monkeyp
 
     monkeypatch.setattr(cli_record, "_record_expert", record_then_fail)
     root = tmp_path / "surfaced"
-    args = build_parser().parse_args(
-        [
-            "record",
-            "--source",
-            "expert",
-            "--task",
-            "pick_red_cube",
-            "--episodes-per-task",
-            "1",
-            "--root",
-            str(root),
-        ]
-    )
+    args = build_parser().parse_args(record_arguments(root, episodes=1))
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if interrupted:

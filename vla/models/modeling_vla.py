@@ -170,11 +170,12 @@ class VLAModel(nn.Module):
         parts.append(self.action_head.query_tokens(b))
         sequence = torch.cat([part.to(images.dtype) for part in parts], dim=1)  # (B, seq, D)
         mask = torch.ones(sequence.shape[:2], dtype=torch.long, device=sequence.device)
-        mask[:, words_start : words_start + words.shape[1]] = (batch.words != 0).long()
         if self.config.instruction_via_choice:  # the instruction reaches the actions through the choice only
             mask[:, words_start : words_start + words.shape[1]] = 0
             if self.sentence_proj is not None:
                 mask[:, sentence_at] = 0
+        else:
+            mask[:, words_start : words_start + words.shape[1]] = (batch.words != 0).long()
         # Pad words advance no position, so the queries see the same positions whatever the padding.
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         hidden = self.backbone.text_model(
