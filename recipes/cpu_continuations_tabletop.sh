@@ -6,13 +6,17 @@
 #                restarted schedule's high-rate middle?
 #   nano_via     --instruction-via-choice: the language model no longer sees the words or the sentence, so
 #                the instruction reaches the actions through the task choice only (held-out paraphrases);
-#                the recipe's usual rate (3e-4) over a whole 1,500-step schedule, since the change is larger
-# ~50 + 30 min of training and ~16 min of evaluation on 2 cores.
+#                the recipe's usual rate (3e-4) over a whole 1,500-step schedule, since the change is larger;
+#                its step 1,500 is policies/tabletop_nano since 2026-12-02 (docs/RESULTS.md)
+# ~50 + 30 min of training and ~16 min of evaluation on 2 cores. INIT is `nano_arm` step 3,000: from
+# recipes/cpu_oracle_tabletop.sh, or the policy shipped before it (`git show bbe106a:policies/tabletop_nano/...`).
+# Training streams from a worker process, so a rerun's samples arrive in another order and its figures move by a
+# few points (nano_via: 31.5 / 31.5 % on seeds 0-24 the first time, 34.0 / 35.0 % on the same seeds the second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 RUNS="${RUNS:-runs}"
-INIT="${INIT:-policies/tabletop_nano}"  # nano_arm step 3,000
+INIT="${INIT:-$RUNS/nano_arm/checkpoints/step_0003000}"  # see above
 EVAL_EPISODES="${EVAL_EPISODES:-25}"   # per task
 common=(--preset nano --stream-expert tabletop --stream-workers 1 --stream-frames 30000 \
   --stream-start-frames 2000 --stream-noise-deg 3 --batch-size 32 --save-every 500 --log-every 50 \

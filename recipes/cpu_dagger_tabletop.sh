@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 RUNS="${RUNS:-runs}"
-INIT="${INIT:-policies/tabletop_nano}"  # nano_arm step 3,000: what policies/tabletop_nano held at 7f7fe09
+INIT="${INIT:-$RUNS/nano_arm/checkpoints/step_0003000}"  # nano_arm step 3,000: policies/tabletop_nano at 7f7fe09
 EVAL_EPISODES="${EVAL_EPISODES:-25}"   # per task
 common=(--preset nano --stream-expert tabletop --stream-workers 1 --stream-frames 30000 \
   --stream-start-frames 2000 --stream-noise-deg 3 --batch-size 32 --lr 3e-4 --save-every 500 --log-every 50 \

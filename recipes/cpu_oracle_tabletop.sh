@@ -34,7 +34,8 @@ common=(--preset nano --stream-expert tabletop --stream-workers 1 --stream-frame
 [ -d "$RUNS/nano_side/checkpoints/step_0002500" ] || "$PY" -m vla train "${common[@]}" --task-choice \
   --out "$RUNS/nano_side" --init "$RUNS/nano_choice/checkpoints/step_0006000" --no-freeze-vision \
   --steps 2500 --warmup-steps 100 --seed 15 --stream-seed 9000000
-# Sixth stage, shipped as policies/tabletop_nano: the token also carries the task object's and destination's
+# Sixth stage, shipped as policies/tabletop_nano until 2026-12-02 (now its continuation `nano_via`,
+# recipes/cpu_continuations_tabletop.sh): the token also carries the task object's and destination's
 # bearing and reach from the arm's base (`--arm-frame-features`, vla/models/arm_frame.py).
 [ -d "$RUNS/nano_arm/checkpoints/step_0003000" ] || "$PY" -m vla train "${common[@]}" --task-choice \
   --arm-frame-features --out "$RUNS/nano_arm" --init "$RUNS/nano_side/checkpoints/step_0002500" \
