@@ -30,7 +30,7 @@ class SceneState:
     bowl_pos: dict[str, np.ndarray] = field(default_factory=dict)
     cube_touching_gripper: dict[str, bool] = field(default_factory=dict)
     cube_grasped: dict[str, bool] = field(default_factory=dict)  # touched by both jaws
-    cube_yaw: dict[str, float] = field(default_factory=dict)  # rad about world z (experts align the jaws)
+    cube_yaw: dict[str, float] = field(default_factory=dict)  # rad about world z (stacks align to the base's)
 
     def on_table(self, colour: str, tol: float = 0.006) -> bool:
         return abs(self.cube_pos[colour][2] - CUBE_HALF) < tol
