@@ -5,8 +5,8 @@
 # the objects token carries, and no longer of its rotation, which it does not. nano_radial continues
 # `nano_via` step 1,500 (policies/tabletop_nano as shipped at 51f9fac) on the new expert's stream with the
 # flags it was trained with, then is evaluated on the seeds the shipped policy's 25-episode figures use.
-# ~25 min of training and ~9 min of evaluation on 2 cores. Training streams from a worker process, so a
-# rerun's samples arrive in another order and its figures move by a few points.
+# 74 min of training (fp32, an AVX2-only 2-core EPYC) and 15 min of evaluation. Training streams from a
+# worker process, so a rerun's samples arrive in another order and its figures move by a few points.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
