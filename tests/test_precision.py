@@ -24,5 +24,6 @@ def test_bf16_without_cpu_units_warns(monkeypatch, capsys, units, asked, warned)
     assert ("AVX-512 bf16 or AMX" in capsys.readouterr().err) == warned
 
 
-def test_the_cpu_probe_answers():
-    assert precision.cpu_has_bf16_units() in (True, False, None)
+def test_the_pinned_torch_has_the_cpu_probes():
+    """The probes are private to torch.cpu; if a torch upgrade drops them the warning goes silent (None)."""
+    assert isinstance(precision.cpu_has_bf16_units(), bool)

@@ -165,7 +165,7 @@ class BaselineTrainer:
         import torch
         from lerobot.policies.factory import get_policy_class, make_pre_post_processors
 
-        from vla.training.precision import check_precision
+        from vla.training.precision import autocast_for, check_precision
 
         check_precision(precision)  # before the model is built
         torch.manual_seed(seed)
@@ -181,6 +181,7 @@ class BaselineTrainer:
         scheduler_config = self.config.get_scheduler_preset()
         self.scheduler = scheduler_config.build(self.optimizer, total_steps) if scheduler_config else None
         self.precision = precision
+        self.autocast = autocast_for(precision, self.device)  # built once: it may warn about emulated bf16
 
     @property
     def use_bf16(self) -> bool:
@@ -213,11 +214,9 @@ class BaselineTrainer:
         """One optimiser step on our batch (see module docstring for shapes); returns the loss."""
         import torch
 
-        from vla.training.precision import autocast_for
-
         self.policy.train()
         processed = self.preprocessor(self.lerobot_batch(batch))
-        with autocast_for(self.precision, self.device):
+        with self.autocast:
             loss, _ = self.policy.forward(processed)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip_norm)
