@@ -11,10 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 RUNS="${RUNS:-runs}"
-# The starting point is nano_via step 1,500, policies/tabletop_nano up to 0f51b40; since nano_radial itself was
-# shipped there, get it back with `mkdir -p /tmp/nano_via && git archive 0f51b40 policies/tabletop_nano |
-# tar -x -C /tmp/nano_via` and pass INIT=/tmp/nano_via/policies/tabletop_nano.
-INIT="${INIT:?set INIT to nano_via (see above)}"
+# The starting point is nano_via step 1,500, policies/tabletop_nano up to 0f51b40; nano_radial itself is shipped
+# there since, so by default nano_via is taken out of git history (a clone has it) into $RUNS/nano_via_init.
+if [ -z "${INIT:-}" ]; then
+  INIT="$RUNS/nano_via_init/policies/tabletop_nano"
+  [ -d "$INIT" ] || { mkdir -p "$RUNS/nano_via_init" && git archive 0f51b40 policies/tabletop_nano |
+    tar -x -C "$RUNS/nano_via_init"; }
+fi
 STEPS="${STEPS:-1500}"
 EVAL_EPISODES="${EVAL_EPISODES:-25}"   # per task
 PRECISION="${PRECISION:-fp32}"  # bf16 only where the CPU has AVX-512 bf16 or AMX (vla/training/precision.py)
