@@ -16,11 +16,15 @@ import json
 from math import comb
 from pathlib import Path
 
+from sim.tasks import get_task
 
-def episode_successes(eval_info: Path) -> dict[tuple[str, int], bool]:
-    """(task, seed) -> success, from an `eval_info.json`'s `per_episode` list."""
+
+def episode_outcomes(eval_info: Path) -> dict[tuple[str, int], tuple[str, bool]]:
+    """(task, seed) -> (task family, success), from an `eval_info.json`'s `suite` and `per_episode` list."""
+    info = json.loads(eval_info.read_text())
     return {
-        (e["task"], e["seed"]): bool(e["success"]) for e in json.loads(eval_info.read_text())["per_episode"]
+        (e["task"], e["seed"]): (get_task(e["task"], info["suite"]).family, bool(e["success"]))
+        for e in info["per_episode"]
     }
 
 
@@ -34,14 +38,17 @@ def mcnemar_exact_p(only_first: int, only_second: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def compare(first: dict, second: dict, prefix: str = "") -> dict:
-    keys = sorted(k for k in first.keys() & second.keys() if k[0].startswith(prefix))
-    only_first = sum(first[k] and not second[k] for k in keys)
-    only_second = sum(second[k] and not first[k] for k in keys)
+def compare(first: dict, second: dict, family: str | None = None) -> dict:
+    """Success counts and discordant episodes over the episodes both share, of one task family or all."""
+    keys = [k for k in sorted(first.keys() & second.keys()) if family in (None, first[k][0])]
+    won_first = {k: first[k][1] for k in keys}
+    won_second = {k: second[k][1] for k in keys}
+    only_first = sum(won_first[k] and not won_second[k] for k in keys)
+    only_second = sum(won_second[k] and not won_first[k] for k in keys)
     return {
         "episodes": len(keys),
-        "first": sum(first[k] for k in keys),
-        "second": sum(second[k] for k in keys),
+        "first": sum(won_first.values()),
+        "second": sum(won_second.values()),
         "only_first": only_first,
         "only_second": only_second,
         "p": mcnemar_exact_p(only_first, only_second),
@@ -53,14 +60,15 @@ def main() -> None:
     parser.add_argument("first", type=Path, help="eval_info.json of the first policy")
     parser.add_argument("second", type=Path, help="eval_info.json of the second policy")
     args = parser.parse_args()
-    first, second = episode_successes(args.first), episode_successes(args.second)
-    if not first.keys() & second.keys():
+    first, second = episode_outcomes(args.first), episode_outcomes(args.second)
+    shared = first.keys() & second.keys()
+    if not shared:
         raise SystemExit(f"{args.first} and {args.second} share no (task, seed) episode")
-    families = sorted({task.split("_")[0] for task, _ in first.keys() & second.keys()})
+    families = sorted({first[k][0] for k in shared})
     print("| episodes | n | first wins | second wins | only first | only second | exact McNemar p |")
     print("|---|---|---|---|---|---|---|")
-    for label, prefix in [("all", ""), *((f"{family}*", family) for family in families)]:
-        row = compare(first, second, prefix)
+    for label, family in [("all", None), *((family, family) for family in families)]:
+        row = compare(first, second, family)
         print(
             f"| {label} | {row['episodes']} | {row['first']} | {row['second']} | {row['only_first']} "
             f"| {row['only_second']} | {row['p']:.3f} |"

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def write_eval_info(path: Path, successes: dict[tuple[str, int], bool]) -> Path:
     episodes = [{"task": task, "seed": seed, "success": won} for (task, seed), won in successes.items()]
-    path.write_text(json.dumps({"per_episode": episodes}))
+    path.write_text(json.dumps({"suite": "tabletop", "per_episode": episodes}))
     return path
 
 
@@ -43,8 +43,8 @@ def test_discordant_episodes_and_p_value_per_family(tmp_path):
         for line in result.stdout.splitlines()[2:]
     }
     # 6 against 0 discordant: p = 2 / 2**6; 0 against 1: p = 1.
-    assert rows["pick*"] == ["8", "6", "0", "6", "0", "0.031"]
-    assert rows["push*"] == ["2", "1", "2", "0", "1", "1.000"]
+    assert rows["pick"] == ["8", "6", "0", "6", "0", "0.031"]
+    assert rows["push"] == ["2", "1", "2", "0", "1", "1.000"]
     assert rows["all"] == ["10", "7", "2", "6", "1", "0.125"]
 
 
