@@ -9,6 +9,11 @@
 #   more    nano_radial step 1,500 (policies/tabletop_nano at 178b772) -> nano_radial_more, the shipped policy
 #           since 2026-12-03 (evening): 2,000 steps, seed 21, stream seed 15,000,000 (past the ~1,900 episodes
 #           nano_radial saw), bf16 (47 min at 1.4 s per step on an AVX-512 bf16 EPYC); 100 episodes per task.
+#   wide    nano_radial_more step 2,000 (policies/tabletop_nano at a37c33d) -> nano_wide: 2,000 steps, seed 22,
+#           stream seed 16,000,000, bf16; the expert's jaws open to 60 % instead of 45 % since 2026-12-03
+#           (night), the cube centred between them (sim/expert.py GRIPPER_OPEN); 100 episodes per task.
+# The stream is the expert of the checkout you run: the radial and more stages were trained on the 45 %
+# opening, so to reproduce them exactly run them from a checkout of 1c5d5d6.
 # Each stage starts from the checkpoint that was shipped, taken out of git history (a clone has it) into
 # $RUNS/<name>_init, so the shipped policy is reproduced without retraining what came before it; set
 # INIT_MORE=runs/nano_radial/checkpoints/step_0001500 to continue your own stage-1 run instead. Training
@@ -19,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 RUNS="${RUNS:-runs}"
-STAGES="${STAGES:-radial more}"
+STAGES="${STAGES:-radial more wide}"
 
 # The policy shipped at `commit`, extracted once into $RUNS/<name>_init; prints its directory.
 shipped_at() {
@@ -51,6 +56,8 @@ for stage in $STAGES; do
       "${PRECISION:-fp32}" "${EVAL_EPISODES:-25}" ;;
     more) train_on_radial_stream nano_radial_more "${INIT_MORE:-$(shipped_at 178b772 nano_radial)}" 2000 21 \
       15000000 "${PRECISION:-bf16}" "${EVAL_EPISODES:-100}" ;;
-    *) echo "unknown stage '$stage' (STAGES takes: radial more)" >&2; exit 2 ;;
+    wide) train_on_radial_stream nano_wide "${INIT_WIDE:-$(shipped_at a37c33d nano_radial_more)}" 2000 22 \
+      16000000 "${PRECISION:-bf16}" "${EVAL_EPISODES:-100}" ;;
+    *) echo "unknown stage '$stage' (STAGES takes: radial more wide)" >&2; exit 2 ;;
   esac
 done

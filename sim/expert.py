@@ -18,7 +18,7 @@ from sim.scene import BOWL_RADIUS, BOWL_WALL_HEIGHT, CUBE_HALF
 from sim.tasks import PickTask, PlaceTask, PushTask, SceneState, StackTask, Task
 from sim.tasks.push import SIDE_END_M
 
-GRIPPER_OPEN = 45.0  # %: moving pad 4.6 cm from the grasp centre, 1.6 cm clear of a 3 cm cube
+GRIPPER_OPEN = 60.0  # %: moving pad 6.3 cm from the grasp centre, the pads 8.3 cm apart around a 3 cm cube
 GRIPPER_CLOSED = 0.0  # %: commanded fully closed; the cube stops the jaw and sets the grip force
 GRASP_Z = CUBE_HALF + 0.002  # site height at grasp: pads centred on the cube
 HOVER_Z = 0.065  # above the cubes, still low enough for a vertical approach
@@ -111,15 +111,16 @@ class ScriptedExpert:
         return None
 
 
-# Where the open fingertip pads sit relative to the grasp centre, along the jaw-closing direction (m). With
-# the grasp centre on a cube's centre, the fixed pad's inner face touches the cube and the moving pad's is
-# 25 mm clear of it (measured at GRIPPER_OPEN).
-FIXED_PAD_OFFSET_M, MOVING_PAD_OFFSET_M = -0.020, 0.046
-# So the jaws descend with the cube centred between the open pads instead, the grasp centre this far
-# short of the cube's centre: each pad is then ~12.5 mm clear, and closing slides the cube against the
-# fixed pad, onto the grasp centre. Aimed at the cube's centre, the fixed pad had no clearance at all, so a
-# millimetre of error on that side put it on top of the cube (docs/LOG.md, 2026-12-01).
-APPROACH_OFFSET_M = 0.0125
+# Where the open fingertip pads sit relative to the grasp centre, along the jaw-closing direction (m),
+# probed from the MJCF at GRIPPER_OPEN (the moving pad sits at 46 / 58 / 63 mm at 45 / 55 / 60 % open; the
+# fixed pad does not move).
+FIXED_PAD_OFFSET_M, MOVING_PAD_OFFSET_M = -0.020, 0.063
+# The jaws descend with the cube centred between the open pads: the grasp centre this far short of the
+# cube's centre, each pad ~21 mm clear of a cube square to the jaws and ~15 mm of one turned 45 deg, and
+# closing slides the cube against the fixed pad, onto the grasp centre. Aimed at the cube's centre, the
+# fixed pad had no clearance at all (docs/LOG.md, 2026-12-01); at 45 % open each pad had 12.5 mm, and a
+# 2 deg bias in the arm's joints failed 44 of 96 expert episodes against 31 at 60 % (docs/RESULTS.md).
+APPROACH_OFFSET_M = (FIXED_PAD_OFFSET_M + MOVING_PAD_OFFSET_M) / 2
 PAD_CLEARANCE_M = 0.008  # wanted gap between a pad and any other object
 
 
@@ -148,8 +149,8 @@ def _grasp_yaw(state: SceneState, colour: str) -> float:
     Radial, not aligned with the cube's faces: the cube's yaw is not in `environment_state`, and a
     face-aligned grasp moves the pan the grasp needs by a median 3.8 deg (p90 7.7 deg, ~13 mm at the cube)
     and the wrist roll by a median 27 deg with it, so a policy had to read a 3 cm cube's rotation off the
-    camera images to place the jaws. The open pads clear a cube square to them by ~12.5 mm a side and one
-    turned 45 deg by ~6 mm (its half-diagonal is 6 mm longer than its half-width), and closing squares it
+    camera images to place the jaws. The open pads clear a cube square to them by ~21 mm a side and one
+    turned 45 deg by ~15 mm (its half-diagonal is 6 mm longer than its half-width), and closing squares it
     between them. Expert success stays 99.8 % (docs/RESULTS.md).
     """
     xy = state.cube_pos[colour][:2]

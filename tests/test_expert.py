@@ -51,9 +51,9 @@ def test_the_grasp_is_radial_whatever_the_cube_yaw():
 
 
 def test_expert_descends_with_the_cube_centred_between_the_open_pads(env_factory):
-    """Both open pads clear the cube at grasp height, by ~12 mm for a cube square to the jaws and ~6 mm
-    for one turned 45 deg, so a placement error of up to ~0.5-1 cm either way still closes around it (aimed
-    at the cube centre, the fixed pad had 0 mm)."""
+    """Both open pads clear the cube at grasp height, by ~21 mm for a cube square to the jaws and ~15 mm
+    for one turned 45 deg, so a placement error of over a centimetre either way still closes around it
+    (aimed at the cube centre, the fixed pad had 0 mm; at 45 % open each had at most 12.5 mm)."""
     env = env_factory(task="pick_red_cube", render_mode=None, pixels=False)
     runner = ExpertRunner(env)
     cube = env.model.geom("cube_red").id
@@ -67,4 +67,4 @@ def test_expert_descends_with_the_cube_centred_between_the_open_pads(env_factory
             mujoco.mj_geomDistance(env.model, env.data, env.model.geom(pad).id, cube, 0.1, np.zeros(6))
             for pad in JAW_PAD_GEOMS
         ]
-        assert min(gaps) > 0.005 and abs(gaps[0] - gaps[1]) < 0.004, f"seed {seed}: pad gaps {gaps} m"
+        assert min(gaps) > 0.013 and abs(gaps[0] - gaps[1]) < 0.004, f"seed {seed}: pad gaps {gaps} m"

@@ -46,6 +46,13 @@ def add_parser(subparsers) -> None:
         default=0,
         help="stop and save at this step while the learning-rate schedule still spans --steps (0: off)",
     )
+    train.add_argument(
+        "--lr-schedule",
+        choices=["steps", "time"],
+        default="steps",
+        help="steps: the cosine spans --steps; time: it also follows the share of --max-seconds trained, "
+        "so a run the cap stops ends at the bottom of it (a borrowed machine's budget)",
+    )
     train.add_argument("--out", type=Path, required=True, help="run folder (checkpoints/, tensorboard/)")
     train.add_argument("--preset", default="nano", help="model preset: nano | debug")
     train.add_argument("--steps", type=int, default=10_000)
@@ -134,6 +141,12 @@ def add_parser(subparsers) -> None:
     train.add_argument("--no-cache", action="store_true", help="decode frames on every access")
     train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last")
     train.add_argument("--init", type=Path, help="fine-tune from this checkpoint")
+    train.add_argument(
+        "--widen-normalization",
+        action="store_true",
+        help="with --init: widen the policy's state and action ranges to cover the data's, instead of "
+        "refusing data that leaves them (it would be learnt clipped)",
+    )
     train.add_argument("--backbone", type=Path, help="local pretrained SmolVLM folder (never downloaded)")
     train.add_argument(
         "--freeze-vision",
@@ -226,10 +239,12 @@ def run_train(args: argparse.Namespace) -> int:
         cache_in_memory=not args.no_cache,
         resume=args.resume,
         init=args.init,
+        widen_normalization=args.widen_normalization,
         backbone=args.backbone,
         freeze_vision=args.freeze_vision,
         lora_rank=args.lora_rank,
         max_seconds=args.max_seconds,
+        lr_schedule=args.lr_schedule,
         stop_at_step=args.stop_at_step,
         val_dataset=args.val_dataset,
         val_batches=args.val_batches,

@@ -3,8 +3,9 @@
 # torch, transformers and onnxruntime but no MuJoCo, LeRobot or EGL loader, and no network. Carried in:
 # .gl/ (Debian's libglvnd/EGL packages), .whl/ (wheels: bench/gpu/wheels.txt) and .whl/sentences.npz
 # (MiniLM embeddings of every suite instruction: the 90 MB encoder does not fit the 64 MB transfer).
-# Then recipes/gpu_tabletop.sh with the settings passed in the environment; what it keeps comes back in
-# $OUT as keep.tgz.part00, 01, ... (cat them, then tar -xzf).
+# Then RECIPE (recipes/gpu_tabletop.sh unless set; recipes/gpu_stream_tabletop.sh trains the shipped policy on)
+# with the settings passed in the environment; what it keeps comes back in $OUT as keep.tgz.part00, 01, ...
+# (cat them, then tar -xzf).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -23,8 +24,14 @@ python3 -c "import mujoco, torch, transformers; print('mujoco', mujoco.__version
 python3 -c "import sim; from sim.env import TabletopEnv; o, _ = TabletopEnv().reset(seed=0); \
 print('render ok, front mean', o['pixels']['front'].mean())" || exit 1
 # The recipe stops in time for the packing below (the tool's call limit is 600 s).
-timeout "${RECIPE_SECONDS:-420}" bash recipes/gpu_tabletop.sh 2>&1 | tee "$KEEP/run.log"
+timeout "${RECIPE_SECONDS:-420}" bash "${RECIPE:-recipes/gpu_tabletop.sh}" 2>&1 | tee "$KEEP/run.log"
 status=${PIPESTATUS[0]}
+# A recipe stopped by the timeout before it copied its checkpoint: keep the newest one saved (no optimizer).
+last="$WORK/runs/nano/checkpoints/last"
+if [ ! -f "$KEEP/nano_checkpoint/model.safetensors" ] && [ -f "$last/model.safetensors" ]; then
+  mkdir -p "$KEEP/nano_checkpoint" && find "$last" -maxdepth 1 -type f ! -name 'optimizer*' \
+    -exec cp {} "$KEEP/nano_checkpoint/" \;
+fi
 timeout 30 python3 -m vla bench policy --device cuda --batch-size 128 --train-steps 30 --infer-calls 200 \
   --json "$KEEP/bench_policy_cuda.json" 2>&1 | tail -n 4
 # Everything kept, as at most 8 files of at most 16 MB (the tool's limits): one archive, split.

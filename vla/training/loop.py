@@ -31,8 +31,9 @@ from vla.training.data import ChunkDataset, collate, dataset_normalization, open
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
 from vla.training.frames import arrays_from_episodes, arrays_stats, feature_names
 from vla.training.interrupt import StopSignals
-from vla.training.optim import build_optimizer, load_optimizer, save_optimizer, warmup_cosine
+from vla.training.optim import ScheduleClock, build_optimizer, load_optimizer, save_optimizer
 from vla.training.precision import autocast_for, check_precision
+from vla.training.ranges import with_data_ranges
 from vla.training.stream import StreamBatches, StreamConfig, start_stream, stream_batches, suite_instructions
 from vla.training.validation import HeldOutLoss
 
@@ -73,10 +74,12 @@ class TrainConfig:
     freeze_vision: bool | None = None  # default: frozen when fine-tuning (--init), trained otherwise
     lora_rank: int = 0  # > 0: train LoRA adapters on the language model instead of its weights
     max_seconds: float = 0.0  # > 0: stop (and save) once this run has trained this long
+    lr_schedule: str = "steps"  # "time": the cosine also follows the share of max_seconds trained
     stop_at_step: int = 0  # > 0: stop (and save) at this step, though the lr schedule spans `steps`
     val_dataset: Path | None = None  # held-out episodes: loss at the start and at every checkpoint
     val_batches: int = 8  # batches of `batch_size` held-out samples per validation
     precision: str = "auto"  # "bf16" | "fp32" autocast; auto: bf16 on CUDA, fp32 on the CPU
+    widen_normalization: bool = False  # with --init: widen the policy's ranges to the data's, not refuse
     stream: StreamConfig | None = None  # instead of `dataset`: expert episodes rendered while training
 
     def __post_init__(self) -> None:
@@ -91,6 +94,13 @@ class TrainConfig:
         if not 0.0 <= self.state_dropout < 1.0:
             raise ValueError(f"--state-dropout is a probability in [0, 1); got {self.state_dropout}")
         check_precision(self.precision)
+        if self.lr_schedule not in ("steps", "time"):
+            raise ValueError(f"--lr-schedule is steps or time; got {self.lr_schedule!r}")
+        if self.lr_schedule == "time" and (self.max_seconds <= 0 or self.resume):
+            raise ValueError(
+                "--lr-schedule time needs --max-seconds (the cap it decays towards) and no --resume "
+                "(the first run's clock is not kept)"
+            )
         if not 0.0 <= self.environment_state_teacher <= 1.0:
             raise ValueError(
                 f"--environment-state-teacher is a share in [0, 1]; got {self.environment_state_teacher}"
@@ -241,6 +251,24 @@ def with_environment_head(
     return replace(bundle, config=config, normalization=normalization)
 
 
+def fine_tuning_bundle(
+    initial: PolicyBundle,
+    data: Normalization,
+    state_names: list[str] | tuple[str, ...] | None,
+    action_names: list[str] | tuple[str, ...] | None,
+    widen: bool,
+) -> PolicyBundle:
+    """`initial` with its normalisation checked against the data's, or widened to it (training/ranges.py)."""
+    normalization = with_data_ranges(
+        initial.normalization,
+        data,
+        tuple(state_names) if state_names else None,
+        tuple(action_names) if action_names else None,
+        widen,
+    )
+    return replace(initial, normalization=normalization)
+
+
 def with_instruction_via_choice(bundle: PolicyBundle, via_choice: bool) -> PolicyBundle:
     """The bundle whose language model no longer sees the sentence and word tokens (`via_choice`), so the
     instruction reaches the actions through the task choice only; a policy trained that way keeps it."""
@@ -379,6 +407,7 @@ class TrainingRun:
     sampler: DistributedSampler | None
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
+    schedule: ScheduleClock  # the scheduler's position: steps, or the share of --max-seconds trained
     encode: BatchEncoder
     autocast: object
     start_step: int
@@ -432,9 +461,10 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
             load_optimizer(optimizer, last)
     for group in optimizer.param_groups:
         group.setdefault("initial_lr", cfg.lr)  # LambdaLR needs it to start mid-schedule on --resume
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.steps), last_epoch=start_step - 1
+    schedule = ScheduleClock(
+        cfg.warmup_steps, cfg.steps, cfg.max_seconds if cfg.lr_schedule == "time" else 0.0
     )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule.multiplier, last_epoch=start_step - 1)
     autocast = autocast_for(cfg.precision, device)
     validation = None
     if cfg.val_dataset is not None and rank == 0:
@@ -450,6 +480,7 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         sampler,
         optimizer,
         scheduler,
+        schedule,
         BatchEncoder(
             bundle,
             device,
@@ -474,6 +505,15 @@ def _dataset_loader(
     lerobot_dataset, instructions, normalization, arrays = load_training_data(
         cfg, initial.config if initial else model_config(cfg)
     )
+    if initial is not None:
+        features = lerobot_dataset.meta.features if lerobot_dataset is not None else {}
+        initial = fine_tuning_bundle(
+            initial,
+            normalization,
+            feature_names(features.get("observation.state", {}).get("names")),
+            feature_names(features.get("action", {}).get("names")),
+            cfg.widen_normalization,
+        )
     bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
     names = None
     if cfg.task_choice:
@@ -535,6 +575,12 @@ def _stream_loader(
     stream, first = start_stream(cfg.stream)
     try:
         normalization = Normalization.from_lerobot_stats(arrays_stats(arrays_from_episodes(first)))
+        if initial is not None:
+            from sim.robot import ACTION_NAMES  # the simulator only when streaming from it
+
+            initial = fine_tuning_bundle(
+                initial, normalization, ACTION_NAMES, ACTION_NAMES, cfg.widen_normalization
+            )
         bundle = initial or fresh_bundle(
             model_config(cfg), suite_instructions(cfg.stream.suite), normalization
         )
@@ -594,6 +640,7 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
     step, epoch, samples = run.start_step, 0, 0
     val_loss = _validate(run, writer, progress, step) if run.validation is not None else None
     tic = started = time.perf_counter()
+    run.schedule.start()
     # Stopping early (wall-time cap, --stop-at-step or a stop signal) is decided after a step, which is then
     # saved; a cap or signal that arrives while an epoch's last batch is fetched stops after the next epoch's
     # first.

@@ -4,18 +4,46 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
 
-def warmup_cosine(step: int, warmup_steps: int, total_steps: int, floor: float = 0.1) -> float:
+def warmup_cosine(step: float, warmup_steps: int, total_steps: int, floor: float = 0.1) -> float:
     """Learning-rate multiplier: linear 0 -> 1 over warmup, then cosine 1 -> `floor` at `total_steps`."""
     if step < warmup_steps:
         return (step + 1) / warmup_steps
     progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
     return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class ScheduleClock:
+    """Where a run stands on its learning-rate schedule, in steps, and the multiplier there.
+
+    By default that is the optimiser step. A run capped by wall time (`max_seconds` > 0, `vla train
+    --lr-schedule time`) is, after warm-up, as far along as the larger of its step and the share of
+    `max_seconds` it has trained, so it ends at the bottom of the cosine when the cap stops it, however
+    fast its machine steps, instead of being cut halfway down (a restarted cosine's mid-schedule checkpoint
+    lost 9 points of success: docs/LOG.md, 2026-12-02)."""
+
+    def __init__(self, warmup_steps: int, total_steps: int, max_seconds: float = 0.0):
+        self.warmup_steps, self.total_steps, self.max_seconds = warmup_steps, total_steps, max_seconds
+        self._started: float | None = None
+
+    def start(self) -> None:
+        """Call when training starts: the wall-time share counts from here."""
+        self._started = time.perf_counter()
+
+    def position(self, step: int) -> float:
+        if self.max_seconds <= 0 or self._started is None or step < self.warmup_steps:
+            return float(step)
+        share = min(1.0, (time.perf_counter() - self._started) / self.max_seconds)
+        return max(float(step), self.warmup_steps + share * (self.total_steps - self.warmup_steps))
+
+    def multiplier(self, step: int) -> float:
+        return warmup_cosine(self.position(step), self.warmup_steps, self.total_steps)
 
 
 def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:

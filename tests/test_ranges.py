@@ -1,0 +1,38 @@
+"""A fine-tune refuses data outside the policy's normalisation ranges, naming the joint, or widens them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vla.models.normalization import Normalization, RangeNormalizer
+from vla.training.ranges import with_data_ranges
+
+NAMES = ("shoulder_pan.pos", "gripper.pos")
+
+
+def normalization(gripper_high: float) -> Normalization:
+    ranges = RangeNormalizer(np.array([-50.0, 0.0]), np.array([50.0, gripper_high]))
+    return Normalization(state=ranges, action=ranges)
+
+
+def test_data_inside_the_ranges_keeps_the_policys_normalisation():
+    policy = normalization(45.0)
+    assert with_data_ranges(policy, normalization(46.0), NAMES, NAMES, widen=False) is policy
+
+
+def test_data_past_a_range_is_refused_with_the_joint_named():
+    with pytest.raises(ValueError, match=r"action gripper.pos: the data spans \[0.0, 60.0\].*\[0.0, 45.0\]"):
+        with_data_ranges(normalization(45.0), normalization(60.0), NAMES, NAMES, widen=False)
+
+
+def test_widening_covers_both_ranges():
+    widened = with_data_ranges(normalization(45.0), normalization(60.0), NAMES, NAMES, widen=True)
+    np.testing.assert_allclose(widened.action.high, [50.0, 60.0])
+    np.testing.assert_allclose(widened.state.low, [-50.0, 0.0])
+
+
+def test_a_different_number_of_joints_is_refused():
+    three = RangeNormalizer(np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="2 state values, the fine-tuning data 3"):
+        with_data_ranges(normalization(45.0), Normalization(state=three, action=three), None, None, True)
