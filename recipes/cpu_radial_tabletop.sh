@@ -6,14 +6,12 @@
 # continuation on that expert's stream with the flags `nano_via` was trained with, then its evaluations:
 #   radial  nano_via step 1,500 (policies/tabletop_nano at 0f51b40) -> nano_radial: 1,500 steps, seed 20,
 #           stream seed 14,000,000, fp32 (74 min on an AVX2-only 2-core EPYC); 25 episodes per task.
-#   more    nano_radial step 1,500 (policies/tabletop_nano at 178b772) -> nano_radial_more, the shipped policy
-#           since 2026-12-03 (evening): 2,000 steps, seed 21, stream seed 15,000,000 (past the ~1,900 episodes
+#   more    nano_radial step 1,500 (policies/tabletop_nano at 178b772) -> nano_radial_more, shipped 2026-12-03
+#           (evening) to 2026-12-04: 2,000 steps, seed 21, stream seed 15,000,000 (past the ~1,900 episodes
 #           nano_radial saw), bf16 (47 min at 1.4 s per step on an AVX-512 bf16 EPYC); 100 episodes per task.
-#   wide    nano_radial_more step 2,000 (policies/tabletop_nano at a37c33d) -> nano_wide: 2,000 steps, seed 22,
-#           stream seed 16,000,000, bf16; the expert's jaws open to 60 % instead of 45 % since 2026-12-03
-#           (night), the cube centred between them (sim/expert.py GRIPPER_OPEN); 100 episodes per task.
-# The stream is the expert of the checkout you run: the radial and more stages were trained on the 45 %
-# opening, so to reproduce them exactly run them from a checkout of 1c5d5d6.
+# The stream is the expert of the checkout you run: both stages were trained on the 45 % opening, so to
+# reproduce them exactly run them from a checkout of 1c5d5d6 (since 2026-12-03 night the jaws open to 60 %,
+# and a continuation on that stream needs --widen-normalization: vla/training/ranges.py).
 # Each stage starts from the checkpoint that was shipped, taken out of git history (a clone has it) into
 # $RUNS/<name>_init, so the shipped policy is reproduced without retraining what came before it; set
 # INIT_MORE=runs/nano_radial/checkpoints/step_0001500 to continue your own stage-1 run instead. Training
@@ -24,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 RUNS="${RUNS:-runs}"
-STAGES="${STAGES:-radial more wide}"
+STAGES="${STAGES:-radial more}"
 
 # The policy shipped at `commit`, extracted once into $RUNS/<name>_init; prints its directory.
 shipped_at() {
@@ -56,8 +54,6 @@ for stage in $STAGES; do
       "${PRECISION:-fp32}" "${EVAL_EPISODES:-25}" ;;
     more) train_on_radial_stream nano_radial_more "${INIT_MORE:-$(shipped_at 178b772 nano_radial)}" 2000 21 \
       15000000 "${PRECISION:-bf16}" "${EVAL_EPISODES:-100}" ;;
-    wide) train_on_radial_stream nano_wide "${INIT_WIDE:-$(shipped_at a37c33d nano_radial_more)}" 2000 22 \
-      16000000 "${PRECISION:-bf16}" "${EVAL_EPISODES:-100}" ;;
-    *) echo "unknown stage '$stage' (STAGES takes: radial more wide)" >&2; exit 2 ;;
+    *) echo "unknown stage '$stage' (STAGES takes: radial more)" >&2; exit 2 ;;
   esac
 done

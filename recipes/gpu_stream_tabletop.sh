@@ -6,10 +6,19 @@
 #
 # Why a continuation: every stage since nano_oracle (docs/LOG.md, 2026-12-01 to 12-03) trained on a 2-core
 # CPU at ~30-50 samples/s, ~830k samples in all; the CPU stages' last continuations moved which layouts
-# succeed but not how many, at 64k-96k samples each. Here the same flags get ~10x that in minutes, on the
+# succeed but not how many, at 64k-96k samples each. Here the same flags get 1.4M samples in 6.5 min, on the
 # expert whose jaws open to 60 % (sim/expert.py GRIPPER_OPEN since 2026-12-03 night), so the policy's
 # gripper range is widened from 45 to 60 (--widen-normalization). The cosine follows the wall clock
 # (--lr-schedule time), so the run ends at the bottom of it whatever the machine's speed.
+#
+# Reproducing the shipped `nano_stream` (2026-12-04, docs/RESULTS.md): its INIT is `nano_radial_more`, the
+# policies/tabletop_nano of a37c33d. The working tree travels to the GPU machine whole and may hold 64 MiB
+# with the carried wheels, so put that checkpoint in the policy's place rather than beside it:
+#   git checkout a37c33d -- policies/tabletop_nano
+#   device run (carry .whl .gl): RECIPE=recipes/gpu_stream_tabletop.sh TRAIN_SECONDS=390 RECIPE_SECONDS=500 \
+#     bash bench/gpu/device_run.sh
+#   git checkout HEAD -- policies/tabletop_nano
+# The stream renders in 14 processes, so a rerun's samples arrive in another order: expect a few points.
 #
 # 1. a small held-out cache (2 episodes per task, seeds 500,000+): the run logs its loss and per-joint error
 #    on layouts it never trains on, at every checkpoint
@@ -20,9 +29,9 @@ cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 WORK="${WORK:-/tmp/vla_gpu}"                # held-out cache and the run
 KEEP="${KEEP:-$WORK/keep}"                  # what to keep: checkpoint, logs
-INIT="${INIT:-policies/tabletop_nano}"      # nano_radial_more (shipped 2026-12-03 evening)
-TRAIN_SECONDS="${TRAIN_SECONDS:-360}"       # training time; the lr reaches its floor here
-STREAM_WORKERS="${STREAM_WORKERS:-14}"      # expert render processes (~93 frames/s each on the H200 machine)
+INIT="${INIT:-policies/tabletop_nano}"      # the shipped policy (see above for nano_stream's)
+TRAIN_SECONDS="${TRAIN_SECONDS:-390}"       # training time; the lr reaches its floor here
+STREAM_WORKERS="${STREAM_WORKERS:-14}"      # expert processes (~1,160 frames/s in all on the H200 machine)
 STREAM_FRAMES="${STREAM_FRAMES:-300000}"    # the ring on the GPU: the newest 300k frames, ~29 GB
 STREAM_START_FRAMES="${STREAM_START_FRAMES:-20000}"  # frames rendered before the first step (~15 s)
 BATCH="${BATCH:-512}"

@@ -1,14 +1,13 @@
 """The closed loop through ROS 2: sim_bridge_node + policy_node (the shipped policy, exported for the
 runtime) as separate processes complete a seeded episode.
 
-The task is `push_yellow_cube_left`, the shipped policy's most reliable (84 % in `vla eval`; its grasps
-succeed in 2–25 % of episodes, docs/RESULTS.md). Under test is the ROS path: cameras and joint states out,
-chunked trajectories in, resets between episodes. A task the policy cannot do would not show it. Through
-ROS the push succeeds on 9 of seeds 0–11, the same seeds as in `vla eval` (`bench/ros_success.py`), so the
-test asks for one success in up to six episodes (P(no success) ≈ 0.02 %). The code before 706448d, which
-planned each new episode from the previous scene, got 1–3 of 12 with the previous policy and would fail
-it often. "Most of a handful" is the bench's figure; as a test at 75 % it would fail by chance about one
-run in ten.
+The task is `push_yellow_cube_left`, the shipped policy's most reliable (100 % in `vla eval` at 100
+episodes, docs/RESULTS.md). Under test is the ROS path: cameras and joint states out, chunked trajectories
+in, resets between episodes. A task the policy cannot do would not show it. Through ROS the push succeeds
+on 12 of seeds 0–11 (`bench/ros_success.py`, 2026-12-04), so the test asks for one success in up to six
+episodes. The code before 706448d, which planned each new episode from the previous scene, got 1–3 of 12
+with an earlier policy and would fail it often. Asking for most of a handful would catch less for the ROS
+path than it would add in chance failures; the bench holds that figure.
 """
 
 from __future__ import annotations
