@@ -505,7 +505,7 @@ def _dataset_loader(
     lerobot_dataset, instructions, normalization, arrays = load_training_data(
         cfg, initial.config if initial else model_config(cfg)
     )
-    if initial is not None:
+    if initial is not None and not cfg.resume:  # a resumed run keeps the ranges it started with
         features = lerobot_dataset.meta.features if lerobot_dataset is not None else {}
         initial = fine_tuning_bundle(
             initial,
@@ -575,7 +575,7 @@ def _stream_loader(
     stream, first = start_stream(cfg.stream)
     try:
         normalization = Normalization.from_lerobot_stats(arrays_stats(arrays_from_episodes(first)))
-        if initial is not None:
+        if initial is not None and not cfg.resume:  # a resumed run keeps the ranges it started with
             from sim.robot import ACTION_NAMES  # the simulator only when streaming from it
 
             initial = fine_tuning_bundle(
