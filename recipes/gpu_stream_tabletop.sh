@@ -60,11 +60,6 @@ stamp "train nano from $INIT: ${TRAIN_SECONDS} s, batch $BATCH, $STREAM_WORKERS 
   | tr '\r' '\n' | awk 'NR % 20 == 1 || !/training:/' | tee "$KEEP/train_nano.log" | grep -v "training:"
 stamp "training done"
 
-last="$WORK/runs/nano/checkpoints/last"
-mkdir -p "$KEEP/nano_checkpoint"
-for f in config.json backbone_config.json model.safetensors normalization.json tokenizer.json \
-  action_tokenizer.json training_state.json; do
-  cp "$last/$f" "$KEEP/nano_checkpoint/" || stamp "missing nano $f"
-done
+bash bench/gpu/keep_checkpoint.sh "$WORK/runs/nano/checkpoints/last" "$KEEP/nano_checkpoint"
 cp -r "$WORK/runs/nano/tensorboard" "$KEEP/nano_tensorboard"
 stamp "done"

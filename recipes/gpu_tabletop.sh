@@ -104,11 +104,7 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 stamp "training done"; tail -n 3 "$KEEP"/train_*.log
 
-mkdir -p "$KEEP/nano_checkpoint"
-for f in config.json backbone_config.json model.safetensors normalization.json tokenizer.json \
-  action_tokenizer.json training_state.json; do
-  cp "$WORK/runs/nano/checkpoints/last/$f" "$KEEP/nano_checkpoint/" || stamp "missing nano $f"
-done
+bash bench/gpu/keep_checkpoint.sh "$WORK/runs/nano/checkpoints/last" "$KEEP/nano_checkpoint"
 cp -r "$WORK/runs/nano/tensorboard" "$KEEP/nano_tensorboard"
 for kind in $BASELINES; do cp "$WORK/runs/$kind/training_summary.json" "$KEEP/train_$kind.json"; done
 

@@ -29,8 +29,7 @@ status=${PIPESTATUS[0]}
 # A recipe stopped by the timeout before it copied its checkpoint: keep the newest one saved (no optimizer).
 last="$WORK/runs/nano/checkpoints/last"
 if [ ! -f "$KEEP/nano_checkpoint/model.safetensors" ] && [ -f "$last/model.safetensors" ]; then
-  mkdir -p "$KEEP/nano_checkpoint" && find "$last" -maxdepth 1 -type f ! -name 'optimizer*' \
-    -exec cp {} "$KEEP/nano_checkpoint/" \;
+  bash bench/gpu/keep_checkpoint.sh "$last" "$KEEP/nano_checkpoint"
 fi
 timeout 30 python3 -m vla bench policy --device cuda --batch-size 128 --train-steps 30 --infer-calls 200 \
   --json "$KEEP/bench_policy_cuda.json" 2>&1 | tail -n 4
