@@ -95,6 +95,13 @@ class ScriptedExpert:
         self._q = self.ik.solve(pos, top_down_rotation(yaw), self._q, iterations=30, **kwargs).q
         return np.concatenate([np.rad2deg(self._q), [gripper]]).astype(np.float32)
 
+    def retry(self, task: Task, state: SceneState, q_arm: np.ndarray, gripper: float) -> None:
+        """Re-plan from where the arm is now, after a grasp that closed on nothing: open in place, rise
+        straight up to hover height, then the task's whole plan from the scene as it is now (the missed
+        cube may have been nudged). Timed afresh from this call."""
+        self.reset(task, state, q_arm, gripper, 1.0 / self.control_dt)
+        self.plan = retry_waypoints(self._start.pos, self._start.yaw) + self.plan
+
     @property
     def plan_duration_s(self) -> float:
         return sum(w.duration_s for w in self.plan)
@@ -177,6 +184,13 @@ def pick_waypoints(state: SceneState, colour: str) -> list[Waypoint]:
         Waypoint(np.array([*xy, GRASP_Z]), yaw, GRIPPER_CLOSED, 0.8),
         Waypoint(np.array([*xy, CARRY_Z]), yaw, GRIPPER_CLOSED, 0.9, vertical=False),
     ]
+
+
+def retry_waypoints(pos: np.ndarray, yaw: float) -> list[Waypoint]:
+    """From a closed, empty grasp at `pos` (3,): open the jaws where they are, then rise straight up to
+    hover height, so the open pads lift clear of the cube they missed before the arm moves sideways."""
+    above = np.array([pos[0], pos[1], max(pos[2], HOVER_Z)])
+    return [Waypoint(pos, yaw, GRIPPER_OPEN, 0.4), Waypoint(above, yaw, GRIPPER_OPEN, 0.5)]
 
 
 def release_waypoints(target_xy: np.ndarray, release_z: float, yaw: float) -> list[Waypoint]:

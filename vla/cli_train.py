@@ -190,6 +190,14 @@ def add_parser(subparsers) -> None:
         "sim/expert_noise.py)",
     )
     train.add_argument(
+        "--stream-miss-share",
+        type=float,
+        default=0.0,
+        help="--stream-expert: aim this share of the expert's first grasps beside the cube; it closes on "
+        "nothing, re-plans from there and grasps again, and training gets those episodes from the miss on "
+        "(retry demonstrations, sim/expert_retry.py)",
+    )
+    train.add_argument(
         "--stream-dagger-policy",
         default="",
         help="--stream-expert: a checkpoint or export folder that drives --stream-dagger-share of the "
@@ -270,6 +278,7 @@ def _stream_config(args: argparse.Namespace):
         noise_deg=args.stream_noise_deg,
         dagger_policy=args.stream_dagger_policy,
         dagger_share=args.stream_dagger_share,
+        miss_share=args.stream_miss_share,
         **({"first_seed": args.stream_seed} if args.stream_seed is not None else {}),
     )
 

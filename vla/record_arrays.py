@@ -33,6 +33,7 @@ class ExpertJob:
     instructions: str = "train"
     noise_deg: float = 0.0  # burst perturbations of the executed arm targets (sim/expert_noise.py)
     driver: str = ""  # a policy (checkpoint or export folder) that drives instead: DAgger episodes
+    miss_share: float = 0.0  # share of first grasps aimed beside the cube, then retried (sim/expert_retry.py)
 
 
 def expert_jobs(
@@ -59,16 +60,18 @@ _DRIVERS: dict = {}  # per worker process: (driver, suite, instructions) -> acti
 
 def run_expert_job(job: ExpertJob) -> list[dict]:
     """Expert episodes of one job: {"images": {key: (T, H, W, 3)}, "state", "action",
-    "environment_state", "task"}. Successful ones only, unless `job.driver` drives (see `_dagger_episode`)."""
+    "environment_state", "task"}. Successful ones only, unless `job.driver` drives (see `_dagger_episode`).
+    An episode whose grasp was aimed beside its cube keeps only its frames from the retry on."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
     from sim.expert_noise import ExpertNoise
+    from sim.expert_retry import GraspMiss
     from sim.rollout import ExpertRunner
 
     key = (job.suite, job.instructions)
     if key not in _ENVS:
         _ENVS[key] = TabletopEnv(suite=job.suite, instructions=job.instructions)
-    runner = ExpertRunner(_ENVS[key], ExpertNoise(job.noise_deg))
+    runner = ExpertRunner(_ENVS[key], ExpertNoise(job.noise_deg), GraspMiss(job.miss_share))
     if job.driver:
         seeds = range(job.first_seed, job.first_seed + job.episodes)
         return [_dagger_episode(runner, job, seed) for seed in seeds]
@@ -78,9 +81,18 @@ def run_expert_job(job: ExpertJob) -> list[dict]:
             raise RuntimeError(f"{job.task}: the expert failed too often from seed {job.first_seed}")
         episode = runner.run_episode(seed, task=job.task, keep_data=True)
         seed += 1
-        if episode.success:
-            episodes.append(_episode_arrays(episode))
+        first = _first_kept_step(episode)
+        if episode.success and first is not None:
+            episodes.append(_episode_arrays(episode, first))
     return episodes
+
+
+def _first_kept_step(episode) -> int | None:
+    """Where training's frames of `episode` start: 0, or the retry after a grasp aimed beside the cube
+    (the approach before it was off on purpose); None when such a grasp caught the cube after all."""
+    if episode.grasp_offset_m is None:
+        return 0
+    return episode.retry_step
 
 
 def _dagger_episode(runner, job: ExpertJob, seed: int) -> dict:
@@ -104,11 +116,11 @@ def dagger_horizon_steps(expert) -> int:
     return round((expert.grasp_closed_s() or expert.plan_duration_s) / expert.control_dt)
 
 
-def _episode_arrays(episode) -> dict:
-    """An `Episode` kept with data as the arrays training takes."""
+def _episode_arrays(episode, first_step: int = 0) -> dict:
+    """An `Episode` kept with data as the arrays training takes, from step `first_step` on."""
     from vla.data.features import camera_key
 
-    observations, actions = episode.observations, episode.actions
+    observations, actions = episode.observations[first_step:], episode.actions[first_step:]
     cameras = observations[0]["pixels"]
     return {
         "images": {camera_key(c): np.stack([o["pixels"][c] for o in observations]) for c in cameras},

@@ -12,6 +12,10 @@ DAgger (`--stream-dagger-policy P --stream-dagger-share S`): in a share S of the
 episodes and the expert only labels them (vla/record_arrays.py `_dagger_episode`), so the ring also holds
 the states a trained policy reaches, its near misses included, with the expert's way to the cube.
 
+Retries (`--stream-miss-share S`): a share S of the first grasps is aimed beside the cube, and the
+expert re-plans from the empty, closed gripper; the ring gets those episodes from the miss on
+(sim/expert_retry.py).
+
 Seeds: job n (EPISODES_PER_JOB successful episodes of task n mod #tasks) tries layouts upward from
 `first_seed + n * SEEDS_PER_JOB`, so a stream is reproducible for a given number of jobs, and a resumed
 run continues at the job it had reached (`stream_next_job` in training_state.json). The default
@@ -52,6 +56,7 @@ class StreamConfig:
     noise_deg: float = 0.0  # burst perturbations of the expert's executed arm targets (sim/expert_noise.py)
     dagger_policy: str = ""  # a checkpoint or export folder that drives a share of the episodes (DAgger)
     dagger_share: float = 0.0  # that share, in rounds of one job per task
+    miss_share: float = 0.0  # share of first grasps aimed beside the cube and retried (sim/expert_retry.py)
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -62,6 +67,8 @@ class StreamConfig:
             )
         if not 0.0 <= self.dagger_share <= 1.0:
             raise ValueError(f"--stream-dagger-share must be in [0, 1], got {self.dagger_share}")
+        if not 0.0 <= self.miss_share <= 1.0:
+            raise ValueError(f"--stream-miss-share must be in [0, 1], got {self.miss_share}")
         if self.dagger_share > 0 and not self.dagger_policy:
             raise ValueError("--stream-dagger-share needs --stream-dagger-policy (the policy that drives)")
         if self.dagger_policy not in ("", "expert") and not Path(self.dagger_policy).is_dir():
@@ -108,6 +115,7 @@ class ExpertStream:
             EPISODES_PER_JOB,
             noise_deg=self.config.noise_deg,
             driver=self.config.dagger_policy if self.config.is_dagger_round(n // len(self.tasks)) else "",
+            miss_share=self.config.miss_share,
         )
         self.pending.append(self.pool.submit(run_expert_job, job))
         self.next_job += 1
