@@ -21,6 +21,16 @@ def test_wilson_interval_known_values():
     assert wilson_interval(0, 0) == (0.0, 1.0)
 
 
+def test_gripper_closes_count_each_fall_to_shut_after_open():
+    from vla.evaluation.runner import gripper_closes
+
+    assert gripper_closes([]) == 0
+    assert gripper_closes([0.0, 0.0, 0.0]) == 0  # shut from the start: no grasp made
+    assert gripper_closes([60, 60, 20, 5, 0, 0]) == 1
+    assert gripper_closes([60, 0, 60, 0]) == 2  # a retried grasp
+    assert gripper_closes([60, 5, 15, 5, 40, 9]) == 2  # chatter near shut is one close until it reopens
+
+
 def vla_eval(*args: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "vla", "eval", *args], capture_output=True, text=True, timeout=600
@@ -54,6 +64,8 @@ def test_expert_eval_writes_eval_info_and_videos(tmp_path):
         low, high = summary["wilson_95_pc"]
         assert 0 < low < 100 == high
     assert [e["seed"] for e in info["per_episode"]] == [0, 1, 0, 1]
+    # The expert grasps once per pick; a push keeps its jaws shut throughout.
+    assert [e["gripper_closes"] for e in info["per_episode"]] == [1, 1, 0, 0]
     assert "| pick_red_cube" in result.stdout and "**overall**" in result.stdout
     for path in info["video_paths"]:
         episode = next(e for e in info["per_episode"] if e["video"] == path)

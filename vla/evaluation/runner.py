@@ -39,6 +39,11 @@ class EvalConfig:
             raise ValueError("--execute-steps must be at least 1")
 
 
+# Hysteresis for counting the policy's grasps from its gripper command (%, so101_follower units): a close
+# is the command falling to SHUT after it was at least OPEN. The expert opens to 60 and closes to 0.
+GRASP_OPEN_PC, GRASP_SHUT_PC = 30.0, 10.0
+
+
 @dataclass(frozen=True)
 class EpisodeOutcome:
     task: str
@@ -47,6 +52,19 @@ class EpisodeOutcome:
     steps: int
     instruction: str
     video: str | None
+    gripper_closes: int = 0  # times the gripper command closed after being open: a retried grasp makes 2+
+
+
+def gripper_closes(commands: list[float]) -> int:
+    """How many times the gripper command fell to `GRASP_SHUT_PC` or below after being `GRASP_OPEN_PC` or
+    above (a command that starts closed and never opens counts none)."""
+    closes, was_open = 0, False
+    for command in commands:
+        if command >= GRASP_OPEN_PC:
+            was_open = True
+        elif command <= GRASP_SHUT_PC and was_open:
+            closes, was_open = closes + 1, False
+    return closes
 
 
 def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[EpisodeOutcome]:
@@ -63,14 +81,16 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
             observation, info = env.reset(seed=seed)
             source.start(env, observation)
             film = config.videos and seed == config.seed
-            frames = []
+            frames, gripper = [], []
             steps, success = 0, False
             while True:
                 if film:
                     frames.append(
                         np.concatenate([observation["pixels"]["front"], observation["pixels"]["wrist"]], 1)
                     )
-                observation, _, terminated, truncated, step_info = env.step(source.act(observation))
+                action = source.act(observation)
+                gripper.append(float(action[-1]))
+                observation, _, terminated, truncated, step_info = env.step(action)
                 steps += 1
                 if terminated or truncated:
                     success = bool(step_info["is_success"])
@@ -80,7 +100,11 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
                 from sim.video import write_mp4  # PyAV only when filming (`--no-video` runs without it)
 
                 video = str(write_mp4(config.out / "videos" / f"{task}.mp4", frames, env.config.control_hz))
-            outcomes.append(EpisodeOutcome(task, seed, success, steps, info["task_description"], video))
+            outcomes.append(
+                EpisodeOutcome(
+                    task, seed, success, steps, info["task_description"], video, gripper_closes(gripper)
+                )
+            )
         return outcomes
     finally:
         env.close()
