@@ -4,7 +4,9 @@
 # first grasps are aimed beside the cube, close on nothing and are retried from there
 # (`--stream-miss-share`, sim/expert_retry.py); the ring gets those episodes from the miss on. Then the last
 # checkpoint evaluated on the seeds the inference-side tries used (1,000+, away from the reported 0-99).
-# ~55 min of training and ~3 min of evaluation on 2 cores.
+# The control is the same run without misses: MISS_SHARE=0 NAME=nano_retry_control (same seeds and stream
+# seeds, so the layouts differ only where a miss was drawn). ~55 min of training and ~3 min of evaluation
+# each on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -13,7 +15,8 @@ INIT="${INIT:-policies/tabletop_nano}"
 TRAIN_SECONDS="${TRAIN_SECONDS:-3300}"  # the cosine reaches its floor here (--lr-schedule time)
 MISS_SHARE="${MISS_SHARE:-0.3}"
 EVAL_EPISODES="${EVAL_EPISODES:-25}"   # per task
-OUT="$RUNS/nano_retry"
+NAME="${NAME:-nano_retry}"
+OUT="$RUNS/$NAME"
 [ -d "$OUT/checkpoints/last" ] || "$PY" -m vla train --policy vla --preset nano --out "$OUT" --init "$INIT" \
   --no-freeze-vision --widen-normalization --stream-expert tabletop --stream-workers 1 --stream-frames 30000 \
   --stream-start-frames 2000 --stream-noise-deg 3 --stream-miss-share "$MISS_SHARE" --stream-seed 22000000 \
@@ -22,4 +25,4 @@ OUT="$RUNS/nano_retry"
   --batch-size 32 --lr 1e-4 --warmup-steps 100 --steps 100000 --max-seconds "$TRAIN_SECONDS" \
   --lr-schedule time --seed 32 --save-every 500 --log-every 50
 "$PY" -m vla eval --policy "$OUT/checkpoints/last" --episodes-per-task "$EVAL_EPISODES" --seed 1000 \
-  --workers 2 --no-video --out results/nano_retry_s1000
+  --workers 2 --no-video --out "results/${NAME}_s1000"
