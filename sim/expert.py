@@ -109,13 +109,18 @@ class ScriptedExpert:
     def grasp_closed_s(self) -> float | None:
         """Seconds into the plan at which its first grasp has closed (the end of the first segment that
         closes an open gripper on a cube), or None for a plan that never grasps (a push)."""
-        elapsed, was_open = 0.0, False
-        for waypoint in self.plan:
-            elapsed += waypoint.duration_s
-            if was_open and waypoint.gripper <= GRIPPER_CLOSED:
-                return elapsed
-            was_open = waypoint.gripper > GRIPPER_CLOSED
-        return None
+        closing = first_close_index(self.plan)
+        return None if closing is None else sum(w.duration_s for w in self.plan[: closing + 1])
+
+
+def first_close_index(plan: list[Waypoint]) -> int | None:
+    """Index of the plan's first waypoint that closes an open gripper (its first grasp), or None."""
+    was_open = False
+    for i, waypoint in enumerate(plan):
+        if was_open and waypoint.gripper <= GRIPPER_CLOSED:
+            return i
+        was_open = waypoint.gripper > GRIPPER_CLOSED
+    return None
 
 
 # Where the open fingertip pads sit relative to the grasp centre, along the jaw-closing direction (m),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim.expert import GRIPPER_CLOSED, Waypoint
+from sim.expert import Waypoint, first_close_index
 
 MISS_SEED_STREAM = 0x4D155  # keeps the miss's random draw apart from the layout's and the noise's
 
@@ -51,19 +51,9 @@ def aim_beside(plan: list[Waypoint], offset_m: float) -> list[Waypoint]:
     """`plan` with every waypoint up to and including its first closing one moved `offset_m` sideways, at
     right angles to the jaws' closing direction (the first closing waypoint's yaw). A plan without a
     grasp (a push) comes back unchanged."""
-    closing = _first_close(plan)
+    closing = first_close_index(plan)
     if closing is None:
         return list(plan)
     yaw = plan[closing].yaw
     sideways = offset_m * np.array([-np.sin(yaw), np.cos(yaw), 0.0])
     return [replace(w, pos=w.pos + sideways) if i <= closing else w for i, w in enumerate(plan)]
-
-
-def _first_close(plan: list[Waypoint]) -> int | None:
-    """Index of the first waypoint that closes an open gripper (as `ScriptedExpert.grasp_closed_s`)."""
-    was_open = False
-    for i, waypoint in enumerate(plan):
-        if was_open and waypoint.gripper <= GRIPPER_CLOSED:
-            return i
-        was_open = waypoint.gripper > GRIPPER_CLOSED
-    return None
