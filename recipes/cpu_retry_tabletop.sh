@@ -7,6 +7,12 @@
 # The control is the same run without misses: MISS_SHARE=0 NAME=nano_retry_control (same seeds and stream
 # seeds, so the layouts differ only where a miss was drawn). ~55 min of training and ~3 min of evaluation
 # each on 2 cores.
+# The control is what was shipped (`nano_stream_more`, policies/tabletop_nano since 2026-12-04 night): it made
+# 2,603 steps of 32 in the 3,300 s on CPU-2; the schedule follows the wall clock, so a slower or busier
+# machine makes fewer. To rerun it, put its init, `nano_stream`, in the policy's place first:
+#   git checkout 76506b5 -- policies/tabletop_nano
+#   MISS_SHARE=0 NAME=nano_retry_control bash recipes/cpu_retry_tabletop.sh
+#   git checkout HEAD -- policies/tabletop_nano
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
