@@ -43,9 +43,10 @@ def test_a_push_has_no_grasp_to_miss(env_factory):
 
 
 def test_aim_beside_moves_the_approach_across_the_jaws_and_nothing_after_the_close(env_factory):
-    state = env_factory(render_mode=None, pixels=False)
-    state.reset(seed=3, options={"task": "pick_red_cube"})
-    plan = pick_waypoints(state.scene_state(), "red")  # hover, descend, close, lift
+    env = env_factory(render_mode=None, pixels=False)
+    env.reset(seed=3, options={"task": "pick_red_cube"})
+    state = env.scene_state()
+    plan = pick_waypoints(state, "red")  # hover, descend, close, lift
     moved = aim_beside(plan, 0.03)
     for before, after in zip(plan[:3], moved[:3], strict=True):
         shift = after.pos - before.pos
@@ -53,7 +54,7 @@ def test_aim_beside_moves_the_approach_across_the_jaws_and_nothing_after_the_clo
         closing = np.array([np.cos(before.yaw), np.sin(before.yaw), 0.0])
         assert shift @ closing == pytest.approx(0.0, abs=1e-12)  # sideways, not along the closing jaws
     np.testing.assert_array_equal(moved[3].pos, plan[3].pos)
-    push = push_waypoints(state.scene_state(), "red", 1.0)
+    push = push_waypoints(state, "red", 1.0)
     assert [w.pos.tolist() for w in aim_beside(push, 0.03)] == [w.pos.tolist() for w in push]
 
 
