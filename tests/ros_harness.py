@@ -67,6 +67,7 @@ class DriverNode:
     """The test's own rclpy node in its own context (domain set via the environment before init)."""
 
     def __init__(self, domain: int, name: str = "test_driver"):
+        self.domain = domain
         os.environ["ROS_DOMAIN_ID"] = str(domain)
         os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
         import rclpy
@@ -146,30 +147,42 @@ class DriverNode:
         self.context.try_shutdown()
 
 
-PROBE = """
+LIFECYCLE_CLIENT = """
 import sys
-from lifecycle_msgs.srv import GetState
+from lifecycle_msgs.srv import ChangeState, GetState
 from tests.ros_harness import DriverNode
-probe = DriverNode(int(sys.argv[1]), "probe")
+domain, node, transition = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+client = DriverNode(domain, "lifecycle_client")
 try:
-    answer = probe.call(GetState, sys.argv[2] + "/get_state", GetState.Request(), timeout=15, resend_s=3)
+    if transition:
+        request = ChangeState.Request()
+        request.transition.id = transition
+        try:
+            client.call(ChangeState, node + "/change_state", request, timeout=15)
+        except TimeoutError:  # the state read next says whether it happened
+            pass
+    answer = client.call(GetState, node + "/get_state", GetState.Request(), timeout=15, resend_s=3)
     print(answer.current_state.label)
 finally:
-    probe.close()
+    client.close()
 """
 
 
-def probe_lifecycle_state(domain: int, node: str = "vla_policy") -> str:
-    """A node's lifecycle state asked from a new process: when a test's calls go unanswered, this tells a
-    node that stopped serving from a test process that stopped hearing it."""
+def lifecycle_from_new_process(domain: int, transition: int = 0, node: str = "vla_policy") -> str:
+    """Request a lifecycle transition (0: none) from a new process, as `ros2 lifecycle set` does, and return
+    the node's state label read afterwards, or what went wrong. A transition that is not valid from the
+    current state (e.g. one that already happened) is refused by the node and leaves the state as it was."""
     try:
         done = subprocess.run(
-            [sys.executable, "-c", PROBE, str(domain), node],
+            [sys.executable, "-c", LIFECYCLE_CLIENT, str(domain), node, str(transition)],
             capture_output=True, text=True, timeout=60, env=ros_env(domain), cwd=REPO,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
-        return "the probe process hung"
-    return (done.stdout + done.stderr)[-2000:]
+        return "the lifecycle client process hung"
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return f"the lifecycle client failed: {(done.stdout + done.stderr)[-2000:]}"
+    return lines[-1]
 
 
 def image_message(frame: np.ndarray, encoding: str = "rgb8"):

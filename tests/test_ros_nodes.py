@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from tests.ros_harness import (
     NodeProcess,
     image_message,
     joint_message,
-    probe_lifecycle_state,
+    lifecycle_from_new_process,
 )
 from tests.test_runtime import debug_export  # noqa: F401  (module-scoped fixture: a tiny export)
 
@@ -92,6 +93,7 @@ class Monitor:
 
         self.commands: list[tuple[float, object]] = []
         self.diagnostics: list[str] = []
+        self.diagnostics_times: list[float] = []  # receipt times: a deaf test process or a mute node?
         self.status: list[dict] = []
         test.node.create_subscription(
             JointTrajectory,
@@ -102,15 +104,17 @@ class Monitor:
         test.node.create_subscription(
             DiagnosticArray,
             "/diagnostics",
-            lambda m: self.diagnostics.extend(
-                f"{s.message} {[(v.key, v.value) for v in s.values]}" for s in m.status
-            ),
+            self._on_diagnostics,
             10,
         )
         latched = QoSProfile(depth=1, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
         test.node.create_subscription(
             String, "vla_policy/status", lambda m: self.status.append(json.loads(m.data)), latched
         )
+
+    def _on_diagnostics(self, msg) -> None:
+        self.diagnostics_times.append(time.monotonic())
+        self.diagnostics.extend(f"{s.message} {[(v.key, v.value) for v in s.values]}" for s in msg.status)
 
     def commands_after(self, t: float) -> int:
         return sum(1 for received, _ in self.commands if received > t)
@@ -119,9 +123,11 @@ class Monitor:
 def change_state(test: DriverNode, transition: int) -> bool:
     """Request a lifecycle transition; True when the node reports (or is found in) the target state.
 
-    A request sent just after discovery can go unanswered: DDS may match the client's request writer
-    before the server has matched the client's response reader, and the response is then dropped. So on
-    a timeout the node's state says whether the transition happened, and the request is sent again if not.
+    The request goes first through the test process's long-lived client, as a lifecycle manager's would. If
+    no answer comes, a new process asks again (`lifecycle_from_new_process`): late in the fault test, the
+    test process has twice in ~10 suite runs stopped hearing the node's service answers (2026-12-02, and CI
+    on 2026-12-04), while what the node does is the subject here. A node that answers no one still fails;
+    a rescued call is reported as a warning, which the end of the test output lists.
     """
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState
@@ -134,19 +140,26 @@ def change_state(test: DriverNode, transition: int) -> bool:
     }[transition]
     request = ChangeState.Request()
     request.transition.id = transition
-    for _ in range(3):
-        try:
-            return test.call(ChangeState, "vla_policy/change_state", request, timeout=20).success
-        except TimeoutError:
-            if lifecycle_state(test) == target:
-                return True
-    return False
+    try:
+        return test.call(ChangeState, "vla_policy/change_state", request, timeout=20).success
+    except TimeoutError:
+        state = lifecycle_from_new_process(test.domain, transition)
+        heard = f"transition {transition}: no answer in the test process; a new process found {state!r}"
+        warnings.warn(heard, stacklevel=2)
+        return state == target
 
 
 def lifecycle_state(test: DriverNode) -> str:
+    """The node's lifecycle state label, asked as `change_state` asks (from a new process if unheard)."""
     from lifecycle_msgs.srv import GetState
 
-    return test.call(GetState, "vla_policy/get_state", GetState.Request(), resend_s=3).current_state.label
+    try:
+        answer = test.call(GetState, "vla_policy/get_state", GetState.Request(), resend_s=3)
+    except TimeoutError:
+        state = lifecycle_from_new_process(test.domain)
+        warnings.warn(f"get_state: no answer in the test process; a new process: {state!r}", stacklevel=2)
+        return state
+    return answer.current_state.label
 
 
 def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa: F811
@@ -259,9 +272,15 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
         assert monitor.commands_after(off + 2 * PERIOD) == 0
         assert change_state(test, Transition.TRANSITION_CLEANUP)
         assert lifecycle_state(test) == "unconfigured"
-    except Exception:  # shown with the failure: the node's log and stacks, and whether it answers others
-        print(policy.dump_stacks())
-        print(f"get_state from a new process: {probe_lifecycle_state(ros_domain)}")
+    except Exception:  # shown with the failure (probe first: CI shows the start of a long output)
+        failed = time.monotonic()
+        log = policy.dump_stacks()
+        print(f"the node's state, asked from a new process: {lifecycle_from_new_process(ros_domain)}")
+        if "monitor" in locals():
+            heard = sum(1 for t in monitor.diagnostics_times if t > failed - 10)
+            print(f"/diagnostics messages the test process heard in the last 10 s: {heard} (2 a second sent)")
+        tail = "\n".join(log.splitlines()[-80:])
+        print(f"the node's log, last 80 lines (thread stacks at the end):\n{tail}")
         raise
     finally:
         test.close()
