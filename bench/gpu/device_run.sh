@@ -3,7 +3,8 @@
 # torch, transformers and onnxruntime but no MuJoCo, LeRobot or EGL loader, and no network. Carried in:
 # .gl/ (Debian's libglvnd/EGL packages), .whl/ (wheels: bench/gpu/wheels.txt) and .whl/sentences.npz
 # (MiniLM embeddings of every suite instruction: the 90 MB encoder does not fit the 64 MB transfer).
-# Then RECIPE (recipes/gpu_tabletop.sh unless set; recipes/gpu_stream_tabletop.sh trains the shipped policy on)
+# Then RECIPE (recipes/gpu_tabletop.sh unless set; recipes/gpu_stream_tabletop.sh trains the shipped policy on,
+# recipes/gpu_baselines_tabletop.sh trains and evaluates ACT and Diffusion Policy beside it)
 # with the settings passed in the environment; what it keeps comes back in $OUT as keep.tgz.part00, 01, ...
 # (cat them, then tar -xzf).
 set -uo pipefail
@@ -31,8 +32,11 @@ last="$WORK/runs/nano/checkpoints/last"
 if [ ! -f "$KEEP/nano_checkpoint/model.safetensors" ] && [ -f "$last/model.safetensors" ]; then
   bash bench/gpu/keep_checkpoint.sh "$last" "$KEEP/nano_checkpoint"
 fi
-timeout 30 python3 -m vla bench policy --device cuda --batch-size 128 --train-steps 30 --infer-calls 200 \
-  --json "$KEEP/bench_policy_cuda.json" 2>&1 | tail -n 4
+# nano's GPU speed figures (up to 30 s; BENCH_POLICY=0 skips them, e.g. for the baselines' calls).
+if [ "${BENCH_POLICY:-1}" = 1 ]; then
+  timeout 30 python3 -m vla bench policy --device cuda --batch-size 128 --train-steps 30 --infer-calls 200 \
+    --json "$KEEP/bench_policy_cuda.json" 2>&1 | tail -n 4
+fi
 # Everything kept, as at most 8 files of at most 16 MB (the tool's limits): one archive, split.
 tar -C "$KEEP" -czf /tmp/keep.tgz . && split -b 15M -d /tmp/keep.tgz "${OUT:-/tmp/out}/keep.tgz.part"
 ls -la "${OUT:-/tmp/out}"
