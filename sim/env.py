@@ -211,10 +211,11 @@ class TabletopEnv(gym.Env):
         self.data.ctrl[self._actuators] = self.units.to_radians(target)
         mujoco.mj_step(self.model, self.data, nstep=self.config.physics_substeps)
         self._steps += 1
-        success = self.current_task.is_success(self.scene_state())
+        state = self.scene_state()
+        success = self.current_task.is_success(state)
         obs = self._observe()
         truncated = self._steps >= self.max_episode_steps and not success
-        return obs, float(success), success, truncated, self._info(success)
+        return obs, float(success), success, truncated, self._info(success, self.current_task.progress(state))
 
     def render(self) -> np.ndarray | None:
         """The front camera's latest frame (what LeRobot writes into eval videos)."""
@@ -307,5 +308,11 @@ class TabletopEnv(gym.Env):
         self._last_obs = obs
         return obs
 
-    def _info(self, success: bool) -> dict:
-        return {"is_success": success, "task": self.task, "task_description": self.instruction}
+    def _info(self, success: bool, progress: int = 0) -> dict:
+        """`task_progress`: the index into the task's `stage_names()` this step reached (sim.tasks.base)."""
+        return {
+            "is_success": success,
+            "task": self.task,
+            "task_description": self.instruction,
+            "task_progress": progress,
+        }

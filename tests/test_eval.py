@@ -66,6 +66,7 @@ def test_expert_eval_writes_eval_info_and_videos(tmp_path):
     assert [e["seed"] for e in info["per_episode"]] == [0, 1, 0, 1]
     # The expert grasps once per pick; a push keeps its jaws shut throughout.
     assert [e["gripper_closes"] for e in info["per_episode"]] == [1, 1, 0, 0]
+    assert {e["stage"] for e in info["per_episode"]} == {"success"}
     assert "| pick_red_cube" in result.stdout and "**overall**" in result.stdout
     for path in info["video_paths"]:
         episode = next(e for e in info["per_episode"] if e["video"] == path)

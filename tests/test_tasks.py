@@ -99,6 +99,41 @@ def test_stack_predicate():
         StackTask.create("red", "red")
 
 
+def held(state: SceneState, colour: str) -> SceneState:
+    state.cube_grasped[colour] = state.cube_touching_gripper[colour] = True
+    return state
+
+
+def test_stack_progress_names_where_a_carry_stopped():
+    task = StackTask.create("blue", "red")
+    base = np.array([0.2, 0.0, CUBE_HALF])
+    stage = lambda state: task.stage_names()[task.progress(state)]  # noqa: E731
+    assert task.stage_names() == ("start", "grasped", "lifted", "over the base", "success")
+    assert stage(table_state(red=base)) == "start"
+    assert stage(held(table_state(red=base), "blue")) == "grasped"  # held, still on the table
+    assert stage(held(table_state(red=base, blue=[0.25, 0.05, 0.06]), "blue")) == "lifted"
+    above = held(table_state(red=base, blue=base + [0.005, 0.0, 2 * CUBE_HALF + 0.01]), "blue")
+    assert stage(above) == "over the base"
+    beside = held(table_state(red=base, blue=base + [0.03, 0.0, 2 * CUBE_HALF + 0.01]), "blue")
+    assert stage(beside) == "lifted"  # high enough, 3 cm off
+    assert stage(table_state(red=base, blue=base + [0.004, -0.003, 2 * CUBE_HALF])) == "success"
+    # A cube that fell off the base after release is back at the start, so an episode keeps its furthest.
+    assert stage(table_state(red=base, blue=base + [0.04, 0.0, 0.0])) == "start"
+
+
+def test_place_and_pick_progress():
+    place = PlaceTask.create("red", "white")  # the white bowl is at (0.2, 0.15)
+    assert place.stage_names()[3] == "over the bowl"
+    assert place.progress(held(table_state(red=[0.2, 0.15, 0.09]), "red")) == 3
+    assert place.progress(held(table_state(red=[0.2, 0.0, 0.09]), "red")) == 2
+    assert place.progress(table_state(red=[0.21, 0.16, CUBE_HALF + 0.004])) == 4
+    pick = PickTask.create("red")
+    assert pick.stage_names() == ("start", "grasped", "success")
+    assert pick.progress(held(table_state(), "red")) == 1
+    assert pick.progress(held(table_state(red=[0.2, 0.0, CUBE_HALF + 0.06]), "red")) == 2
+    assert PushTask.create("yellow", "left").stage_names() == ("start", "success")
+
+
 @pytest.mark.parametrize("task", SUITES["tabletop"], ids=lambda t: t.name)
 def test_layouts_are_reachable_and_apart(task):
     for seed in range(30):

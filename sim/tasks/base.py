@@ -149,3 +149,28 @@ class Task:
 
     def is_success(self, state: SceneState) -> bool:
         raise NotImplementedError
+
+    def stage_names(self) -> tuple[str, ...]:
+        """The stages `progress` counts through, in order; the first is "start", the last "success"."""
+        return ("start", "success")
+
+    def progress(self, state: SceneState) -> int:
+        """How far along the task `state` is, as an index into `stage_names`. The furthest stage an episode
+        reaches says where a failure stopped (`vla eval` records it per episode)."""
+        return len(self.stage_names()) - 1 if self.is_success(state) else 0
+
+
+CARRY_STAGES = ("start", "grasped", "lifted", "over the destination", "success")
+LIFTED_M = 0.02  # a grasped cube whose bottom is this far above the table is "lifted" (a pick needs 0.04)
+
+
+def carry_progress(task: Task, state: SceneState, cube: str, over_destination: bool) -> int:
+    """`progress` for a task that carries `cube` somewhere (`CARRY_STAGES`): grasped by both jaws, lifted
+    while grasped, over the destination while grasped (`over_destination`, the task's test), success."""
+    if task.is_success(state):
+        return 4
+    if not state.cube_grasped.get(cube, False):
+        return 0
+    if state.cube_pos[cube][2] - CUBE_HALF <= LIFTED_M:
+        return 1
+    return 3 if over_destination else 2

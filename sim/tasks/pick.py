@@ -44,3 +44,9 @@ class PickTask(Task):
         cube = self.slots["cube"]
         lifted = state.cube_pos[cube][2] - CUBE_HALF > LIFT_HEIGHT_M
         return bool(lifted and state.cube_grasped.get(cube, False))
+
+    def stage_names(self) -> tuple[str, ...]:
+        return ("start", "grasped", "success")
+
+    def progress(self, state: SceneState) -> int:
+        return 2 if self.is_success(state) else int(state.cube_grasped.get(self.slots["cube"], False))

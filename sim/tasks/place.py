@@ -9,10 +9,12 @@ import numpy as np
 from sim.scene import BOWL_COLOURS, BOWL_RADIUS, CUBE_HALF
 from sim.tasks.base import (
     BOWL_DISC_RADIUS_M,
+    CARRY_STAGES,
     Layout,
     Occupancy,
     SceneState,
     Task,
+    carry_progress,
     place_cubes,
     sample_free_spot,
 )
@@ -62,8 +64,19 @@ class PlaceTask(Task):
         return Layout(cubes=cubes, bowls=bowls)
 
     def is_success(self, state: SceneState) -> bool:
-        cube, bowl = self.slots["cube"], self.slots["bowl"]
-        offset = state.cube_pos[cube] - state.bowl_pos[bowl]
-        inside = np.linalg.norm(offset[:2]) < BOWL_RADIUS - CUBE_HALF * 0.5
-        resting = offset[2] < CUBE_HALF + 0.015
-        return bool(inside and resting and not state.cube_touching_gripper.get(cube, False))
+        cube = self.slots["cube"]
+        resting = self._offset(state)[2] < CUBE_HALF + 0.015
+        return bool(self._inside(state) and resting and not state.cube_touching_gripper.get(cube, False))
+
+    def stage_names(self) -> tuple[str, ...]:
+        return (*CARRY_STAGES[:3], "over the bowl", CARRY_STAGES[4])
+
+    def progress(self, state: SceneState) -> int:
+        return carry_progress(self, state, self.slots["cube"], self._inside(state))
+
+    def _offset(self, state: SceneState) -> np.ndarray:
+        return state.cube_pos[self.slots["cube"]] - state.bowl_pos[self.slots["bowl"]]
+
+    def _inside(self, state: SceneState) -> bool:
+        """The cube's centre within the bowl's rim, less a quarter cube (at any height)."""
+        return bool(np.linalg.norm(self._offset(state)[:2]) < BOWL_RADIUS - CUBE_HALF * 0.5)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scene import CUBE_HALF
-from sim.tasks.base import Layout, Occupancy, SceneState, Task, place_cubes
+from sim.tasks.base import CARRY_STAGES, Layout, Occupancy, SceneState, Task, carry_progress, place_cubes
 
 TRAIN_TEMPLATES = (
     "stack the {cube} cube on the {base} cube",
@@ -48,3 +48,12 @@ class StackTask(Task):
         on_top = abs(offset[2] - 2 * CUBE_HALF) < 0.006
         released = not state.cube_touching_gripper.get(top, False)
         return bool(aligned and on_top and released and state.on_table(base))
+
+    def stage_names(self) -> tuple[str, ...]:
+        return (*CARRY_STAGES[:3], "over the base", CARRY_STAGES[4])
+
+    def progress(self, state: SceneState) -> int:
+        top, base = self.slots["cube"], self.slots["base"]
+        offset = state.cube_pos[top] - state.cube_pos[base]
+        over = np.linalg.norm(offset[:2]) < XY_TOLERANCE_M and offset[2] > 2 * CUBE_HALF - 0.006
+        return carry_progress(self, state, top, bool(over))

@@ -53,6 +53,7 @@ class EpisodeOutcome:
     instruction: str
     video: str | None
     gripper_closes: int = 0  # times the gripper command closed after being open: a retried grasp makes 2+
+    stage: str = ""  # the furthest stage reached (the task's `stage_names`): where a failure stopped
 
 
 def gripper_closes(commands: list[float]) -> int:
@@ -82,7 +83,7 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
             source.start(env, observation)
             film = config.videos and seed == config.seed
             frames, gripper = [], []
-            steps, success = 0, False
+            steps, success, furthest = 0, False, 0
             while True:
                 if film:
                     frames.append(
@@ -92,6 +93,7 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
                 gripper.append(float(action[-1]))
                 observation, _, terminated, truncated, step_info = env.step(action)
                 steps += 1
+                furthest = max(furthest, step_info["task_progress"])
                 if terminated or truncated:
                     success = bool(step_info["is_success"])
                     break
@@ -102,7 +104,14 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
                 video = str(write_mp4(config.out / "videos" / f"{task}.mp4", frames, env.config.control_hz))
             outcomes.append(
                 EpisodeOutcome(
-                    task, seed, success, steps, info["task_description"], video, gripper_closes(gripper)
+                    task,
+                    seed,
+                    success,
+                    steps,
+                    info["task_description"],
+                    video,
+                    gripper_closes(gripper),
+                    env.current_task.stage_names()[furthest],
                 )
             )
         return outcomes
