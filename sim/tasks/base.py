@@ -167,10 +167,11 @@ LIFTED_M = 0.02  # a grasped cube whose bottom is this far above the table is "l
 def carry_progress(task: Task, state: SceneState, cube: str, over_destination: bool) -> int:
     """`progress` for a task that carries `cube` somewhere (`CARRY_STAGES`): grasped by both jaws, lifted
     while grasped, over the destination while grasped (`over_destination`, the task's test), success."""
+    start, grasped, lifted, over, success = range(len(CARRY_STAGES))
     if task.is_success(state):
-        return 4
+        return success
     if not state.cube_grasped.get(cube, False):
-        return 0
+        return start
     if state.cube_pos[cube][2] - CUBE_HALF <= LIFTED_M:
-        return 1
-    return 3 if over_destination else 2
+        return grasped
+    return over if over_destination else lifted
