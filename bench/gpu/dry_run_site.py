@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import re
 import sys
 from pathlib import Path
+
+from packaging.utils import canonicalize_name as canonical
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = Path("/work/.library/device/KINDS.md")
@@ -40,10 +41,6 @@ class _DevicePathFinder(importlib.machinery.PathFinder):
 
 sys.meta_path[:] = [_DevicePathFinder if f is importlib.machinery.PathFinder else f for f in sys.meta_path]
 '''
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def device_packages(kinds: Path, kind: str) -> set[str]:

@@ -65,18 +65,21 @@ class PlaceTask(Task):
 
     def is_success(self, state: SceneState) -> bool:
         cube = self.slots["cube"]
-        resting = self._offset(state)[2] < CUBE_HALF + 0.015
-        return bool(self._inside(state) and resting and not state.cube_touching_gripper.get(cube, False))
+        offset = self._offset(state)
+        resting = offset[2] < CUBE_HALF + 0.015
+        return bool(self._inside(offset) and resting and not state.cube_touching_gripper.get(cube, False))
 
     def stage_names(self) -> tuple[str, ...]:
         return (*CARRY_STAGES[:3], "over the bowl", CARRY_STAGES[4])
 
     def progress(self, state: SceneState) -> int:
-        return carry_progress(self, state, self.slots["cube"], self._inside(state))
+        return carry_progress(self, state, self.slots["cube"], self._inside(self._offset(state)))
 
     def _offset(self, state: SceneState) -> np.ndarray:
+        """The cube's centre minus the bowl's (m, (3,); the bowl's z is its floor)."""
         return state.cube_pos[self.slots["cube"]] - state.bowl_pos[self.slots["bowl"]]
 
-    def _inside(self, state: SceneState) -> bool:
+    @staticmethod
+    def _inside(offset: np.ndarray) -> bool:
         """The cube's centre within the bowl's rim, less a quarter cube (at any height)."""
-        return bool(np.linalg.norm(self._offset(state)[:2]) < BOWL_RADIUS - CUBE_HALF * 0.5)
+        return bool(np.linalg.norm(offset[:2]) < BOWL_RADIUS - CUBE_HALF * 0.5)

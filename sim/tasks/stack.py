@@ -19,6 +19,7 @@ HELDOUT_TEMPLATES = (
     "build a tower with the {cube} cube above the {base} cube",
 )
 XY_TOLERANCE_M = 0.015  # top cube centre within this of the base cube centre (cube edge is 3 cm)
+HEIGHT_TOLERANCE_M = 0.006  # top cube centre within this of one cube above the base's
 
 
 @dataclass(frozen=True)
@@ -43,17 +44,23 @@ class StackTask(Task):
 
     def is_success(self, state: SceneState) -> bool:
         top, base = self.slots["cube"], self.slots["base"]
-        offset = state.cube_pos[top] - state.cube_pos[base]
-        aligned = np.linalg.norm(offset[:2]) < XY_TOLERANCE_M
-        on_top = abs(offset[2] - 2 * CUBE_HALF) < 0.006
+        offset = self._offset(state)
+        on_top = abs(offset[2] - 2 * CUBE_HALF) < HEIGHT_TOLERANCE_M
         released = not state.cube_touching_gripper.get(top, False)
-        return bool(aligned and on_top and released and state.on_table(base))
+        return bool(self._aligned(offset) and on_top and released and state.on_table(base))
 
     def stage_names(self) -> tuple[str, ...]:
         return (*CARRY_STAGES[:3], "over the base", CARRY_STAGES[4])
 
     def progress(self, state: SceneState) -> int:
-        top, base = self.slots["cube"], self.slots["base"]
-        offset = state.cube_pos[top] - state.cube_pos[base]
-        over = np.linalg.norm(offset[:2]) < XY_TOLERANCE_M and offset[2] > 2 * CUBE_HALF - 0.006
-        return carry_progress(self, state, top, bool(over))
+        offset = self._offset(state)
+        over = self._aligned(offset) and offset[2] > 2 * CUBE_HALF - HEIGHT_TOLERANCE_M
+        return carry_progress(self, state, self.slots["cube"], over)
+
+    def _offset(self, state: SceneState) -> np.ndarray:
+        """The top cube's centre minus the base cube's (m, (3,))."""
+        return state.cube_pos[self.slots["cube"]] - state.cube_pos[self.slots["base"]]
+
+    @staticmethod
+    def _aligned(offset: np.ndarray) -> bool:
+        return bool(np.linalg.norm(offset[:2]) < XY_TOLERANCE_M)
