@@ -11,6 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_site_hides_what_the_device_lacks(tmp_path):
+    import importlib.util
+
+    assert importlib.util.find_spec("pytz") is not None  # installed here (pandas), so hiding it is real
     kinds = tmp_path / "KINDS.md"
     kinds.write_text("nvidia-h200: their image. Packages: numpy, pip, torch, typing-extensions.\n")
     wheels = tmp_path / "wheels.txt"
