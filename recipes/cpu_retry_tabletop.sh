@@ -13,6 +13,8 @@
 #   git checkout 76506b5 -- policies/tabletop_nano
 #   MISS_SHARE=0 NAME=nano_retry_control bash recipes/cpu_retry_tabletop.sh
 #   git checkout HEAD -- policies/tabletop_nano
+# A second continuation of the shipped policy (2026-12-05, worse: docs/RESULTS.md) ran as
+#   MISS_SHARE=0 NAME=nano_stream_more2 STREAM_SEED=23000000 SEED=33 bash recipes/cpu_retry_tabletop.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -22,13 +24,15 @@ TRAIN_SECONDS="${TRAIN_SECONDS:-3300}"  # the cosine reaches its floor here (--l
 MISS_SHARE="${MISS_SHARE:-0.3}"
 EVAL_EPISODES="${EVAL_EPISODES:-25}"   # per task
 NAME="${NAME:-nano_retry}"
+STREAM_SEED="${STREAM_SEED:-22000000}"  # first layout seed of the stream
+SEED="${SEED:-32}"                      # vla train --seed
 OUT="$RUNS/$NAME"
 [ -d "$OUT/checkpoints/last" ] || "$PY" -m vla train --policy vla --preset nano --out "$OUT" --init "$INIT" \
   --no-freeze-vision --widen-normalization --stream-expert tabletop --stream-workers 1 --stream-frames 30000 \
-  --stream-start-frames 2000 --stream-noise-deg 3 --stream-miss-share "$MISS_SHARE" --stream-seed 22000000 \
+  --stream-start-frames 2000 --stream-noise-deg 3 --stream-miss-share "$MISS_SHARE" --stream-seed "$STREAM_SEED" \
   --environment-state-weight 1 --shift-px 0 --precision bf16 --environment-state-token \
   --environment-state-teacher 1.0 --task-choice --arm-frame-features --instruction-via-choice \
   --batch-size 32 --lr 1e-4 --warmup-steps 100 --steps 100000 --max-seconds "$TRAIN_SECONDS" \
-  --lr-schedule time --seed 32 --save-every 500 --log-every 50
+  --lr-schedule time --seed "$SEED" --save-every 500 --log-every 50
 "$PY" -m vla eval --policy "$OUT/checkpoints/last" --episodes-per-task "$EVAL_EPISODES" --seed 1000 \
   --workers 2 --no-video --out "results/${NAME}_s1000"
