@@ -9,7 +9,9 @@
 # each on 2 cores.
 # The control is what was shipped (`nano_stream_more`, policies/tabletop_nano since 2026-12-04 night): it made
 # 2,603 steps of 32 in the 3,300 s on CPU-2; the schedule follows the wall clock, so a slower or busier
-# machine makes fewer. To rerun it, put its init, `nano_stream`, in the policy's place first:
+# machine makes fewer. Its training code was baa9e1c's: `--widen-normalization` then widened every dimension
+# once one was out of range, and now only those (docs/LOG.md, 2026-12-05), so a rerun with today's code
+# leaves wrist flex's state range as it was. To rerun it, put its init, `nano_stream`, in the policy's place first:
 #   git checkout 76506b5 -- policies/tabletop_nano
 #   MISS_SHARE=0 NAME=nano_retry_control bash recipes/cpu_retry_tabletop.sh
 #   git checkout HEAD -- policies/tabletop_nano

@@ -32,6 +32,17 @@ def test_widening_covers_both_ranges():
     np.testing.assert_allclose(widened.state.low, [-50.0, 0.0])
 
 
+def test_widening_leaves_the_dimensions_the_data_stays_within():
+    """The pan's data passes its range by 2 % of the span (inside the tolerance), the gripper's by far more:
+    only the gripper's range widens, so the pan's values keep what they normalised to."""
+    data = RangeNormalizer(np.array([-50.0, 0.0]), np.array([52.0, 60.0]))
+    widened = with_data_ranges(
+        normalization(45.0), Normalization(state=data, action=data), NAMES, NAMES, widen=True
+    )
+    np.testing.assert_allclose(widened.action.high, [50.0, 60.0])
+    np.testing.assert_allclose(widened.state.high, [50.0, 60.0])
+
+
 def test_a_different_number_of_joints_is_refused():
     three = RangeNormalizer(np.zeros(3), np.ones(3))
     with pytest.raises(ValueError, match="2 state values, the fine-tuning data 3"):

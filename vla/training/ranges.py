@@ -20,26 +20,36 @@ from vla.models.normalization import Normalization, RangeNormalizer
 RANGE_TOLERANCE = 0.05
 
 
+def out_of_tolerance(policy: RangeNormalizer, data: RangeNormalizer) -> np.ndarray:
+    """(dims,) bool: where the data's bounds pass the policy's by more than RANGE_TOLERANCE of its span."""
+    span = np.maximum(policy.high - policy.low, 1e-3)
+    margin = RANGE_TOLERANCE * span
+    return (data.low < policy.low - margin) | (data.high > policy.high + margin)
+
+
 def outside_range(
     policy: RangeNormalizer, data: RangeNormalizer, names: tuple[str, ...] | None, what: str
 ) -> list[str]:
     """One line per dimension whose data bounds pass the policy's by more than RANGE_TOLERANCE."""
-    span = np.maximum(policy.high - policy.low, 1e-3)
     lines = []
-    bounds = zip(policy.low, policy.high, data.low, data.high, strict=True)
-    for i, (low, high, data_low, data_high) in enumerate(bounds):
-        if data_low < low - RANGE_TOLERANCE * span[i] or data_high > high + RANGE_TOLERANCE * span[i]:
-            name = names[i] if names and i < len(names) else f"dimension {i}"
-            lines.append(
-                f"{what} {name}: the data spans [{data_low:.1f}, {data_high:.1f}], the policy normalises "
-                f"[{low:.1f}, {high:.1f}]"
-            )
+    for i in np.flatnonzero(out_of_tolerance(policy, data)):
+        name = names[i] if names and i < len(names) else f"dimension {i}"
+        lines.append(
+            f"{what} {name}: the data spans [{data.low[i]:.1f}, {data.high[i]:.1f}], the policy normalises "
+            f"[{policy.low[i]:.1f}, {policy.high[i]:.1f}]"
+        )
     return lines
 
 
 def widened(policy: RangeNormalizer, data: RangeNormalizer) -> RangeNormalizer:
-    """The union of both ranges, per dimension."""
-    return RangeNormalizer(np.minimum(policy.low, data.low), np.maximum(policy.high, data.high))
+    """The union of both ranges on the dimensions the data leaves (out_of_tolerance); the policy's elsewhere.
+
+    Only those: widening a range changes what every value of that dimension normalises to, so the model
+    relearns it, and a dimension the data stays within gains nothing from that (docs/LOG.md, 2026-12-05)."""
+    leave = out_of_tolerance(policy, data)
+    low = np.where(leave, np.minimum(policy.low, data.low), policy.low)
+    high = np.where(leave, np.maximum(policy.high, data.high), policy.high)
+    return RangeNormalizer(low.astype(policy.low.dtype), high.astype(policy.high.dtype))
 
 
 def with_data_ranges(
@@ -52,7 +62,8 @@ def with_data_ranges(
     """`policy`'s normalisation, checked against the fine-tuning data's (`data`, from its stats).
 
     Raises ValueError naming every state and action dimension the data takes out of range, or with `widen`
-    returns the normalisation widened to cover them (the model then relearns what those values mean)."""
+    returns the normalisation widened on those dimensions to cover the data (the model then relearns what
+    their values mean)."""
     for what, ours, theirs in (("state", policy.state, data.state), ("action", policy.action, data.action)):
         if len(ours.low) != len(theirs.low):
             raise ValueError(
