@@ -155,8 +155,9 @@ class Task:
         return ("start", "success")
 
     def progress(self, state: SceneState) -> int:
-        """How far along the task `state` is, as an index into `stage_names`. The furthest stage an episode
-        reaches says where a failure stopped (`vla eval` records it per episode)."""
+        """How far along the task `state` is, as an index into `stage_names`: the last index exactly when
+        `is_success(state)` (TabletopEnv.step reads success off it). The furthest stage an episode reaches
+        says where a failure stopped (`vla eval` records it per episode)."""
         return len(self.stage_names()) - 1 if self.is_success(state) else 0
 
 
