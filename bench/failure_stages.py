@@ -11,25 +11,24 @@ way down or at release; one that fails at "start" never held it.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 
 from sim.tasks import get_task
+from vla.evaluation.runner import read_episodes
 
 
-def failure_stages(eval_info: Path) -> dict[str, Counter]:
-    """task -> Counter of the furthest stage over the file's failed episodes (and "episodes": all)."""
-    info = json.loads(eval_info.read_text())
+def failure_stages(eval_info: Path) -> tuple[str, dict[str, Counter]]:
+    """The file's suite, and task -> Counter of the furthest stage over its failed episodes (and "episodes":
+    all)."""
+    suite, episodes = read_episodes(eval_info, "stage")
     table: dict[str, Counter] = {}
-    for episode in info["per_episode"]:
-        if not episode.get("stage"):
-            raise KeyError(f"{eval_info}: no stage per episode (an eval from before the field)")
+    for episode in episodes:
         counts = table.setdefault(episode["task"], Counter())
         counts["episodes"] += 1
         if not episode["success"]:
             counts[episode["stage"]] += 1
-    return table
+    return suite, table
 
 
 def main() -> None:
@@ -37,9 +36,9 @@ def main() -> None:
     parser.add_argument("eval_info", nargs="+", type=Path)
     args = parser.parse_args()
     for path in args.eval_info:
-        suite = json.loads(path.read_text())["suite"]
+        suite, table = failure_stages(path)
         print(f"{path}: failed episodes by the furthest stage reached")
-        for task, counts in failure_stages(path).items():
+        for task, counts in table.items():
             stages = get_task(task, suite).stage_names()[:-1]  # every stage but success
             failed = sum(counts[s] for s in stages)
             cells = ", ".join(f"{s} {counts[s]}" for s in stages)

@@ -11,21 +11,19 @@ retry demonstrations (`vla train --stream-miss-share`, sim/expert_retry.py) are 
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 
 from sim.tasks import get_task
+from vla.evaluation.runner import read_episodes
 
 
 def retry_table(eval_info: Path) -> dict[str, Counter]:
     """family -> Counter of (won | lost, closes capped at 2) over the file's episodes."""
-    info = json.loads(eval_info.read_text())
+    suite, episodes = read_episodes(eval_info, "gripper_closes")
     table: dict[str, Counter] = {}
-    for episode in info["per_episode"]:
-        if "gripper_closes" not in episode:
-            raise KeyError(f"{eval_info}: no gripper_closes per episode (an eval from before the field)")
-        family = get_task(episode["task"], info["suite"]).family
+    for episode in episodes:
+        family = get_task(episode["task"], suite).family
         outcome = "won" if episode["success"] else "lost"
         table.setdefault(family, Counter())[(outcome, min(episode["gripper_closes"], 2))] += 1
     return table

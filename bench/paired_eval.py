@@ -12,20 +12,17 @@ layouts changed outcome and in which direction.
 from __future__ import annotations
 
 import argparse
-import json
 from math import comb
 from pathlib import Path
 
 from sim.tasks import get_task
+from vla.evaluation.runner import read_episodes
 
 
 def episode_outcomes(eval_info: Path) -> dict[tuple[str, int], tuple[str, bool]]:
     """(task, seed) -> (task family, success), from an `eval_info.json`'s `suite` and `per_episode` list."""
-    info = json.loads(eval_info.read_text())
-    return {
-        (e["task"], e["seed"]): (get_task(e["task"], info["suite"]).family, bool(e["success"]))
-        for e in info["per_episode"]
-    }
+    suite, episodes = read_episodes(eval_info)
+    return {(e["task"], e["seed"]): (get_task(e["task"], suite).family, bool(e["success"])) for e in episodes}
 
 
 def mcnemar_exact_p(only_first: int, only_second: int) -> float:

@@ -6,6 +6,7 @@ layouts are never training layouts). The first episode of each task is filmed (f
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -192,3 +193,14 @@ def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcom
         "per_episode": [asdict(o) for o in ordered],
         "video_paths": [o.video for o in ordered if o.video],
     }
+
+
+def read_episodes(path: Path, field: str = "success") -> tuple[str, list[dict]]:
+    """The suite and the `per_episode` rows of an `eval_info.json` (`eval_info` above), for the scripts in
+    bench/ that read them. KeyError naming the file when a row has no `field`, or an empty one: an
+    evaluation from before that field was recorded."""
+    info = json.loads(path.read_text())
+    for row in info["per_episode"]:
+        if row.get(field) in (None, ""):
+            raise KeyError(f"{path}: no {field} per episode (an eval from before the field)")
+    return info["suite"], info["per_episode"]
