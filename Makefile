@@ -10,28 +10,34 @@ export MUJOCO_GL ?= egl
 PYTHON312 := $(shell for p in python3.12 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 /usr/bin/python3.12; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help setup test test-fast demo bench lint format clean
+.PHONY: help setup test test-docs test-fast demo bench lint format clean
 
 help:
 	@echo "make demo    run the default policy on every task (installs .venv if needed)"
 	@echo "make test    run the test suite (installs .venv if needed)"
+	@echo "make test-docs  run every documented command at a tiny size"
 	@echo "make setup   create/refresh .venv with the dev install"
 	@echo "make bench   simulation speed figures"
 	@echo "make lint    ruff"
 
 $(STAMP): pyproject.toml plugins/lerobot_env_tabletop/pyproject.toml plugins/lerobot_policy_vla/pyproject.toml \
+		plugins/lerobot_robot_tabletop_sim/pyproject.toml plugins/lerobot_teleoperator_tabletop/pyproject.toml \
 		ros2_ws/src/vla_ros/setup.py
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (tried python3.12, pyenv, /usr/bin)"; exit 1; }
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]" -e plugins/lerobot_env_tabletop -e plugins/lerobot_policy_vla \
-		-e ros2_ws/src/vla_ros
+		-e plugins/lerobot_robot_tabletop_sim -e plugins/lerobot_teleoperator_tabletop -e ros2_ws/src/vla_ros
 	@touch $(STAMP)
 
 setup: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not docs"
+
+# Every command in README.md and the docs it links, run at a tiny size (~20 min on 2 cores).
+test-docs: $(STAMP)
+	$(PY) -m pytest -m docs
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"

@@ -34,11 +34,21 @@ def visual_triangles(model: mujoco.MjModel) -> int:
     return int(sum(model.mesh_facenum[model.geom_dataid[visible]]))
 
 
-def measure(config: SceneConfig, steps: int, label: str) -> SimSpeed:
-    """Time `steps` env.step calls (physics + both cameras), then the same steps with physics only."""
-    env = TabletopEnv(task="pick_red_cube", scene_config=config)
+# Per suite, the task and seed timed: for `tabletop_compose` a scene with five cubes and a bowl on the table,
+# its busiest (2 bowls allow at most 3 cubes, sim/tasks/contents.py).
+SPEED_EPISODE: dict[str, tuple[str, int]] = {
+    "tabletop": ("pick_red_cube", 0),
+    "tabletop_compose": ("pick_red_cube", 7),
+}
+
+
+def measure(config: SceneConfig, steps: int, label: str, suite: str = "tabletop") -> SimSpeed:
+    """Time `steps` env.step calls (physics + both cameras), then the same steps with physics only, in the
+    scene of `suite` (`SPEED_EPISODE`)."""
+    task, seed = SPEED_EPISODE[suite]
+    env = TabletopEnv(task=task, suite=suite, scene_config=config)
     try:
-        env.reset(seed=0)
+        env.reset(seed=seed)
         actions = _sweep_actions(steps)
         env.step(actions[0])  # first render pays one-off GL setup
         start = time.perf_counter()
@@ -46,7 +56,7 @@ def measure(config: SceneConfig, steps: int, label: str) -> SimSpeed:
             env.step(action)
         rendered = steps / (time.perf_counter() - start)
 
-        env.reset(seed=0)
+        env.reset(seed=seed)
         start = time.perf_counter()
         for action in actions:
             env.data.ctrl[:6] = env.units.to_radians(action)

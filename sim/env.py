@@ -4,12 +4,11 @@ Observation (LeRobot's gym convention, mapped by `lerobot.envs.utils.preprocess_
 `observation.images.<camera>` and `observation.state`):
     pixels:    {"front": (H, W, 3) uint8, "wrist": (H, W, 3) uint8}
     agent_pos: (6,) float32 joint positions in so101_follower units (degrees; gripper 0..100)
-    environment_state: (22,) float32 object positions in metres, world frame (`environment_state_names`):
-               x, y, z of each cube, x, y of each bowl (zeros for an object the task leaves off the table),
-               then x, y, z of the objects the instruction names: the cube to act on (`task_object`) and
-               the bowl or cube it goes to (`task_destination`; zeros for pick; for a push, the fixed point
-               on the named side the push takes the cube to, `sim.tasks.push.side_destination`; a bowl's
-               z is 0).
+    environment_state: float32 object positions in metres, world frame (`environment_state_names`), as
+               described in sim/environment_state.py: for the fixed `tabletop` scene (22,): x, y, z of each
+               cube, x, y of each bowl (zeros for an object the task leaves off the table), then x, y, z of
+               the objects the instruction names (`task_object`, `task_destination`); for a suite whose
+               contents vary, one masked entry (present, kind, colour id, x, y, z) per object body.
                Privileged simulator state, as in gym_pusht's `environment_state` (LeRobot maps it to
                `observation.environment_state`): a training label; a policy input only in the
                perception diagnostics of `vla eval --oracle-objects`.
@@ -18,7 +17,8 @@ Action: (6,) absolute joint position targets in the same units and order (`sim.r
     a NaN or infinite target raises ValueError naming the joint.
 Control: 30 Hz (`SceneConfig.control_hz`), 16 physics substeps per control step.
 Reward: 1.0 on the step the task's success predicate holds, which also terminates the episode;
-episodes are truncated at the task's time limit.
+episodes are truncated at the task's time limit. An absent-object task (sim/tasks/absent.py) succeeds on
+its last step if nothing was touched, and terminates, failed, at the first touch.
 """
 
 from __future__ import annotations
@@ -29,48 +29,41 @@ import gymnasium as gym
 import mujoco  # MUJOCO_GL is already set: importing any `sim` module runs sim/__init__.py first
 import numpy as np
 
+from sim.appearance import AppearanceJitter
+from sim.environment_state import (
+    TASK_STATE_NAMES,
+    environment_state_names,
+    fixed_destinations,
+    object_entries,
+    task_values,
+)
+from sim.objects import ON_TABLE_MIN_Z, SceneObjects
 from sim.render import CameraRig
 from sim.robot import ACTION_NAMES, ARM_JOINTS, GRIPPER_BODIES, JOINT_NAMES, JointUnits, check_finite_action
-from sim.scene import CUBE_HALF, PARKED_Z, SceneConfig, build_scene
-from sim.tasks import SceneState, Task, get_task, suite_tasks
-from sim.tasks.push import SIDE_SIGN, side_destination
+from sim.scene import SceneConfig, build_scene
+from sim.tasks import SceneState, Task, get_suite
+from sim.tasks.absent import TouchMonitor
+from sim.tasks.push import side_destination
 
 # Arm pose at reset, so101_follower units: gripper above the workspace, looking down, jaws half open.
 HOME_POSE = np.array([0.0, -20.0, 10.0, 90.0, 0.0, 30.0], dtype=np.float32)
 HOME_NOISE_DEG = 2.0  # uniform noise on each arm joint at reset so policies see varied starts
 
-
-# The last entries of the environment state: where the objects the instruction names are. They depend on
-# the instruction, not on the picture alone (vla/models/grounding_head.py reads them after the words).
-TASK_STATE_NAMES: tuple[str, ...] = tuple(
-    f"task_{o}.{axis}" for o in ("object", "destination") for axis in "xyz"
-)
-
-
-def environment_state_names(config: SceneConfig) -> list[str]:
-    """Names of a scene's `environment_state` entries: x, y, z of each cube, x, y of each bowl, then the
-    instruction's object and destination (`TASK_STATE_NAMES`)."""
-    cubes = [f"{c}_cube.{axis}" for c in config.cube_colours for axis in "xyz"]
-    return cubes + [f"{b}_bowl.{axis}" for b in config.bowl_colours for axis in "xy"] + list(TASK_STATE_NAMES)
-
-
-def task_values(scene: np.ndarray, sources: np.ndarray, constants: np.ndarray | None = None) -> np.ndarray:
-    """The `TASK_STATE_NAMES` values (..., 6) float32 copied out of scene values (..., S) at `sources`
-    (`TabletopEnv.task_state_sources`); where a source is -1 they read `constants` (6,)
-    (`TabletopEnv.task_state_constants`), or 0."""
-    fixed = 0.0 if constants is None else constants
-    return np.where(sources >= 0, scene[..., np.maximum(sources, 0)], fixed).astype(np.float32)
-
-
-def fixed_destinations() -> dict[str, tuple[float, float, float]]:
-    """The destinations that are places, not objects (x, y, z in m): the sides pushes go to, by name."""
-    return {f"{side}_side": side_destination(side) for side in SIDE_SIGN}
+__all__ = [
+    "HOME_POSE",
+    "TASK_STATE_NAMES",
+    "TabletopEnv",
+    "environment_state_names",
+    "fixed_destinations",
+    "task_values",
+]
 
 
 class TabletopEnv(gym.Env):
     """Language-conditioned tabletop tasks on the SO-101. See the module docstring for the contract.
 
-    `task`: a task name to run every episode, or None to draw one per reset (uniformly, seeded);
+    `task`: a task name to run every episode (any composition the suite's scene can hold, parsed by
+    sim/tasks/compose.py), or None to draw one per reset (uniformly, seeded) from the suite's `split`;
     `reset(options={"task": name})` overrides both. `instructions`: "train" or "heldout" paraphrases.
     """
 
@@ -81,6 +74,7 @@ class TabletopEnv(gym.Env):
         task: str | None = None,
         suite: str = "tabletop",
         instructions: str = "train",
+        split: str = "train",
         render_mode: str | None = "rgb_array",
         scene_config: SceneConfig | None = None,
         pixels: bool = True,
@@ -92,14 +86,19 @@ class TabletopEnv(gym.Env):
         if not pixels and render_mode is not None:
             raise ValueError("pixels=False renders nothing: pass render_mode=None with it")
         self.suite = suite
-        self.tasks = suite_tasks(suite)
-        self.fixed_task = get_task(task, suite) if task is not None else None
+        self.suite_spec = get_suite(suite)
+        self.split = split
+        self.tasks = self.suite_spec.tasks(split)
+        self.fixed_task = self.suite_spec.task(task) if task is not None else None
         self.instruction_split = instructions
         self.tasks[0].templates(instructions)  # validates the split name early
         self.render_mode = render_mode
         self.pixels = pixels
-        self.config = scene_config or SceneConfig()
+        self.config = self.suite_spec.scene_config(scene_config)
         self.model = build_scene(self.config)
+        self.objects = SceneObjects(self.model, self.config)
+        self.appearance = AppearanceJitter(self.model) if self.config.appearance_jitter else None
+        self.touch = TouchMonitor()
         self.data = mujoco.MjData(self.model)
         self.units = JointUnits(
             low_rad=np.array([self.model.joint(n).range[0] for n in JOINT_NAMES]),
@@ -107,7 +106,8 @@ class TabletopEnv(gym.Env):
         )
         self._index_model()
         self.rig = CameraRig(self.model, self.config.image_height, self.config.image_width)
-        self.metadata = {**self.metadata, "render_fps": self.config.control_hz}
+        # An int: video writers (PyAV) take the frame rate as a rational, and a float has no numerator.
+        self.metadata = {**self.metadata, "render_fps": round(self.config.control_hz)}
 
         h, w = self.config.image_height, self.config.image_width
         image_space = gym.spaces.Box(0, 255, (h, w, 3), np.uint8)
@@ -154,10 +154,6 @@ class TabletopEnv(gym.Env):
         m = self.model
         self._arm_qpos = np.array([m.joint(n).qposadr[0] for n in JOINT_NAMES])
         self._actuators = np.array([m.actuator(n).id for n in JOINT_NAMES])
-        self._cube_qpos = {c: m.joint(f"cube_{c}").qposadr[0] for c in self.config.cube_colours}
-        self._cube_dof = {c: m.joint(f"cube_{c}").dofadr[0] for c in self.config.cube_colours}
-        self._cube_geom = {m.geom(f"cube_{c}").id: c for c in self.config.cube_colours}
-        self._bowl_mocap = {c: m.body(f"bowl_{c}").mocapid[0] for c in self.config.bowl_colours}
         fixed_jaw, moving_jaw = (m.body(name).id for name in GRIPPER_BODIES)
         collides = m.geom_contype != 0
         self._fixed_jaw_geoms = set(np.flatnonzero((m.geom_bodyid == fixed_jaw) & collides))
@@ -168,13 +164,17 @@ class TabletopEnv(gym.Env):
         super().reset(seed=seed)
         options = options or {}
         if "task" in options:
-            self.current_task = get_task(options["task"], self.suite)
+            self.current_task = self.suite_spec.task(options["task"])
         elif self.fixed_task is not None:
             self.current_task = self.fixed_task
         else:
             self.current_task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         rng = self.np_random
-        layout = self.current_task.sample_layout(rng, self.config.cube_colours)
+        if self.config.pooled:
+            palette = (self.config.cube_colours, self.config.bowl_colours)
+            layout = self.current_task.sample_varied_layout(rng, *palette)
+        else:
+            layout = self.current_task.sample_layout(rng, self.config.cube_colours)
         self.instruction = self.current_task.instruction(rng, self.instruction_split)
 
         mujoco.mj_resetData(self.model, self.data)
@@ -183,20 +183,14 @@ class TabletopEnv(gym.Env):
         home_rad = self.units.to_radians(home)
         self.data.qpos[self._arm_qpos] = home_rad
         self.data.ctrl[self._actuators] = home_rad
-        for i, colour in enumerate(self.config.cube_colours):
-            if colour in layout.cubes:
-                x, y, yaw = layout.cubes[colour]
-                pose = [x, y, CUBE_HALF, np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)]
-            else:  # parked under the table top, out of every camera's view
-                pose = [0.1 + 0.06 * i, 0.0, PARKED_Z + CUBE_HALF, 1.0, 0.0, 0.0, 0.0]
-            adr = self._cube_qpos[colour]
-            self.data.qpos[adr : adr + 7] = pose
-        for i, colour in enumerate(self.config.bowl_colours):
-            xy = layout.bowls.get(colour, (0.1 + 0.15 * i, -0.3))
-            z = 0.0 if colour in layout.bowls else PARKED_Z
-            self.data.mocap_pos[self._bowl_mocap[colour]] = [xy[0], xy[1], z]
+        if self.config.pooled:  # drawn after the instruction: the fixed scene's draws stay as they were
+            self.objects.assign(layout, rng)
+        if self.appearance is not None:
+            self.appearance.apply(rng)
+        self.objects.place(self.data, layout)
         mujoco.mj_forward(self.model, self.data)
         self._steps = 0
+        self.touch.start(self.scene_state())
         obs = self._observe()
         return obs, self._info(success=False)
 
@@ -213,11 +207,13 @@ class TabletopEnv(gym.Env):
         self._steps += 1
         # progress reaches the last of the task's stages exactly when it succeeds (sim.tasks.base), so
         # success is read off it rather than tested a second time each step.
-        progress = self.current_task.progress(self.scene_state())
+        state = self.touch.observe(self.scene_state())
+        progress = self.current_task.progress(state)
         success = progress == len(self.current_task.stage_names()) - 1
+        failed = self.current_task.has_failed(state)  # only an absent-object task ends early, on a touch
         obs = self._observe()
-        truncated = self._steps >= self.max_episode_steps and not success
-        return obs, float(success), success, truncated, self._info(success, progress)
+        truncated = self._steps >= self.max_episode_steps and not (success or failed)
+        return obs, float(success), success or failed, truncated, self._info(success, progress)
 
     def render(self) -> np.ndarray | None:
         """The front camera's latest frame (what LeRobot writes into eval videos)."""
@@ -241,14 +237,23 @@ class TabletopEnv(gym.Env):
         return environment_state_names(self.config)
 
     def environment_state(self) -> np.ndarray:
-        """(22,) float32: where the objects are now (see the module docstring); parked objects read 0."""
+        """float32 object positions now (sim/environment_state.py); parked objects read 0."""
+        if self.config.pooled:
+            cubes = [(i, c, self.objects.cube_pose(self.data, i)[0]) for i, c in self.objects.cube_bodies()]
+            bowls = [
+                (i, c, self.data.mocap_pos[self.objects.bowl_mocap[i]].copy())
+                for i, c in self.objects.bowl_bodies()
+            ]
+            return object_entries(
+                cubes, bowls, self.config.cube_slots, self.config.bowl_slots, self.current_task.slots
+            )
         values = []
-        for adr in self._cube_qpos.values():
-            xyz = self.data.qpos[adr : adr + 3]
-            values += [0.0, 0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz)
-        for mocap in self._bowl_mocap.values():
-            xyz = self.data.mocap_pos[mocap]
-            values += [0.0, 0.0] if xyz[2] < PARKED_Z / 2 else list(xyz[:2])
+        for i, _ in self.objects.cube_bodies():
+            xyz = self.objects.cube_pose(self.data, i)[0]
+            values += [0.0, 0.0, 0.0] if xyz[2] < ON_TABLE_MIN_Z else list(xyz)
+        for i, _ in self.objects.bowl_bodies():
+            xyz = self.data.mocap_pos[self.objects.bowl_mocap[i]]
+            values += [0.0, 0.0] if xyz[2] < ON_TABLE_MIN_Z else list(xyz[:2])
         scene = np.asarray(values, np.float32)
         return np.concatenate(
             [scene, task_values(scene, self.task_state_sources(), self.task_state_constants())]
@@ -256,7 +261,13 @@ class TabletopEnv(gym.Env):
 
     def task_state_sources(self) -> np.ndarray:
         """(6,) int64: for each `TASK_STATE_NAMES` value, the index of the scene value of
-        `environment_state` it copies this episode (-1: it reads 0, as a bowl's z or a pick's destination)."""
+        `environment_state` it copies this episode (-1: it reads 0, as a bowl's z or a pick's destination).
+        The fixed scene's representation only (a pooled scene names its task's entries itself)."""
+        if self.config.pooled:
+            raise ValueError(
+                f"suite {self.suite}: task_state_sources belongs to the fixed tabletop scene's environment "
+                "state; this scene's names its task's objects by entry (sim/environment_state.py)"
+            )
         names, slots = self.environment_state_names, self.current_task.slots
         sources = [names.index(f"{slots['cube']}_cube.{axis}") for axis in "xyz"]
         if "bowl" in slots:
@@ -278,11 +289,12 @@ class TabletopEnv(gym.Env):
 
     def scene_state(self) -> SceneState:
         """Summary of the physics that task predicates read."""
-        touching: dict[str, set[str]] = {c: set() for c in self.config.cube_colours}
+        cube_colours = self.objects.geom_colours()
+        touching: dict[str, set[str]] = {c: set() for c in cube_colours.values()}
         contacts = self.data.contact
         for g1, g2 in zip(contacts.geom1[: self.data.ncon], contacts.geom2[: self.data.ncon], strict=True):
             for cube_geom, other in ((g1, g2), (g2, g1)):
-                colour = self._cube_geom.get(int(cube_geom))
+                colour = cube_colours.get(int(cube_geom))
                 if colour is None:
                     continue
                 if other in self._fixed_jaw_geoms:
@@ -290,17 +302,20 @@ class TabletopEnv(gym.Env):
                 elif other in self._moving_jaw_geoms:
                     touching[colour].add("moving")
         cube_pos, cube_yaw = {}, {}
-        for colour, adr in self._cube_qpos.items():
-            cube_pos[colour] = self.data.qpos[adr : adr + 3].copy()
-            w, x, y, z = self.data.qpos[adr + 3 : adr + 7]
-            cube_yaw[colour] = float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
-        bowl_pos = {c: self.data.mocap_pos[i].copy() for c, i in self._bowl_mocap.items()}
+        for i, colour in self.objects.cube_bodies():
+            cube_pos[colour], cube_yaw[colour] = self.objects.cube_pose(self.data, i)
+        bowl_pos = {
+            c: self.data.mocap_pos[self.objects.bowl_mocap[i]].copy() for i, c in self.objects.bowl_bodies()
+        }
         return SceneState(
             cube_pos=cube_pos,
             bowl_pos=bowl_pos,
             cube_touching_gripper={c: bool(t) for c, t in touching.items()},
             cube_grasped={c: t == {"fixed", "moving"} for c, t in touching.items()},
             cube_yaw=cube_yaw,
+            elapsed_s=self._steps / self.config.control_hz,
+            max_displacement_m=self.touch.max_displacement_m,
+            closed_on_object=self.touch.closed_on_object,
         )
 
     def _observe(self) -> dict:

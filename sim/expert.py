@@ -15,7 +15,7 @@ import numpy as np
 from sim.ik import ArmIK, nearest_grasp_yaw, top_down_rotation
 from sim.robot import ARM_JOINTS
 from sim.scene import BOWL_RADIUS, BOWL_WALL_HEIGHT, CUBE_HALF
-from sim.tasks import PickTask, PlaceTask, PushTask, SceneState, StackTask, Task
+from sim.tasks import AbsentTask, PickTask, PlaceTask, PushTask, SceneState, StackTask, Task
 from sim.tasks.push import SIDE_END_M
 
 GRIPPER_OPEN = 60.0  # %: moving pad 6.3 cm from the grasp centre, the pads 8.3 cm apart around a 3 cm cube
@@ -213,7 +213,10 @@ def release_waypoints(target_xy: np.ndarray, release_z: float, yaw: float) -> li
 
 
 def plan_for(task: Task, state: SceneState) -> list[Waypoint]:
-    """The waypoint plan for any task of the suite, from the state at reset."""
+    """The waypoint plan for any task of the suite, from the state at reset. An absent-object task's plan
+    is empty: the arm holds the pose it was reset to, touching nothing (sim/tasks/absent.py)."""
+    if isinstance(task, AbsentTask):
+        return []
     if isinstance(task, PickTask):
         return pick_waypoints(state, task.slots["cube"])
     if isinstance(task, PlaceTask):

@@ -17,18 +17,15 @@ import mujoco
 import numpy as np
 
 from sim.mesh_lod import low_poly_mesh
+from sim.palette import BOWL_PALETTE, CUBE_PALETTE
 from sim.robot import ARM_BODIES, GRIPPER_BODIES, JAW_PAD_GEOMS, so101_mjcf_path
 
+# The `tabletop` suite's objects: one body per colour, always these colours.
 CUBE_COLOURS: dict[str, tuple[float, float, float]] = {
-    "red": (0.85, 0.12, 0.10),
-    "green": (0.15, 0.70, 0.20),
-    "blue": (0.12, 0.30, 0.90),
-    "yellow": (0.95, 0.85, 0.10),
+    c: CUBE_PALETTE[c] for c in ("red", "green", "blue", "yellow")
 }
-BOWL_COLOURS: dict[str, tuple[float, float, float]] = {
-    "white": (0.92, 0.92, 0.92),
-    "purple": (0.55, 0.20, 0.70),
-}
+BOWL_COLOURS: dict[str, tuple[float, float, float]] = {c: BOWL_PALETTE[c] for c in ("white", "purple")}
+POOL_RGBA = (0.5, 0.5, 0.5, 1.0)  # a pool body's colour until an episode sets it (sim/appearance.py)
 CUBE_HALF = 0.015  # m: 3 cm cubes fit the SO-101 jaws (pads parallel at 40 mm opening)
 CUBE_MASS = 0.03  # kg
 BOWL_RADIUS = 0.055  # m, inner radius of the ring of walls
@@ -67,15 +64,39 @@ class SceneConfig:
     wrist_camera_fovy: float = 75.0
     cube_colours: tuple[str, ...] = field(default_factory=lambda: tuple(CUBE_COLOURS))
     bowl_colours: tuple[str, ...] = field(default_factory=lambda: tuple(BOWL_COLOURS))
+    # 0: one body per colour above, always that colour (the `tabletop` scene). N > 0: a pool of N bodies
+    # whose colours each episode sets from the colours above (geom rgba), the unused ones parked.
+    cube_slots: int = 0
+    bowl_slots: int = 0
+    appearance_jitter: bool = False  # small per-episode changes of light and table tint (sim/appearance.py)
 
     def __post_init__(self) -> None:
         if self.image_height < 16 or self.image_width < 16:
             raise ValueError(f"image size must be at least 16x16, got {self.image_height}x{self.image_width}")
         if self.control_hz <= 0 or self.physics_substeps < 1:
             raise ValueError("control_hz must be > 0 and physics_substeps >= 1")
-        unknown = set(self.cube_colours) - set(CUBE_COLOURS) | set(self.bowl_colours) - set(BOWL_COLOURS)
+        unknown = set(self.cube_colours) - set(CUBE_PALETTE) | set(self.bowl_colours) - set(BOWL_PALETTE)
         if unknown:
             raise ValueError(f"unknown colour(s) {sorted(unknown)}")
+        if self.cube_slots < 0 or self.bowl_slots < 0:
+            raise ValueError("cube_slots and bowl_slots must be >= 0")
+
+    @property
+    def cube_bodies(self) -> tuple[str, ...]:
+        """Names of the cube bodies (and their free joints and box geoms): `cube_red`, ... or `cube_0`, ..."""
+        names = range(self.cube_slots) if self.cube_slots else self.cube_colours
+        return tuple(f"cube_{name}" for name in names)
+
+    @property
+    def bowl_bodies(self) -> tuple[str, ...]:
+        """Names of the bowl (mocap) bodies: `bowl_white`, ... or `bowl_0`, ..."""
+        names = range(self.bowl_slots) if self.bowl_slots else self.bowl_colours
+        return tuple(f"bowl_{name}" for name in names)
+
+    @property
+    def pooled(self) -> bool:
+        """Whether objects are a pool of bodies coloured per episode rather than one body per colour."""
+        return bool(self.cube_slots or self.bowl_slots)
 
     @property
     def timestep(self) -> float:
@@ -160,15 +181,21 @@ def _add_table(spec: mujoco.MjSpec) -> None:
     )
 
 
-def _add_cubes(spec: mujoco.MjSpec, colours: tuple[str, ...]) -> None:
-    for i, colour in enumerate(colours):
-        body = spec.worldbody.add_body(name=f"cube_{colour}", pos=[0.2, -0.1 + 0.07 * i, CUBE_HALF])
-        body.add_freejoint(name=f"cube_{colour}")
+def _rgba(body: str, palette: dict[str, tuple[float, float, float]]) -> list[float]:
+    """A body's built-in colour: its palette colour when named after one (`cube_red`), else grey."""
+    colour = body.split("_", 1)[1]
+    return [*palette[colour], 1.0] if colour in palette else list(POOL_RGBA)
+
+
+def _add_cubes(spec: mujoco.MjSpec, bodies: tuple[str, ...]) -> None:
+    for i, name in enumerate(bodies):
+        body = spec.worldbody.add_body(name=name, pos=[0.2, -0.1 + 0.07 * i, CUBE_HALF])
+        body.add_freejoint(name=name)
         body.add_geom(
-            name=f"cube_{colour}",
+            name=name,
             type=mujoco.mjtGeom.mjGEOM_BOX,
             size=[CUBE_HALF] * 3,
-            rgba=[*CUBE_COLOURS[colour], 1],
+            rgba=_rgba(name, CUBE_PALETTE),
             mass=CUBE_MASS,
             contype=WORLD_BIT,
             conaffinity=WORLD_BIT | ARM_BIT,
@@ -178,14 +205,14 @@ def _add_cubes(spec: mujoco.MjSpec, colours: tuple[str, ...]) -> None:
         )
 
 
-def _add_bowls(spec: mujoco.MjSpec, colours: tuple[str, ...]) -> None:
+def _add_bowls(spec: mujoco.MjSpec, bodies: tuple[str, ...]) -> None:
     """Bowls are mocap bodies (kinematic): tasks move them at reset, physics never does."""
     wall_half_len = BOWL_RADIUS * np.tan(np.pi / BOWL_WALLS) + 0.004
-    for i, colour in enumerate(colours):
-        body = spec.worldbody.add_body(name=f"bowl_{colour}", pos=[0.0, 0.3 * (i + 1), PARKED_Z], mocap=True)
-        rgba = [*BOWL_COLOURS[colour], 1]
+    for i, name in enumerate(bodies):
+        body = spec.worldbody.add_body(name=name, pos=[0.0, 0.3 * (i + 1), PARKED_Z], mocap=True)
+        rgba = _rgba(name, BOWL_PALETTE)
         body.add_geom(
-            name=f"bowl_{colour}_base",
+            name=f"{name}_base",
             type=mujoco.mjtGeom.mjGEOM_CYLINDER,
             size=[BOWL_RADIUS + 0.004, 0.002, 0],
             pos=[0, 0, 0.002],
@@ -197,7 +224,7 @@ def _add_bowls(spec: mujoco.MjSpec, colours: tuple[str, ...]) -> None:
             angle = 2 * np.pi * k / BOWL_WALLS
             quat = [np.cos(angle / 2), 0, 0, np.sin(angle / 2)]
             body.add_geom(
-                name=f"bowl_{colour}_wall{k}",
+                name=f"{name}_wall{k}",
                 type=mujoco.mjtGeom.mjGEOM_BOX,
                 size=[0.003, wall_half_len, BOWL_WALL_HEIGHT / 2],
                 pos=[
@@ -274,8 +301,8 @@ def build_scene(config: SceneConfig | None = None) -> mujoco.MjModel:
     _simplify_meshes(spec, mjcf.parent, config)
     _configure_arm(spec, config)
     _add_table(spec)
-    _add_cubes(spec, config.cube_colours)
-    _add_bowls(spec, config.bowl_colours)
+    _add_cubes(spec, config.cube_bodies)
+    _add_bowls(spec, config.bowl_bodies)
     _add_grasp_site(spec)
     _add_cameras_and_lights(spec, config)
     return spec.compile()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +21,15 @@ BIN = Path(os.sys.executable).parent
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 
 
+# Nodes started from tests keep their state files (policy_node's e-stop latch) here, never in the user's
+# ~/.local/state, and never shared with another test run on the same machine.
+STATE_HOME = Path(tempfile.mkdtemp(prefix="vla_ros_state_"))
+atexit.register(shutil.rmtree, STATE_HOME, True)
+
+
 def ros_env(domain: int) -> dict[str, str]:
     return os.environ | {
+        "XDG_STATE_HOME": str(STATE_HOME),
         "ROS_DOMAIN_ID": str(domain),
         "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
         "RCUTILS_LOGGING_BUFFERED_STREAM": "0",

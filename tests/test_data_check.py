@@ -256,6 +256,6 @@ def test_cli_prints_summary_and_exit_codes(good_dataset, dataset, tmp_path, caps
 
     assert run_cli("check", str(tmp_path / "missing")) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "is not a folder" in err
+    assert err.count("\n") == 1 and f"{tmp_path / 'missing'} does not exist" in err
     assert run_cli("check", str(tmp_path)) == 1
-    assert "meta/info.json not found" in capsys.readouterr().err
+    assert "not a LeRobot dataset (no meta/info.json)" in capsys.readouterr().err

@@ -144,7 +144,7 @@ def test_unknown_policy_is_a_clear_error(tmp_path):
         timeout=300,
     )
     assert result.returncode == 2
-    assert "not 'expert', a checkpoint folder or an export folder" in result.stderr
+    assert "no such folder; give 'expert', a checkpoint folder" in result.stderr
 
 
 def test_chunk_source_runs_execute_steps_of_each_chunk():

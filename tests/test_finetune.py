@@ -1,9 +1,16 @@
-"""Fine-tuning: a frozen vision tower stays put; LoRA adapters train alone and merge into plain weights."""
+"""Fine-tuning: a frozen vision tower stays put; LoRA adapters train alone and merge into plain weights; the
+README's command on new data that leaves the policy's ranges widens them and says so."""
 
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
 import torch
 
 from tests.test_model import make_batch, make_bundle
-from vla.models.checkpoint import load_checkpoint, save_checkpoint
+from vla.models.checkpoint import NORMALIZATION, load_checkpoint, save_checkpoint
 from vla.training.finetune import add_lora, freeze_vision_tower, has_lora, merged_copy
 
 
@@ -46,3 +53,48 @@ def test_lora_trains_adapters_and_merges_into_plain_weights(tmp_path):
     loaded = load_checkpoint(tmp_path / "ckpt").model
     with torch.no_grad():
         torch.testing.assert_close(loaded(batch), model(batch), atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_fine_tuning_on_new_data_widens_the_ranges_it_leaves(recorded_dataset, tmp_path):
+    """`vla train --dataset <new data> --init <policy> --lora-rank 8` as the README writes it: the policy's
+    gripper range ends at 10 %, the recorded expert opens it further. The run widens that range (and not
+    the ones the data stays within), says so in one line, and saves the widened ranges;
+    --no-widen-normalization refuses the data instead."""
+    policy = save_checkpoint(tmp_path / "policy", make_bundle())
+    ranges = json.loads((policy / NORMALIZATION).read_text())
+    for part in ("state", "action"):
+        ranges[part]["high"][-1] = 10.0  # gripper.pos, %
+    (policy / NORMALIZATION).write_text(json.dumps(ranges))
+
+    def fine_tune(out: str, *extra: str) -> subprocess.CompletedProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "vla",
+            "train",
+            "--dataset",
+            str(recorded_dataset),
+            "--init",
+            str(policy),
+        ]
+        command += ["--lora-rank", "8", "--steps", "1", "--batch-size", "4", "--device", "cpu"]
+        return subprocess.run(
+            [*command, "--out", str(tmp_path / out), *extra], capture_output=True, text=True, timeout=600
+        )
+
+    refused = fine_tune("refused", "--no-widen-normalization")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "action gripper.pos: the data spans" in refused.stderr
+
+    result = fine_tune("run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (line,) = [line for line in result.stdout.splitlines() if "widened:" in line]
+    assert "action gripper.pos [-90.0, 10.0] -> [-90.0, " in line and "state gripper.pos" in line
+    saved = load_checkpoint(tmp_path / "run" / "checkpoints" / "last").normalization
+    new_high = saved.action.high[-1]
+    assert new_high > 20.0 and f"action gripper.pos [-90.0, 10.0] -> [-90.0, {new_high:.1f}]" in line
+    names = json.loads((recorded_dataset / "meta" / "info.json").read_text())["features"]["action"]["names"]
+    for i, name in enumerate(names):
+        if f"action {name} " not in line:  # a joint the data stays within keeps its range
+            np.testing.assert_allclose([saved.action.low[i], saved.action.high[i]], [-90.0, 90.0])

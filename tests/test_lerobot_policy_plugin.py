@@ -104,3 +104,85 @@ def test_lerobot_train_trains_the_policy(dataset, tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "step:3" in output and "loss:" in output and "token_accuracy:" in output, output[-3000:]
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "policies" / "tabletop_nano"
+
+
+def _observation(seed: int = 0) -> dict:
+    """One observation in the project's contract: uint8 (H, W, 3) frames, so101_follower state, task."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return {
+        "observation.images.front": rng.integers(0, 256, (128, 128, 3), dtype=np.uint8),
+        "observation.images.wrist": rng.integers(0, 256, (128, 128, 3), dtype=np.uint8),
+        "observation.state": np.array([0.0, -20.0, 10.0, 90.0, 0.0, 30.0], np.float32),
+        "task": "pick up the red cube",
+    }
+
+
+def test_shipped_policy_loads_in_lerobot_and_acts_as_vla_eval():
+    """`--policy.path=policies/tabletop_nano`, as lerobot-eval and lerobot-rollout load it: the same chunk as
+    the project's own `infer`, served one action at a time."""
+    from lerobot.configs.policies import PreTrainedConfig
+    from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+
+    from vla.policy import VLAPolicy
+
+    config = PreTrainedConfig.from_pretrained(SHIPPED, cli_overrides=["--device=cpu", "--n_action_steps=4"])
+    assert config.type == "vla_checkpoint" and config.n_action_steps == 4
+    policy = get_policy_class(config.type).from_pretrained(SHIPPED, config=config)
+    preprocess, postprocess = make_pre_post_processors(config, pretrained_path=str(SHIPPED))
+
+    observation = _observation()
+    expected = VLAPolicy.from_checkpoint(SHIPPED).infer(observation)["actions"]  # (T, A)
+    # What LeRobot feeds a policy: channel-first float frames in [0, 1] (lerobot.envs.utils).
+    batch = {
+        key: torch.from_numpy(value).permute(2, 0, 1).float() / 255.0
+        if key.startswith("observation.images")
+        else torch.from_numpy(value)
+        if key.startswith("observation")
+        else value
+        for key, value in observation.items()
+    }
+    policy.reset()
+    served = [postprocess(policy.select_action(preprocess(dict(batch)))) for _ in range(5)]
+    assert served[0].shape == (1, 6)
+    # Steps 0-3 come from the first chunk, step 4 from a new one (same observation: the same chunk again).
+    torch.testing.assert_close(torch.cat(served[:4]), torch.from_numpy(expected[:4]), rtol=0, atol=1e-5)
+    torch.testing.assert_close(served[4], torch.from_numpy(expected[:1]), rtol=0, atol=1e-5)
+
+
+def test_prepare_checkpoint_tags_the_config_and_leaves_the_weights(tmp_path):
+    import hashlib
+    import json
+    import shutil
+
+    from lerobot_policy_vla.prepare_checkpoint import prepare_checkpoint
+
+    from vla.models.checkpoint import read_checkpoint_config
+
+    folder = tmp_path / "checkpoint"
+    shutil.copytree(SHIPPED, folder)
+    config = json.loads((folder / "config.json").read_text())
+    del config["type"]  # as `vla train` writes it
+    (folder / "config.json").write_text(json.dumps(config))
+    for name in ("policy_preprocessor.json", "policy_postprocessor.json"):
+        (folder / name).unlink()
+    weights = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+
+    prepare_checkpoint(folder)
+    prepare_checkpoint(folder)  # twice changes nothing
+    tagged = json.loads((folder / "config.json").read_text())
+    assert tagged == {"type": "vla_checkpoint", **config}
+    assert (folder / "policy_preprocessor.json").is_file() and (
+        folder / "policy_postprocessor.json"
+    ).is_file()
+    assert hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest() == weights
+    assert read_checkpoint_config(folder) == read_checkpoint_config(SHIPPED)
+
+    # Our loader refuses a config.json of another LeRobot policy type, naming the field.
+    (folder / "config.json").write_text(json.dumps({**config, "type": "act"}))
+    with pytest.raises(ValueError, match='"type"'):
+        read_checkpoint_config(folder)

@@ -1,4 +1,5 @@
-"""A fine-tune refuses data outside the policy's normalisation ranges, naming the joint, or widens them."""
+"""Fine-tuning ranges: the policy's normalisation widens where the data leaves it, saying so, or refuses
+such data naming the joint."""
 
 from __future__ import annotations
 
@@ -47,3 +48,24 @@ def test_a_different_number_of_joints_is_refused():
     three = RangeNormalizer(np.zeros(3), np.ones(3))
     with pytest.raises(ValueError, match="2 state values, the fine-tuning data 3"):
         with_data_ranges(normalization(45.0), Normalization(state=three, action=three), None, None, True)
+
+
+def test_widening_is_the_default_and_says_so_in_one_line():
+    """`vla train --init` widens without being asked, and names each joint with its old and new range."""
+    lines: list[str] = []
+    widened = with_data_ranges(normalization(45.0), normalization(60.0), NAMES, NAMES, report=lines.append)
+    np.testing.assert_allclose(widened.action.high, [50.0, 60.0])
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert (
+        "state gripper.pos [0.0, 45.0] -> [0.0, 60.0], action gripper.pos [0.0, 45.0] -> [0.0, 60.0]"
+        in lines[0]
+    )
+    assert "shoulder_pan" not in lines[0]  # inside its range: not widened, not named
+    assert "--no-widen-normalization" in lines[0]
+
+
+def test_refusing_names_every_joint_on_one_line():
+    with pytest.raises(ValueError) as refused:
+        with_data_ranges(normalization(45.0), normalization(60.0), NAMES, NAMES, widen=False)
+    message = str(refused.value)
+    assert "\n" not in message and "state gripper.pos" in message and "action gripper.pos" in message

@@ -11,14 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from vla_ros import chunking, images, parameters, safety
+from vla_ros import bridge_parameters, chunking, images, parameters, safety
 from vla_ros.trajectory import TrajectoryFollower
 from vla_ros.units import PolicyUnits, ordered_positions
 
 PACKAGE = Path(__file__).resolve().parent.parent / "ros2_ws" / "src" / "vla_ros"
 JOINTS = tuple(parameters.SO101_JOINTS)
 NODE_SPECS = {"policy_node": parameters.POLICY, "sim_bridge_node": parameters.SIM_BRIDGE,
-              "recorder_node": parameters.RECORDER}  # fmt: skip
+              "recorder_node": parameters.RECORDER, "robot_bridge_node": bridge_parameters.ROBOT_BRIDGE,
+              "teleop_node": bridge_parameters.TELEOP}  # fmt: skip
 
 
 def config() -> dict:
@@ -114,6 +115,123 @@ def test_safety_rules():
     assert estop.latched
     estop.reset()
     assert not estop.latched and estop.triggers == 1
+
+
+def test_commands_stay_inside_the_limits_when_the_start_is_outside():
+    """The clamp comes after the rate limit: a measured joint 0.4 rad beyond its upper limit (within a wide
+    tolerance) must not give commands beyond it (the old order sent 1.3, 1.2, 1.1 here)."""
+    cfg = safety_config()
+    out = safety.limit_commands(np.full((3, 2), 5.0), np.array([1.4, 0.0]), cfg)
+    assert np.all(out <= cfg.upper_rad) and np.all(out >= cfg.lower_rad)
+    np.testing.assert_allclose(out[:, 0], [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(out[:, 1], [0.1, 0.2, 0.3])  # the rate limit still holds inside
+    out = safety.limit_commands(np.zeros((3, 2)), np.array([-1.4, 0.0]), cfg)  # from below, target inside
+    np.testing.assert_allclose(out[:, 0], [-1.0, -0.9, -0.8])  # clamped, then rate limited from there
+
+
+def test_implausible_joint_states_are_faults():
+    cfg = safety_config(joint_limit_tolerance_rad=0.1, max_joint_speed_rad_s=10.0)
+    check = safety.JointStateCheck(["pan", "lift"], cfg)
+    assert check.check(np.array([0.5, 1.05]), 0.0) is None  # 0.05 rad beyond: within the tolerance
+    fault = check.check(np.array([100.0, 0.0]), 0.033)  # finite but impossible
+    assert fault.reason.startswith("joint_states: pan beyond the joint limits") and "lift" not in fault.reason
+    assert "pan = 100.000 rad, limits [-1.000, 1.000]" in fault.detail
+    assert check.check(np.array([100.0, 0.0]), 0.066).reason == fault.reason  # the same while it lasts
+    back = check.check(np.array([0.5, 0.0]), 0.1)  # the first reading back is a jump from 100 rad
+    assert back is not None and "pan moved faster than max_joint_speed_rad_s" in back.reason
+    assert check.check(np.array([0.51, 0.0]), 0.133) is None  # then trusted again
+    assert "lift beyond" in check.check(np.array([0.5, 1.4]), 0.166).reason  # 0.4 rad beyond
+    # Speed: 10 rad/s over 0.033 s plus max_input_age_s (0.05 s) of jitter allows 0.83 rad.
+    check.forget()
+    assert check.check(np.array([0.0, 0.0]), 1.0) is None
+    assert check.check(np.array([0.8, 0.0]), 1.033) is None
+    assert "pan moved faster" in check.check(np.array([-0.1, 0.0]), 1.066).reason
+    assert check.check(np.array([-0.1, 0.0]), 1.1) is None  # a robot that really moved: trusted again
+
+
+def test_inputs_are_stale_by_receipt_time_or_header_stamp():
+    cfg = safety_config(max_input_age_s=0.05, max_clock_offset_s=0.02)
+    received = {"front": 9.99, "wrist": 9.9, "joint_states": None}
+    assert safety.input_staleness(10.0, received, 100.0, {}, cfg) == {
+        "wrist": ("late", pytest.approx(0.1)),
+        "joint_states": ("never received", float("inf")),
+    }
+    fresh = {"front": 9.99, "joint_states": 9.99}
+    # Frames keep coming (fresh by receipt) with a frozen stamp: stale once the stamp is older than
+    # max_input_age_s + max_clock_offset_s (0.07 s).
+    assert safety.input_staleness(10.0, fresh, 100.0, {"front": 99.95, "joint_states": 99.99}, cfg) == {}
+    stale = safety.input_staleness(10.0, fresh, 100.0, {"front": 99.9, "joint_states": 99.99}, cfg)
+    assert stale == {"front": ("old header.stamp", pytest.approx(0.1))}
+    future = safety.input_staleness(10.0, fresh, 100.0, {"front": 100.5, "joint_states": 0.0}, cfg)
+    assert future == {"front": ("header.stamp in the future", pytest.approx(-0.5))}  # 0.0: unstamped, ok
+
+
+def test_input_hold_order_and_empty_instruction():
+    from vla_ros.policy_inputs import Inputs, input_hold
+
+    cfg = safety_config()
+    inputs = Inputs(frame_times={"front": 9.99}, frame_stamps={"front": 0.0}, joints_time=9.99)
+    inputs.receive_instruction("pick up the red cube", "instruction", 9.0)
+    assert input_hold(inputs, False, 10.0, 50.0, cfg, "instruction") is None
+    inputs.receive_instruction("  \t ", "instruction", 9.5)  # whitespace only: an error, not a task
+    hold = input_hold(inputs, False, 10.0, 50.0, cfg, "instruction")
+    assert hold.error and hold.reason.startswith("empty instruction on instruction")
+    inputs.joint_fault = safety.JointFault("joint_states: pan beyond the joint limits", "pan = 3 rad")
+    hold = input_hold(inputs, False, 10.0, 50.0, cfg, "instruction")
+    assert hold.error and hold.drop_plan and hold.detail == "pan = 3 rad"
+    assert input_hold(inputs, True, 10.0, 50.0, cfg, "instruction").reason == "e-stop latched"
+    inputs.joint_fault = None
+    inputs.receive_instruction("push the cube", "instruction", 9.6)
+    hold = input_hold(inputs, False, 10.2, 50.0, cfg, "instruction")  # both inputs 0.21 s old
+    assert hold.reason == "stale input: front (late), joint_states (late)" and not hold.drop_plan
+    later = input_hold(inputs, False, 10.5, 50.0, cfg, "instruction")
+    assert later.reason == hold.reason and later.detail != hold.detail  # reason fixed, ages in the detail
+
+
+def test_estop_latch_survives_in_its_state_file(tmp_path):
+    from vla_ros.estop_store import EStopStore, default_state_file
+
+    path = tmp_path / "state" / "vla_policy.estop.json"
+    estop = safety.EStop(EStopStore(path))
+    assert not estop.latched and not path.exists()
+    estop.trigger("test")
+    assert safety.EStop(EStopStore(path)).latched  # a new process reads it back latched
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # written atomically, nothing left over
+    estop.reset()
+    assert not safety.EStop(EStopStore(path)).latched
+    path.write_text("{not json")
+    broken = safety.EStop(EStopStore(path))  # unreadable: latched, and says why
+    assert broken.latched and "cannot read the e-stop state file" in broken.store_error
+    broken.reset()
+    assert not broken.latched and not broken.store_error and not safety.EStop(EStopStore(path)).latched
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    unwritable = safety.EStop(EStopStore(blocked / "estop.json"))  # its folder cannot be created
+    unwritable.trigger()
+    assert unwritable.latched and "cannot write the e-stop state file" in unwritable.store_error
+    assert default_state_file("/arm1/vla_policy").parts[-2:] == ("vla_ros", "arm1.vla_policy.estop.json")
+
+
+def test_reports_follow_changes_and_logs_are_rate_limited():
+    from vla_ros.diagnostics import ERROR, OK, WARN, LogLimiter, condition
+
+    assert condition(True, "", False, False) == (OK, "sending commands")
+    assert condition(True, "stale input: front (late)", False, False).level == WARN
+    assert condition(True, "empty instruction on instruction", True, False).level == ERROR
+    assert condition(False, "", False, True).message.startswith("e-stop latched")
+    assert condition(True, "", False, False, last_error="front: bad frame") == (ERROR, "front: bad frame")
+    limiter = LogLimiter(interval_s=1.0)
+    # A hold that flips every tick for 1 s (30 Hz): each kind of line once, not 30 times.
+    lines = [m for t in range(30) for m in ("holding: stale input: front (late)", "sending commands")
+             if limiter.allow(m, t / 30)]  # fmt: skip
+    assert lines == ["holding: stale input: front (late)", "sending commands"]
+    assert limiter.allow("holding: empty instruction", 0.5)  # a new kind of line is always logged
+    # Messages that differ only in their numbers are one kind.
+    assert limiter.allow("shoulder_pan 0.100 -> 2.220 rad in 0.040 s", 2.0)
+    assert not limiter.allow("shoulder_pan 2.220 -> -0.1 rad in 3e-2 s", 2.5)
+    assert limiter.allow("shoulder_pan 0.1 -> 5.0 rad in 0.033 s", 3.1)
+    assert limiter.suppressed("shoulder_pan 9 -> 9 rad in 9 s") == " (1 similar log lines suppressed)"
+    assert limiter.suppressed("shoulder_pan 9 -> 9 rad in 9 s") == ""
 
 
 def run_scheduler(latency_ticks: int, chunk: int = 10, request_ahead: int = 4, ticks: int = 200) -> list[int]:

@@ -190,8 +190,11 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
         assert change_state(test, Transition.TRANSITION_CONFIGURE)
         assert change_state(test, Transition.TRANSITION_ACTIVATE)
         assert test.spin_until(lambda: len(monitor.commands) > 10, 20, robot.publish), policy.output()
-        command = monitor.commands[-1][1]
-        assert list(command.joint_names) == JOINTS and len(command.points) == 3
+        # 3 points per command; fewer only when the plan runs short (inference slower than the lead, as
+        # on a busy 2-core machine): the newest full command is checked.
+        assert all(1 <= len(m.points) <= 3 for _, m in monitor.commands)
+        command = next((m for _, m in reversed(monitor.commands) if len(m.points) == 3), None)
+        assert command is not None and list(command.joint_names) == JOINTS
         times = [p.time_from_start.nanosec * 1e-9 + p.time_from_start.sec for p in command.points]
         assert times == pytest.approx([PERIOD, 2 * PERIOD, 3 * PERIOD], abs=1e-6)
 
@@ -302,7 +305,7 @@ def test_policy_node_rejects_a_missing_export(tmp_path):
     finally:
         test.close()
         policy.stop()
-    assert "not an export folder" in policy.output()
+    assert "configure failed" in policy.output() and str(tmp_path / "nope") in policy.output()
 
 
 def test_recorder_node_writes_a_dataset_and_survives_a_crash(tmp_path):

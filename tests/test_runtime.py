@@ -18,7 +18,7 @@ from vla.export import export_policy
 from vla.models.checkpoint import save_checkpoint
 from vla.models.configuration_vla import preset
 from vla.policy import VLAPolicy
-from vla.runtime import ExportFolder, RuntimePolicy
+from vla.runtime import BadInputError, ExportFolder, RuntimePolicy
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -161,11 +161,22 @@ def test_bad_observations_name_the_key(debug_export):
         runtime.infer(good | {"observation.state": np.zeros(5, np.float32)})
 
 
+@pytest.mark.parametrize("task", ["", "   \t"])
+def test_an_empty_instruction_is_an_error_never_an_action(debug_export, task):
+    """Both policies refuse it before running anything (a ValueError naming `task`)."""
+    checkpoint, export = debug_export
+    obs = observation(32) | {"task": task}
+    for policy in (RuntimePolicy(export), VLAPolicy.from_checkpoint(checkpoint)):
+        with pytest.raises(ValueError, match="task: the instruction is empty"):
+            policy.infer(obs)
+        assert policy.infer(observation(32))["actions"].shape == (4, 6)  # a real instruction still acts
+
+
 def test_export_folder_errors(debug_export, tmp_path):
     checkpoint, export = debug_export
     with pytest.raises(FileNotFoundError, match="run `vla export` first"):
         ExportFolder.read(checkpoint)
-    with pytest.raises(KeyError, match="no 'int8' variant; it has fp32"):
+    with pytest.raises(BadInputError, match="no 'int8' variant; it has fp32"):
         RuntimePolicy(export, variant="int8")
     broken = tmp_path / "broken"
     shutil.copytree(export, broken)

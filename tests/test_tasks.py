@@ -45,9 +45,9 @@ def test_instruction_names_the_objects():
         task.instruction(rng, "test")
 
 
-def test_unknown_task_lists_known_tasks():
-    with pytest.raises(KeyError, match="known tasks: pick_red_cube"):
-        get_task("pick_purple_cube")
+def test_a_colour_the_scene_cannot_hold_fails_listing_what_is_allowed():
+    with pytest.raises(ValueError, match=r"'purple'.*cube: red, green, blue, yellow; bowl: white, purple"):
+        get_task("pick_purple_cube")  # the tabletop scene has no purple cube
 
 
 def test_pick_predicate():

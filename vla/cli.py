@@ -26,6 +26,7 @@ from vla import (
     cli_sim,
     cli_train,
 )
+from vla.runtime.errors import BadInputError
 
 COMMANDS = (cli_sim, cli_record, cli_data, cli_train, cli_eval, cli_export, cli_bench, cli_demo)
 
@@ -39,14 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Errors that mean "bad input", not "bug": printed as one line with no traceback. BadInputError is the stack's
+# own (a file or folder it refuses, vla/runtime/errors.py); the others are what argument checks raise.
+INPUT_ERRORS = (BadInputError, KeyError, ValueError, FileNotFoundError, FileExistsError)
+
+
+def error_line(command: str, error: BaseException) -> str:
+    """`vla <command>: error: <message>` (a KeyError's message without the quotes str() adds)."""
+    message = error.args[0] if isinstance(error, KeyError) and error.args else error
+    return f"vla {command}: error: {message}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (KeyError, ValueError, FileNotFoundError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"vla {args.command}: error: {message}", file=sys.stderr)
+    except INPUT_ERRORS as error:
+        print(error_line(args.command, error), file=sys.stderr)
         return 2
 
 

@@ -1,4 +1,5 @@
-"""`vla data check`: validate and summarise a LeRobot v3.0 dataset, repairing an interrupted recording."""
+"""`vla data check`: validate and summarise a LeRobot v3.0 dataset, repairing an interrupted recording;
+`vla data from-bag`: a ROS 2 bag as a dataset episode."""
 
 from __future__ import annotations
 
@@ -41,17 +42,57 @@ def add_parser(subparsers) -> None:
     check.add_argument("--json", type=Path, metavar="FILE", help="also write the report here as JSON")
     check.set_defaults(run=run_check)
 
+    from_bag = commands.add_parser(
+        "from-bag",
+        help="turn a ROS 2 bag (MCAP) into a LeRobot dataset episode",
+        description=(
+            "Append a ROS 2 bag (a .mcap file or a rosbag2 folder) of camera, joint and leader topics to a "
+            "LeRobot v3.0 dataset as one episode (the dataset is created when ROOT does not exist). Topics "
+            "and joint units come from a vla_ros parameters file (default: the values of "
+            "config/so101.yaml); frames are sampled at the control rate, as recorder_node records them. "
+            "Reads the bag with the pure-Python `rosbags` library: no ROS install needed."
+        ),
+    )
+    from_bag.add_argument("bag", type=Path, metavar="BAG", help="a .mcap file or a rosbag2 folder")
+    from_bag.add_argument("root", type=Path, metavar="ROOT", help="the dataset folder (created or appended)")
+    from_bag.add_argument(
+        "--task", default="", help="the episode's instruction (default: the instruction topic)"
+    )
+    from_bag.add_argument(
+        "--params-file", type=Path, metavar="FILE", help="vla_ros parameters (topics, joints, rate)"
+    )
+    from_bag.add_argument(
+        "--namespace", default="", help="namespace the nodes ran in (prefixes relative topics)"
+    )
+    from_bag.add_argument(
+        "--camera",
+        action="append",
+        metavar="NAME=TOPIC",
+        help="a camera and its topic (repeat per camera); replaces the cameras of the parameters",
+    )
+    from_bag.add_argument(
+        "--joint-states-topic", metavar="TOPIC", help="the follower's sensor_msgs/JointState"
+    )
+    from_bag.add_argument(
+        "--action-topic", metavar="TOPIC", help="the leader's JointState or a JointTrajectory (the action)"
+    )
+    from_bag.add_argument("--instruction-topic", metavar="TOPIC", help="std_msgs/String instruction")
+    from_bag.add_argument(
+        "--fps", type=int, help="frames per second of the dataset (default: control_rate_hz)"
+    )
+    from_bag.set_defaults(run=run_from_bag)
+
 
 def run_check(args: argparse.Namespace) -> int:
-    from vla.data.check import check_dataset
-    from vla.data.layout import INFO_PATH
+    from vla.data.check import check_dataset, require_dataset_root
     from vla.data.repair import repair_dataset
+    from vla.runtime.errors import BadInputError
 
     root: Path = args.root
-    if not root.is_dir():
-        return _fail(f"{root} is not a folder")
-    if not (root / INFO_PATH).is_file():
-        return _fail(f"{root / INFO_PATH} not found: {root} is not the root of a LeRobot dataset")
+    try:
+        require_dataset_root(root)  # "does not exist" vs "not a dataset", in one line
+    except BadInputError as error:
+        return _fail(str(error))
     if args.repair:
         try:
             print(repair_dataset(root))
@@ -72,6 +113,35 @@ def run_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def run_from_bag(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from vla.data.from_bag import BagError, absolute_topic, conversion_from_params, convert_bag
+
+    try:
+        conversion = conversion_from_params(args.params_file, args.namespace, task=args.task, fps=args.fps)
+        topics = conversion.topics
+        if args.camera:
+            pairs = [entry.partition("=") for entry in args.camera]
+            if any(not name or not topic for name, _, topic in pairs):
+                return _fail(
+                    "--camera takes NAME=TOPIC, e.g. --camera front=/camera/front/image_raw", "from-bag"
+                )
+            topics = replace(topics, cameras={n: absolute_topic(t, args.namespace) for n, _, t in pairs})
+        for field_name in ("joint_states", "action", "instruction"):
+            topic = getattr(args, f"{field_name}_topic")
+            if topic:
+                topics = replace(topics, **{field_name: absolute_topic(topic, args.namespace)})
+        episode = convert_bag(args.bag, args.root, replace(conversion, topics=topics))
+    except (BagError, ValueError) as error:
+        return _fail(str(error), "from-bag")
+    print(
+        f"{args.root}: episode {episode.episode_index} from {args.bag}: {episode.frames} frames "
+        f"({episode.skipped} skipped for a stale input), task {episode.task!r}"
+    )
+    return 0
+
+
 def format_summary(summary) -> str:
     """The summary block: one `name  value` line per field, then a task table."""
     cameras = ", ".join(f"{key} {'x'.join(map(str, shape))}" for key, shape in summary.cameras.items())
@@ -89,6 +159,6 @@ def format_summary(summary) -> str:
     return "\n".join(lines)
 
 
-def _fail(message: str) -> int:
-    print(f"vla data check: error: {message}", file=sys.stderr)
+def _fail(message: str, command: str = "check") -> int:
+    print(f"vla data {command}: error: {message}", file=sys.stderr)
     return 1

@@ -10,8 +10,13 @@ def add_parser(subparsers) -> None:
     demo = subparsers.add_parser(
         "demo",
         help="run the default policy on every task, print a table, write videos",
-        description="Evaluate the shipped default policy (the scripted expert until a trained policy ships) "
-        "on every task of the suite for a few episodes; print the table and write a video per task.",
+        description="Evaluate the shipped policy (policies/tabletop_nano) on every task of the suite for a "
+        "few episodes; print the table and write a video per task. A missing policy file is an error; "
+        "the scripted expert runs only with --policy expert.",
+    )
+    demo.add_argument(
+        "--policy",
+        help="checkpoint folder, export folder (vla export) or 'expert' (default: the shipped policy)",
     )
     demo.add_argument("--suite", default="tabletop")
     demo.add_argument("--episodes-per-task", type=int, default=2)
@@ -25,9 +30,9 @@ def run_demo(args: argparse.Namespace) -> int:
     from vla.default_policy import default_policy
     from vla.evaluation.runner import EvalConfig
 
-    policy = default_policy()
+    policy = args.policy or default_policy()
     if policy == "expert":
-        print("default policy: the scripted expert (no trained policy ships yet)")
+        print("policy: the scripted expert (--policy expert)")
     config = EvalConfig(
         policy=policy,
         suite=args.suite,

@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
         "eval",
         help="evaluate a policy in simulation",
         description="Run seeded episodes of every task in parallel processes; print per-task success with "
-        "95%% Wilson intervals, write eval_info.json and an mp4 of each task's first episode.",
+        "95% Wilson intervals, write eval_info.json and an mp4 of each task's first episode.",
     )
     evaluate.add_argument(
         "--policy",
@@ -35,11 +35,22 @@ def add_parser(subparsers) -> None:
         help="actions run from each chunk before the policy is asked again, like LeRobot's n_action_steps "
         "(default: the whole chunk)",
     )
-    evaluate.add_argument("--suite", default="tabletop")
+    evaluate.add_argument("--suite", default="tabletop", help="tabletop (8 tasks) or tabletop_compose")
+    evaluate.add_argument(
+        "--split",
+        choices=["train", "heldout", "absent"],
+        default="train",
+        help="which of the suite's declared splits to run: training compositions, held-out compositions, "
+        "absent-object episodes (tabletop_compose; `vla sim list --suite S --split X` lists them)",
+    )
     evaluate.add_argument("--task", action="append", help="only these tasks (repeatable)")
     evaluate.add_argument("--episodes-per-task", type=int, default=10)
     evaluate.add_argument("--workers", type=int, default=2)
-    evaluate.add_argument("--out", type=Path, default=Path("results/eval"))
+    evaluate.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: a new results/eval/<UTC time>_<policy name> for each run)",
+    )
     evaluate.add_argument("--instructions", choices=["train", "heldout"], default="train")
     evaluate.add_argument("--seed", type=int, default=0, help="first layout seed")
     evaluate.add_argument("--no-video", action="store_true")
@@ -62,13 +73,17 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.oracle_objects and args.backend == "onnx":
         raise ValueError("--oracle-objects changes the torch model's input: it runs on --backend torch only")
-    policy = resolve_backend(args.policy or default_policy(), args.backend, args.variant, args.out)
+    spec = args.policy or default_policy()
+    args.out = args.out or default_eval_folder(spec)
+    print(f"output folder: {args.out}")
+    policy = resolve_backend(spec, args.backend, args.variant, args.out)
     config = EvalConfig(
         policy=policy,
         variant=args.variant,
         execute_steps=args.execute_steps,
         oracle_objects=args.oracle_objects,
         suite=args.suite,
+        split=args.split,
         episodes_per_task=args.episodes_per_task,
         workers=args.workers,
         out=args.out,
@@ -79,6 +94,23 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     info = evaluate_and_report(config)
     return 0 if info["aggregated"]["n_episodes"] else 1
+
+
+def default_eval_folder(policy: str, root: Path = Path("results/eval")) -> Path:
+    """A new folder per run, so one run's videos never sit beside another's:
+    results/eval/20261205T223000Z_tabletop_nano (a checkpoints/last or step_* folder is named by its run)."""
+    from datetime import UTC, datetime
+
+    path = Path(policy)
+    name = path.name
+    if path.parent.name == "checkpoints":  # runs/nano/checkpoints/last -> nano_last
+        name = f"{path.parent.parent.name}_{name}"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder, n = root / f"{stamp}_{name}", 1
+    while folder.exists():  # two runs in the same second
+        n += 1
+        folder = root / f"{stamp}_{name}_{n}"
+    return folder
 
 
 def resolve_backend(policy: str, backend: str | None, variant: str, out: Path) -> str:
@@ -106,10 +138,9 @@ def evaluate_with_progress(config, desc: str = "eval episodes") -> dict:
     """`run_evaluation` under a progress bar showing the running success rate."""
     from tqdm import tqdm
 
-    from sim.tasks import suite_tasks
-    from vla.evaluation.runner import run_evaluation
+    from vla.evaluation.runner import eval_tasks, run_evaluation
 
-    n_tasks = len(config.tasks) or len(suite_tasks(config.suite))
+    n_tasks = len(eval_tasks(config))
     with tqdm(total=n_tasks * config.episodes_per_task, desc=desc, unit="ep") as bar:
         wins = 0
 
@@ -123,23 +154,32 @@ def evaluate_with_progress(config, desc: str = "eval episodes") -> dict:
 
 
 def evaluate_and_report(config) -> dict:
-    """Run, print the table, write eval_info.json; shared by `vla eval` and `vla demo`."""
+    """Run, print the table, write eval_info.json; shared by `vla eval` and `vla demo`. A policy that cannot
+    load is refused (one line naming the file) before the progress bar starts."""
+    from vla.evaluation.policies import check_policy
+
+    check_policy(config.policy, config.variant)
     info = evaluate_with_progress(config)
     config.out.mkdir(parents=True, exist_ok=True)
     (config.out / "eval_info.json").write_text(json.dumps(info, indent=2) + "\n")
     first, last = info["seeds"]
     print(
-        f"policy: {config.policy} ({info['backend']})   instructions: {config.instructions}   "
-        f"seeds {first}..{last}"
+        f"policy: {config.policy} ({info['backend']})   suite: {info['suite']}   split: {info['split']}   "
+        f"instructions: {config.instructions}   seeds {first}..{last}"
     )
     print(results_table(info))
+    if len(info["per_family"]) > 1 or len(info["per_task"]) > len(info["per_family"]):
+        print(results_table(info, "per_family", "family"))
     print(f"eval_info: {config.out / 'eval_info.json'}")
     if info["video_paths"]:
         print(f"videos (front | wrist): {config.out / 'videos'}/<task>.mp4")
+    print(f"output folder: {config.out}")
     return info
 
 
-def results_table(info: dict) -> str:
+def results_table(info: dict, key: str = "per_task", label: str = "task") -> str:
+    """Markdown table of eval_info's `key` summaries (per_task: one row per composition; per_family)."""
+
     def row(name: str, summary: dict) -> list:
         low, high = summary["wilson_95_pc"]
         return [
@@ -150,6 +190,6 @@ def results_table(info: dict) -> str:
             f"{summary['avg_episode_length']:.0f}",
         ]
 
-    rows = [row(task, summary) for task, summary in info["per_task"].items()]
+    rows = [row(name, summary) for name, summary in info.get(key, {}).items()]
     rows.append(row("**overall**", info["aggregated"]))
-    return markdown_table(["task", "success", "95% Wilson CI", "episodes", "mean length"], rows)
+    return markdown_table([label, "success", "95% Wilson CI", "episodes", "mean length"], rows)

@@ -30,10 +30,14 @@ def run_export(args: argparse.Namespace) -> int:
     from vla.default_policy import default_policy
     from vla.export import VARIANTS, export_policy
     from vla.export.onnx_export import MANIFEST
+    from vla.models.checkpoint import read_checkpoint_config
+    from vla.runtime.errors import BadInputError
 
     policy = args.policy or default_policy()
     if policy == "expert":
-        raise FileNotFoundError("no trained policy is shipped yet: pass --policy <checkpoint folder>")
+        raise BadInputError("--policy expert: the scripted expert has no network; export a checkpoint")
+    # A missing file or another format version: one line, before anything is written.
+    read_checkpoint_config(Path(policy))
     if (args.out / MANIFEST).is_file():
         print(f"overwriting the export in {args.out}")
     export_policy(Path(policy), args.out, args.variant or list(VARIANTS))

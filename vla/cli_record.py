@@ -22,14 +22,31 @@ def add_parser(subparsers) -> None:
     )
     record.add_argument("--source", choices=["expert", "keyboard"], required=True)
     record.add_argument("--root", type=Path, required=True, help="dataset folder (resumed if it exists)")
-    record.add_argument("--suite", default="tabletop")
-    record.add_argument("--task", action="append", help="task name (repeatable; default: every task)")
+    record.add_argument("--suite", default="tabletop", help="tabletop (8 tasks) or tabletop_compose")
+    record.add_argument(
+        "--task",
+        action="append",
+        help="task name, any composition the suite's scene holds, e.g. pick_blue_cube (repeatable; default: "
+        "the suite's training split, with absent-object tasks at --absent-share)",
+    )
+    record.add_argument(
+        "--absent-share",
+        type=float,
+        help="share of absent-object tasks (absent_<training task>) among the default tasks (default: the "
+        "suite's, 0.15 for tabletop_compose, 0 for tabletop)",
+    )
     record.add_argument("--episodes-per-task", type=int, default=10, help="expert: saved episodes per task")
     record.add_argument(
         "--episodes", type=int, default=0, help="keyboard: stop after this many saved (0: no limit)"
     )
     record.add_argument("--seed", type=int, default=DEFAULT_RECORD_SEED, help="first layout seed")
-    record.add_argument("--instructions", choices=["train", "heldout"], default="train")
+    record.add_argument(
+        "--instructions",
+        choices=["train", "heldout"],
+        default="train",
+        help="training paraphrases only: held-out ones (and held-out compositions) are refused, so no "
+        "recording can leak them into training",
+    )
     record.add_argument("--vcodec", default="libsvtav1", help="video codec (LeRobot's default: libsvtav1)")
     record.add_argument(
         "--arrays",
@@ -53,17 +70,18 @@ def run_record(args: argparse.Namespace) -> int:
         return _record_arrays(args)
     from sim.env import TabletopEnv, environment_state_names
     from sim.render import CAMERA_NAMES
-    from sim.scene import SceneConfig
-    from sim.tasks import get_task, suite_tasks
+    from sim.tasks import get_suite
     from vla.data.features import so101_features
     from vla.data.recorder import STOP_REQUESTED, DatasetRecorder, stop_on_signals
 
-    tasks = args.task or [task.name for task in suite_tasks(args.suite)]
-    for name in tasks:
-        get_task(name, args.suite)  # unknown names fail here, listing the known tasks
-    config = SceneConfig()
+    tasks = training_tasks(args)
+    config = get_suite(args.suite).scene_config()
     cameras = {name: (config.image_height, config.image_width) for name in CAMERA_NAMES}
     features = so101_features(cameras, environment_state_names=environment_state_names(config))
+    if args.source == "keyboard":
+        from vla.record_keyboard import require_terminal
+
+        require_terminal()  # before the dataset is created or opened: a failed start writes nothing
     recorder = DatasetRecorder(args.root, round(config.control_hz), features, vcodec=args.vcodec)
     if recorder.repair_report is not None and recorder.repair_report.removed:
         print(f"repaired {args.root} before resuming: {recorder.repair_report}")
@@ -92,6 +110,8 @@ def run_record(args: argparse.Namespace) -> int:
         print(f"\n(the interrupt surfaced as {type(error).__name__}: {error})", file=sys.stderr)
     finally:
         recorder.close()
+    if recorder.removed_empty:
+        print(f"no episode saved: {args.root} was not created", file=sys.stderr)
     saved = recorder.num_episodes - start_episodes
     if interrupted:
         print(
@@ -102,6 +122,21 @@ def run_record(args: argparse.Namespace) -> int:
         return 130
     _print_summary(args.root, recorder, summary)
     return 0
+
+
+def training_tasks(args: argparse.Namespace) -> list[str]:
+    """The tasks to record: `--task` names or the suite's training tasks (with absent-object ones at
+    `--absent-share`). Each is parsed (a bad name fails listing what is allowed) and checked to be
+    training data: a held-out composition or `--instructions heldout` fails before anything is written."""
+    from sim.tasks import get_suite
+
+    suite = get_suite(args.suite)
+    if args.task and args.absent_share is not None:
+        raise ValueError("--absent-share shapes the default task list; with --task, name absent_<task> tasks")
+    tasks = list(args.task or suite.training_tasks(args.absent_share))
+    for name in tasks:
+        suite.check_training_task(name, args.instructions)
+    return tasks
 
 
 def _record_expert(args, env, recorder, tasks):
@@ -132,7 +167,6 @@ def _record_arrays(args) -> int:
     from tqdm import tqdm
 
     from sim.scene import SceneConfig
-    from sim.tasks import get_task, suite_tasks
     from vla.record_arrays import expert_jobs, record_expert_arrays
     from vla.training.frames import save_arrays
 
@@ -140,9 +174,7 @@ def _record_arrays(args) -> int:
         raise ValueError("--arrays records the scripted expert only (--source expert)")
     if args.root.exists():
         raise FileExistsError(f"--root {args.root} exists; a frame cache is written once, into a new folder")
-    tasks = args.task or [task.name for task in suite_tasks(args.suite)]
-    for name in tasks:
-        get_task(name, args.suite)
+    tasks = training_tasks(args)
     jobs = expert_jobs(
         args.suite, tasks, args.episodes_per_task, args.seed, args.instructions, args.expert_noise_deg
     )
@@ -150,7 +182,7 @@ def _record_arrays(args) -> int:
     with tqdm(total=len(tasks) * args.episodes_per_task, desc="recording", unit="ep") as bar:
         arrays = record_expert_arrays(jobs, args.workers, bar.update)
     seconds = time.perf_counter() - tic
-    save_arrays(arrays, args.root, round(SceneConfig().control_hz))
+    save_arrays(arrays, args.root, round(SceneConfig().control_hz), suite=args.suite)
     episodes, frames = len(np.unique(arrays.episode_start)), len(arrays.state)
     rate = frames / seconds
     print(f"frame cache {args.root}: {episodes} episodes, {frames} frames in {seconds:.1f} s ({rate:.0f}/s)")

@@ -143,9 +143,10 @@ def add_parser(subparsers) -> None:
     train.add_argument("--init", type=Path, help="fine-tune from this checkpoint")
     train.add_argument(
         "--widen-normalization",
-        action="store_true",
-        help="with --init: widen the policy's state and action ranges to cover the data's, instead of "
-        "refusing data that leaves them (it would be learnt clipped)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --init: widen the policy's ranges on the joints the data leaves, and say so (default); "
+        "--no-widen-normalization refuses such data instead (it would be learnt clipped)",
     )
     train.add_argument("--backbone", type=Path, help="local pretrained SmolVLM folder (never downloaded)")
     train.add_argument(

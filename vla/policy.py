@@ -4,7 +4,8 @@
     policy.infer(obs) -> {"actions": (T, A) float32, "confidence": (T,) float32}
 
 `obs` uses LeRobot's names: `observation.images.<camera>` (H, W, 3) uint8, `observation.state` (6,)
-float32 in so101_follower units, `task` (the instruction). Actions come back in the same units.
+float32 in so101_follower units, `task` (the instruction). Actions come back in the same units. An empty
+instruction is an error (ValueError), never an action.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from vla.models.backbone import fit_image_size
 from vla.models.checkpoint import PolicyBundle, load_checkpoint
 from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch, decode_logits
-from vla.runtime.observation import camera_frames, observation_keys
+from vla.runtime.observation import camera_frames, instruction_text, observation_keys
 
 
 class VLAPolicy:
@@ -49,13 +50,15 @@ class VLAPolicy:
         return self._instruction[1], self._instruction[2]
 
     def batch_from_observation(self, obs: dict) -> VLABatch:
-        images = [
-            torch.from_numpy(image).permute(2, 0, 1) for image in camera_frames(obs, self.config.cameras)
-        ]
+        """The observation as a batch of one; a missing key, a bad frame or an empty instruction raises
+        naming it."""
+        frames = camera_frames(obs, self.config.cameras)  # checks every key first
+        text = instruction_text(obs)
+        images = [torch.from_numpy(image).permute(2, 0, 1) for image in frames]
         pixels = torch.stack(images).unsqueeze(0).to(self.device).float() / 255.0  # (1, N, 3, H, W)
         pixels = fit_image_size(pixels, self.image_size)
         state = self.bundle.normalization.state.normalize(np.asarray(obs["observation.state"], np.float32))
-        words, sentence = self._encode_instruction(str(obs["task"]))
+        words, sentence = self._encode_instruction(text)
         return VLABatch(pixels, torch.from_numpy(state).unsqueeze(0).to(self.device), words, sentence)
 
     @property

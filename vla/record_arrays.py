@@ -8,6 +8,9 @@ minute, which is what makes training the shipped policy there fit in minutes.
 Seeds: the episodes of each task are cut into jobs of `EPISODES_PER_JOB`; job k of task i tries layout
 seeds upward from `first_seed + (i * jobs_per_task + k) * SEEDS_PER_JOB`, keeping successes only, so the
 result does not depend on the number of workers.
+
+Every job is training data: `ExpertJob` refuses a held-out composition or paraphrase of its suite
+(sim/tasks/suites.py `check_training_task`), so neither a frame cache nor a training stream can hold one.
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ class ExpertJob:
     noise_deg: float = 0.0  # burst perturbations of the executed arm targets (sim/expert_noise.py)
     driver: str = ""  # a policy (checkpoint or export folder) that drives instead: DAgger episodes
     miss_share: float = 0.0  # share of first grasps aimed beside the cube, then retried (sim/expert_retry.py)
+
+    def __post_init__(self) -> None:
+        import sim  # noqa: F401  (headless GL before mujoco loads)
+        from sim.tasks import get_suite
+
+        get_suite(self.suite).check_training_task(self.task, self.instructions)
 
 
 def expert_jobs(
@@ -149,17 +158,18 @@ def record_expert_arrays(
                 if progress is not None:
                     progress(len(episodes))
     episodes = [episode for episodes in results for episode in episodes]
-    return arrays_from_episodes(episodes, expert_environment_state_names())
+    suite = jobs[0].suite if jobs else "tabletop"
+    return arrays_from_episodes(episodes, expert_environment_state_names(suite))
 
 
-def expert_environment_state_names() -> list[str]:
-    """The names of the environment state that expert episodes record (the default scene's), for frame
+def expert_environment_state_names(suite: str = "tabletop") -> list[str]:
+    """The names of the environment state that expert episodes of `suite` record (its scene's), for frame
     caches and streamed training alike."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import environment_state_names
-    from sim.scene import SceneConfig
+    from sim.tasks import get_suite
 
-    return environment_state_names(SceneConfig())
+    return environment_state_names(get_suite(suite).scene_config())
 
 
 def expert_fixed_destinations() -> tuple[tuple[float, float, float], ...]:

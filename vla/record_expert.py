@@ -41,7 +41,11 @@ def record_expert_demonstrations(
     stream into the recorder (and its video encoder) while the episode runs; the instruction shown is
     the episode's task string. `on_episode(summary)` is called after each saved episode. `noise_deg`:
     the executed arm targets are perturbed in bursts (sim/expert_noise.py), the recorded actions are not.
+    A recording is training data: a task or instruction split `env`'s suite holds out fails before any
+    episode runs (sim/tasks/suites.py `check_training_task`).
     """
+    for task in tasks:
+        env.suite_spec.check_training_task(task, env.instruction_split)
     runner = ExpertRunner(env, ExpertNoise(noise_deg))
     summary = RecordingSummary()
     start = time.perf_counter()

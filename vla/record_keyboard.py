@@ -31,11 +31,23 @@ HELP = (
 REDRAW_EVERY_TICKS = 3
 
 
+def require_terminal(stream=None) -> None:
+    """Raise BadInputError unless `stream` (default: stdin) is an interactive terminal; `vla record` calls it
+    before it creates or opens the dataset, so a run without a terminal writes nothing."""
+    from vla.runtime.errors import BadInputError
+
+    stream = sys.stdin if stream is None else stream
+    if not stream.isatty():
+        raise BadInputError(
+            "keyboard teleoperation needs an interactive terminal (stdin is not a TTY): run `vla record "
+            "--source keyboard` in a terminal, not through a pipe or a script"
+        )
+
+
 @contextmanager
 def cbreak_terminal(stream):
     """Single-key input without echo; the terminal is restored on exit, whatever happens."""
-    if not stream.isatty():
-        raise ValueError("keyboard teleoperation needs an interactive terminal (stdin is not a TTY)")
+    require_terminal(stream)
     fd = stream.fileno()
     saved = termios.tcgetattr(fd)
     try:

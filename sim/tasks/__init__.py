@@ -1,51 +1,50 @@
-"""Task suites. A suite is an ordered list of tasks; `tabletop` covers four families."""
+"""Task suites (sim/tasks/suites.py) of composed tasks (sim/tasks/compose.py) in four families."""
 
 from __future__ import annotations
 
+from sim.tasks.absent import AbsentTask
 from sim.tasks.base import Layout, SceneState, Task
+from sim.tasks.compose import TaskNameError, all_compositions, compose, parse_task
 from sim.tasks.pick import PickTask
 from sim.tasks.place import PlaceTask
 from sim.tasks.push import PushTask
 from sim.tasks.stack import StackTask
+from sim.tasks.suites import SPLITS, SUITE_SPECS, HeldOutError, Suite, get_suite
 
-SUITES: dict[str, tuple[Task, ...]] = {
-    "tabletop": (
-        PickTask.create("red"),
-        PickTask.create("green"),
-        PlaceTask.create("red", "white"),
-        PlaceTask.create("blue", "purple"),
-        PushTask.create("yellow", "left"),
-        PushTask.create("green", "right"),
-        StackTask.create("blue", "red"),
-        StackTask.create("yellow", "green"),
-    ),
-}
+# Each suite's training split (for `tabletop`, its eight tasks), by suite name.
+SUITES: dict[str, tuple[Task, ...]] = {name: suite.tasks("train") for name, suite in SUITE_SPECS.items()}
 
 
-def suite_tasks(suite: str) -> tuple[Task, ...]:
-    """The tasks of a named suite; unknown names fail with the list of known suites."""
-    if suite not in SUITES:
-        raise KeyError(f"unknown suite {suite!r}; known suites: {', '.join(SUITES)}")
-    return SUITES[suite]
+def suite_tasks(suite: str, split: str = "train") -> tuple[Task, ...]:
+    """The tasks of a named suite's split; unknown suites or splits fail listing the known ones."""
+    return get_suite(suite).tasks(split)
 
 
 def get_task(name: str, suite: str = "tabletop") -> Task:
-    """Look a task up by name; unknown names fail with the list of known tasks."""
-    tasks = {task.name: task for task in suite_tasks(suite)}
-    if name not in tasks:
-        raise KeyError(f"unknown task {name!r} in suite {suite!r}; known tasks: {', '.join(tasks)}")
-    return tasks[name]
+    """Any task the suite's scene can hold, parsed from its name (`push_red_cube_left`); a name that does
+    not parse or names what the scene cannot hold fails with one line listing what is allowed."""
+    return get_suite(suite).task(name)
 
 
 __all__ = [
+    "SPLITS",
     "SUITES",
+    "SUITE_SPECS",
+    "AbsentTask",
+    "HeldOutError",
     "Layout",
     "PickTask",
     "PlaceTask",
     "PushTask",
     "SceneState",
     "StackTask",
+    "Suite",
     "Task",
+    "TaskNameError",
+    "all_compositions",
+    "compose",
+    "get_suite",
     "get_task",
+    "parse_task",
     "suite_tasks",
 ]

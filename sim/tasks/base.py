@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.scene import CUBE_HALF
+from sim.tasks.contents import Contents, task_contents
 
 # Reachable table region for a top-down grasp by the SO-101, in polar coordinates about the base
 # (radius in m, azimuth in rad; azimuth 0 is straight ahead, positive to the robot's left).
@@ -31,6 +32,10 @@ class SceneState:
     cube_touching_gripper: dict[str, bool] = field(default_factory=dict)
     cube_grasped: dict[str, bool] = field(default_factory=dict)  # touched by both jaws
     cube_yaw: dict[str, float] = field(default_factory=dict)  # rad about world z (stacks align to the base's)
+    # The episode so far (TabletopEnv fills these each step; sim/tasks/absent.py judges by them):
+    elapsed_s: float = 0.0  # control time since reset
+    max_displacement_m: float = 0.0  # the farthest any object on the table has moved from where it started
+    closed_on_object: bool = False  # whether both jaws have touched one cube at once at any step
 
     def on_table(self, colour: str, tol: float = 0.006) -> bool:
         return abs(self.cube_pos[colour][2] - CUBE_HALF) < tol
@@ -80,6 +85,13 @@ def sample_free_spot(
             occupancy.add(xy, radius)
             return xy
     raise PlacementError(f"could not place {what} after {attempts} attempts")
+
+
+def bowl_region(rng: np.random.Generator) -> np.ndarray:
+    """Bowls may sit a little farther out than cubes: the cube is released from above the centre."""
+    r = np.sqrt(rng.uniform(0.17**2, 0.26**2))
+    a = rng.uniform(-0.85, 0.85)
+    return np.array([r * np.cos(a), r * np.sin(a)])
 
 
 class PlacementError(RuntimeError):
@@ -146,6 +158,51 @@ class Task:
     def draw_layout(self, rng: np.random.Generator, cube_colours: tuple[str, ...]) -> Layout:
         """One attempt at a layout; raises PlacementError when it runs out of room."""
         raise NotImplementedError
+
+    def named_cubes(self) -> tuple[str, ...]:
+        """The cube colours the instruction names (the one acted on first)."""
+        return tuple(self.slots[k] for k in ("cube", "base") if k in self.slots)
+
+    def named_bowls(self) -> tuple[str, ...]:
+        """The bowl colours the instruction names."""
+        return (self.slots["bowl"],) if "bowl" in self.slots else ()
+
+    def draw_contents(
+        self, rng: np.random.Generator, cube_palette: tuple[str, ...], bowl_palette: tuple[str, ...]
+    ) -> Contents:
+        """Which colours a varied scene for this task holds (sim/tasks/contents.py)."""
+        return task_contents(self, rng, cube_palette, bowl_palette)
+
+    def sample_varied_layout(
+        self,
+        rng: np.random.Generator,
+        cube_palette: tuple[str, ...],
+        bowl_palette: tuple[str, ...],
+        attempts: int = 50,
+    ) -> Layout:
+        """A varied scene's initial layout: contents and placement drawn afresh until they fit."""
+        for _ in range(attempts):
+            contents = self.draw_contents(rng, cube_palette, bowl_palette)
+            try:
+                return self.place_varied(rng, contents.cubes, contents.bowls)
+            except PlacementError:
+                continue
+        raise PlacementError(f"{self.name}: no valid varied layout in {attempts} draws")
+
+    def place_varied(self, rng: np.random.Generator, cubes: list[str], bowls: list[str]) -> Layout:
+        """One attempt at placing a varied scene's contents (sim/tasks/contents.py): bowls first, where
+        they may sit a little farther out, then cubes clear of them; PlacementError when out of room."""
+        occupancy = Occupancy()
+        placed = {}
+        for bowl in bowls:
+            xy = sample_free_spot(rng, occupancy, BOWL_DISC_RADIUS_M, f"the {bowl} bowl", region=bowl_region)
+            placed[bowl] = (float(xy[0]), float(xy[1]))
+        return Layout(cubes=place_cubes(rng, cubes, occupancy), bowls=placed)
+
+    def has_failed(self, state: SceneState) -> bool:
+        """Whether the episode can no longer succeed (it then ends at once); no task but an absent-object
+        one decides this early."""
+        return False
 
     def is_success(self, state: SceneState) -> bool:
         raise NotImplementedError

@@ -14,6 +14,7 @@ from sim.tasks.base import (
     Occupancy,
     SceneState,
     Task,
+    bowl_region,
     carry_progress,
     place_cubes,
     sample_free_spot,
@@ -28,13 +29,6 @@ HELDOUT_TEMPLATES = (
     "drop the {cube} cube inside the {bowl} bowl",
     "the {cube} block belongs in the {bowl} bowl, put it there",
 )
-
-
-def bowl_region(rng: np.random.Generator) -> np.ndarray:
-    """Bowls may sit a little farther out than cubes: the cube is released from above the centre."""
-    r = np.sqrt(rng.uniform(0.17**2, 0.26**2))
-    a = rng.uniform(-0.85, 0.85)
-    return np.array([r * np.cos(a), r * np.sin(a)])
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.tasks.base import CUBE_SPACING_M, Layout, Occupancy, SceneState, Task, place_cubes, random_yaw
+from sim.tasks.base import (
+    BOWL_DISC_RADIUS_M,
+    CUBE_SPACING_M,
+    Layout,
+    Occupancy,
+    SceneState,
+    Task,
+    bowl_region,
+    place_cubes,
+    random_yaw,
+    sample_free_spot,
+)
 
 SIDE_LINE_M = 0.10  # success once the cube centre is this far from the centre line (|y|)
 START_BOX = ((0.17, 0.23), (-0.03, 0.03))  # x range, y range of the pushed cube's start (m)
@@ -45,6 +56,14 @@ def in_push_lane(start_xy: np.ndarray, xy: np.ndarray, sign: float) -> bool:
     return bool(abs(xy[0] - start_xy[0]) < 0.055 and along > -0.09)
 
 
+def bowl_blocks_push(start_xy: np.ndarray, xy: np.ndarray, sign: float) -> bool:
+    """Whether a bowl centred at `xy` is in the way of a push from `start_xy` towards side `sign`: within
+    11 cm of the lane's centre line (the bowl's 6.1 cm outer radius, the jaws' 3 cm half-width and 2 cm of
+    slack), anywhere from 15 cm behind the cube (the jaws come down 5 cm behind it) onwards."""
+    along = sign * (xy[1] - start_xy[1])
+    return bool(abs(xy[0] - start_xy[0]) < 0.11 and along > -0.15)
+
+
 @dataclass(frozen=True)
 class PushTask(Task):
     """Success: the cube's centre is past the side line on the named side, and it stayed on the table."""
@@ -77,6 +96,31 @@ class PushTask(Task):
             place_cubes(rng, others, occupancy, keep_out=lambda xy: in_push_lane(start, xy, self.sign))
         )
         return Layout(cubes=cubes)
+
+    def place_varied(self, rng: np.random.Generator, cubes: list[str], bowls: list[str]) -> Layout:
+        """A varied scene (sim/tasks/contents.py): the pushed cube in the start box, bowls behind the push,
+        the other cubes out of its lane."""
+        cube = self.slots["cube"]
+        start = np.array([rng.uniform(*START_BOX[0]), rng.uniform(*START_BOX[1])])
+        occupancy = Occupancy()
+        occupancy.add(start, CUBE_SPACING_M / 2)
+        placed = {}
+        for bowl in bowls:
+            xy = sample_free_spot(
+                rng,
+                occupancy,
+                BOWL_DISC_RADIUS_M,
+                f"the {bowl} bowl",
+                keep_out=lambda xy: bowl_blocks_push(start, xy, self.sign),
+                region=bowl_region,
+            )
+            placed[bowl] = (float(xy[0]), float(xy[1]))
+        layout = {cube: (float(start[0]), float(start[1]), random_yaw(rng))}
+        others = [c for c in cubes if c != cube]
+        layout.update(
+            place_cubes(rng, others, occupancy, keep_out=lambda xy: in_push_lane(start, xy, self.sign))
+        )
+        return Layout(cubes=layout, bowls=placed)
 
     def is_success(self, state: SceneState) -> bool:
         cube = self.slots["cube"]

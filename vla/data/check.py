@@ -35,7 +35,7 @@ from vla.data.layout import (
     video_keys,
 )
 
-__all__ = ["CheckReport", "DatasetSummary", "Problem", "check_dataset"]
+__all__ = ["CheckReport", "DatasetSummary", "Problem", "check_dataset", "require_dataset_root"]
 
 REQUIRED_STATS = ("mean", "std", "min", "max", "count")
 
@@ -73,6 +73,28 @@ class CheckReport(Findings):
             "warnings": [{"path": str(p.path), "message": p.message} for p in self.warnings],
             "summary": asdict(self.summary) if self.summary else None,
         }
+
+
+def require_dataset_root(root: Path, flag: str = "", also_accepted: str = "") -> Path:
+    """`root` if it is the root folder of a LeRobot dataset (it holds meta/info.json). Otherwise raises, with
+    one line that tells a misspelt path ("does not exist", MissingInputError) from a folder that is not a
+    dataset (BadInputError), and says what is accepted: a LeRobot dataset folder, plus `also_accepted`
+    (e.g. a frame cache, for training). `flag` (e.g. "--dataset") prefixes the path in the message."""
+    from vla.runtime.errors import BadInputError, MissingInputError
+
+    root = Path(root)
+    named = f"{flag} {root}" if flag else str(root)
+    accepted = "a LeRobot dataset folder (the one holding meta/info.json, as `vla record` writes)"
+    accepted += f" or {also_accepted}" if also_accepted else ""
+    if not root.exists():
+        raise MissingInputError(f"{named} does not exist (a misspelt path?); give {accepted}")
+    if not root.is_dir():
+        raise BadInputError(f"{named} is a file, not a folder; give {accepted}")
+    if (root / INFO_PATH).is_file():
+        return root
+    below = sorted(info.parent.parent for info in root.glob(f"*/{INFO_PATH}"))
+    hint = f" (the dataset inside it? {below[0]})" if below else ""
+    raise BadInputError(f"{named}: not a LeRobot dataset (no meta/info.json){hint}; give {accepted}")
 
 
 def check_dataset(root: Path, decode_videos: bool = True) -> CheckReport:

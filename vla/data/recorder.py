@@ -17,6 +17,7 @@ A SIGKILL during the short save window can leave a partial episode; `vla.data.re
 
 from __future__ import annotations
 
+import shutil
 import signal
 import threading
 import time
@@ -102,7 +103,9 @@ class DatasetRecorder:
     """Adds frames and saves or discards episodes of a LeRobot v3 dataset at `root`.
 
     `features` come from `vla.data.features.so101_features`. An existing dataset at `root` is resumed
-    (after repairing an episode a crash left unfinished); a new one is created otherwise.
+    (after repairing an episode a crash left unfinished); a new one is created otherwise, when `root` does
+    not exist or is an empty folder. A dataset this recorder created is removed again by `close()` if no
+    episode was saved into it, so a command that fails before its first episode leaves nothing half-made.
     """
 
     def __init__(
@@ -138,6 +141,8 @@ class DatasetRecorder:
             if settings.per_episode_files
             else {}
         )
+        self.created = False  # True: `root` is this recorder's own new dataset
+        self.removed_empty = False  # set by close(): the new dataset got no episode and was removed
         if (self.root / "meta" / "info.json").exists():
             from vla.data.repair import repair_dataset
 
@@ -145,6 +150,10 @@ class DatasetRecorder:
             self.dataset = LeRobotDataset.resume(self.repo_id, root=self.root, **common)
             self._check_features_match(features)
         else:
+            self._was_empty_folder = self._check_new_root()
+            if self._was_empty_folder:
+                self.root.rmdir()  # lerobot creates the folder itself and refuses an existing one
+            self.created = True
             self.repair_report = None
             self.dataset = LeRobotDataset.create(
                 self.repo_id,
@@ -158,6 +167,20 @@ class DatasetRecorder:
                 **file_sizes,
                 **common,
             )
+
+    def _check_new_root(self) -> bool:
+        """Whether `root` is an existing empty folder; a file or a non-empty folder that is not a dataset
+        raises, naming it, before anything is written."""
+        from vla.runtime.errors import BadInputError
+
+        if not self.root.exists():
+            return False
+        if self.root.is_dir() and not any(self.root.iterdir()):
+            return True
+        raise BadInputError(
+            f"{self.root} exists and is not a LeRobot dataset (no meta/info.json): give a new folder, or an "
+            "existing dataset to add episodes to"
+        )
 
     def _check_features_match(self, features: dict[str, dict]) -> None:
         existing = self.dataset.meta.features
@@ -241,11 +264,17 @@ class DatasetRecorder:
         self._frames_in_episode = 0
 
     def close(self) -> None:
-        """Drop an unfinished episode and finalize the dataset (idempotent)."""
+        """Drop an unfinished episode and finalize the dataset (idempotent). A dataset this recorder
+        created and saved no episode into is removed (an empty folder it started from is left empty)."""
         if self._frames_in_episode:
             self.discard_episode()
         if not self.dataset._is_finalized:
             self.dataset.finalize()
+        if self.created and self.num_episodes == 0 and self.root.exists():
+            shutil.rmtree(self.root)
+            if self._was_empty_folder:
+                self.root.mkdir()
+            self.removed_empty = True
 
     def __enter__(self) -> DatasetRecorder:
         return self

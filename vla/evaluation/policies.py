@@ -71,6 +71,44 @@ def is_export_folder(spec: str) -> bool:
     return (Path(spec) / "export.json").is_file()
 
 
+POLICY_KINDS = "'expert', a checkpoint folder (vla train) or an export folder (vla export)"
+
+
+def check_policy(spec: str, variant: str = "fp32") -> None:
+    """Refuse a `--policy` that cannot load, before any progress bar or worker starts: a folder that does
+    not exist, a checkpoint missing a file or of another format version, an export folder with a corrupt
+    .onnx or another layout. Raises BadInputError (a ValueError) with one line naming the file.
+
+    An export folder is opened once (its graphs parsed, about a second), since only onnxruntime can tell
+    that a file is corrupt; a checkpoint's weights are not read (its files and config.json are)."""
+    from vla.runtime.errors import MissingInputError
+
+    if spec == EXPERT:
+        return
+    folder = Path(spec)
+    if not folder.exists():
+        raise MissingInputError(f"--policy {spec}: no such folder; give {POLICY_KINDS}")
+    if not folder.is_dir():
+        raise MissingInputError(f"--policy {spec} is a file, not a folder; give {POLICY_KINDS}")
+    from vla.baselines.lerobot_policies import is_lerobot_policy_folder
+
+    if is_lerobot_policy_folder(folder):
+        return  # LeRobot's own loader checks its folders
+    if is_export_folder(spec):
+        from vla.runtime import RuntimePolicy
+
+        RuntimePolicy(folder, variant=variant, threads=1)
+        return
+    from vla.models.checkpoint import CONFIG, read_checkpoint_config  # torch: only for a checkpoint
+
+    if not (folder / CONFIG).is_file() and not (folder / "model.safetensors").is_file():
+        raise MissingInputError(
+            f"--policy {spec}: neither a checkpoint folder (no {CONFIG}) nor an export folder (no "
+            f"export.json); give {POLICY_KINDS}"
+        )
+    read_checkpoint_config(folder)
+
+
 def make_source(
     spec: str, env, variant: str = "fp32", execute_steps: int | None = None, oracle_objects: str = ""
 ):
@@ -79,7 +117,8 @@ def make_source(
 
     execute_steps: actions run from each of our chunks before asking again (None: the whole chunk);
     baselines keep their own `n_action_steps`. oracle_objects: "" or a mode of `vla.evaluation.oracle`
-    (a checkpoint's objects token shown given positions); other sources refuse it."""
+    (a checkpoint's objects token shown given positions); other sources refuse it. A spec that cannot load
+    raises as `check_policy` does."""
     if oracle_objects and (spec == EXPERT or not (Path(spec) / "model.safetensors").is_file()):
         raise ValueError(f"--oracle-objects needs a checkpoint folder (torch); got --policy {spec}")
     if spec == EXPERT:
@@ -95,8 +134,7 @@ def make_source(
         # One intra-op thread: evaluation already runs one worker process per core.
         policy = RuntimePolicy(folder, variant=variant, threads=1)
         return ChunkSource(policy, policy.chunk_length, execute_steps)
-    if not (folder / "model.safetensors").is_file():
-        raise FileNotFoundError(f"--policy {spec}: not 'expert', a checkpoint folder or an export folder")
+    check_policy(spec, variant)  # names what is missing; the checkpoint's own checks follow in its loader
     from vla.policy import VLAPolicy
 
     policy = VLAPolicy.from_checkpoint(folder, device=_torch_device_for_worker())

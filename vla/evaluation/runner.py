@@ -1,7 +1,9 @@
-"""Seeded evaluation episodes over a suite, spread over worker processes.
+"""Seeded evaluation episodes over a suite's split, spread over worker processes.
 
 Episode i of every task uses layout seed `seed + i` (recording uses seeds from 100000, so evaluation
 layouts are never training layouts). The first episode of each task is filmed (front | wrist).
+eval_info records the split (sim/tasks/suites.py: train, heldout, absent) and success per task
+(composition) and per family.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from vla.evaluation.stats import wilson_interval
 class EvalConfig:
     policy: str  # "expert", a checkpoint folder (torch) or an export folder (onnxruntime)
     suite: str = "tabletop"
+    split: str = "train"  # the suite's split whose tasks run (sim/tasks/suites.py), unless `tasks` names them
     episodes_per_task: int = 10
     workers: int = 2
     out: Path = Path("results/eval")
@@ -73,9 +76,18 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
     """One worker's share: episodes of `task` with `seeds`, in a fresh env and policy."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
-    from vla.evaluation.policies import make_source
+    from vla.evaluation.policies import EXPERT, make_source
 
-    env = TabletopEnv(task=task, suite=config.suite, instructions=config.instructions)
+    # The scripted expert reads the simulator, not the cameras: without videos its episodes render nothing.
+    cameras = config.videos or config.policy != EXPERT
+    env = TabletopEnv(
+        task=task,
+        suite=config.suite,
+        instructions=config.instructions,
+        split=config.split,
+        render_mode="rgb_array" if cameras else None,
+        pixels=cameras,
+    )
     try:
         source = make_source(config.policy, env, config.variant, config.execute_steps, config.oracle_objects)
         outcomes = []
@@ -122,11 +134,7 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
 
 def run_evaluation(config: EvalConfig, on_episode: Callable[[EpisodeOutcome], None] | None = None) -> dict:
     """Run every (task, seed) and return eval_info (LeRobot's field names: per_task / aggregated)."""
-    from sim.tasks import get_task, suite_tasks
-
-    tasks = list(config.tasks) or [task.name for task in suite_tasks(config.suite)]
-    for name in tasks:
-        get_task(name, config.suite)
+    tasks = eval_tasks(config)
     seeds = list(range(config.seed, config.seed + config.episodes_per_task))
     per_job = 10  # episodes per worker job: small enough to balance workers, large enough to amortise set-up
     jobs = [(config, task, seeds[i : i + per_job]) for task in tasks for i in range(0, len(seeds), per_job)]
@@ -147,6 +155,30 @@ def run_evaluation(config: EvalConfig, on_episode: Callable[[EpisodeOutcome], No
             for future in as_completed([pool.submit(run_episodes, *job) for job in jobs]):
                 collect(future.result())
     return eval_info(config, tasks, outcomes, time.perf_counter() - start)
+
+
+def eval_tasks(config: EvalConfig) -> list[str]:
+    """The task names an evaluation runs: `config.tasks` (each parsed, so a bad name fails listing what
+    is allowed) or the suite's `config.split`."""
+    from sim.tasks import get_suite
+
+    suite = get_suite(config.suite)
+    if not config.tasks:
+        return [task.name for task in suite.tasks(config.split)]
+    for name in config.tasks:
+        suite.task(name)
+    return list(config.tasks)
+
+
+def split_label(config: EvalConfig, tasks: list[str]) -> str:
+    """The split eval_info records: `config.split`, or for named tasks the one split they all belong to
+    ("mixed" when they span several, "composed" for compositions outside every split)."""
+    from sim.tasks import get_suite
+
+    if not config.tasks:
+        return config.split
+    splits = {get_suite(config.suite).split_of(name) for name in tasks}
+    return splits.pop() if len(splits) == 1 else "mixed"
 
 
 def _summary(outcomes: list[EpisodeOutcome]) -> dict:
@@ -177,18 +209,25 @@ def backend_name(config: EvalConfig) -> str:
 
 
 def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcome], seconds: float) -> dict:
+    from sim.tasks import get_task
+
     ordered = sorted(outcomes, key=lambda o: (tasks.index(o.task), o.seed))
     per_task = {task: _summary([o for o in ordered if o.task == task]) for task in tasks}
+    family = {task: get_task(task, config.suite).family for task in tasks}
+    families = list(dict.fromkeys(family.values()))
+    per_family = {f: _summary([o for o in ordered if family[o.task] == f]) for f in families}
     aggregated = _summary(ordered) | {"eval_s": seconds, "eval_ep_s": seconds / len(ordered)}
     return {
         "policy": config.policy,
         "backend": backend_name(config),
         "suite": config.suite,
+        "split": split_label(config, tasks),
         "instructions": config.instructions,
         "execute_steps": config.execute_steps,
         "oracle_objects": config.oracle_objects or None,
         "seeds": [config.seed, config.seed + config.episodes_per_task - 1],
         "per_task": per_task,
+        "per_family": per_family,
         "aggregated": aggregated,
         "per_episode": [asdict(o) for o in ordered],
         "video_paths": [o.video for o in ordered if o.video],

@@ -35,14 +35,16 @@ from vla.models.checkpoint import (
     PolicyBundle,
     load_checkpoint,
 )
+from vla.runtime.errors import BadInputError
+from vla.runtime.export_folder import FORMAT_NAME, FORMAT_VERSION, MANIFEST
+from vla.runtime.policy import GRAPH_INPUTS, GRAPH_OUTPUTS, SENTENCE_INPUT
 
-FORMAT_NAME, FORMAT_VERSION = "vla.onnx_export", 1
-MANIFEST = "export.json"
 OPSET = 18
 VARIANTS = {"fp32": "policy.onnx", "fp16": "policy.fp16.onnx", "int8": "policy.int8.onnx"}
 SENTENCE_MODEL, SENTENCE_TOKENIZER = "sentence_encoder.onnx", "sentence_tokenizer.json"
-POLICY_INPUTS = ("images", "state", "words", "sentence")
-POLICY_OUTPUTS = ("actions", "confidence")
+# The reader (vla/runtime/policy.py) feeds these and checks a graph against them.
+POLICY_INPUTS = (*GRAPH_INPUTS, SENTENCE_INPUT)
+POLICY_OUTPUTS = GRAPH_OUTPUTS
 
 
 def example_inputs(bundle: PolicyBundle, batch: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
@@ -117,7 +119,7 @@ def export_policy(
     variants = list(dict.fromkeys(variants))
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
-        raise ValueError(f"unknown export variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+        raise BadInputError(f"unknown export variant(s) {unknown}; known: {', '.join(VARIANTS)}")
     checkpoint, out = Path(checkpoint), Path(out)
     bundle = load_checkpoint(checkpoint)
     out.mkdir(parents=True, exist_ok=True)

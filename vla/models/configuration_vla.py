@@ -59,6 +59,13 @@ class TextConfig:
             raise ValueError("text hidden_size must divide by num_heads, and num_heads by num_kv_heads")
 
 
+# The `"type"` a checkpoint's config.json may carry so that LeRobot's tools load the folder through the
+# `lerobot_policy_vla` plugin (`lerobot-eval --policy.path=<checkpoint>`); LeRobot reads the policy class
+# off it. Our loader accepts it and ignores it. ("vla" is taken: it is the plugin's policy for training
+# with `lerobot-train`, whose config.json has other fields.)
+LEROBOT_POLICY_TYPE = "vla_checkpoint"
+
+
 @dataclass(frozen=True)
 class VLAConfig:
     """Everything needed to rebuild the policy; saved as config.json in every checkpoint."""
@@ -155,6 +162,13 @@ class VLAConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> VLAConfig:
+        data = dict(data)
+        lerobot_type = data.pop("type", LEROBOT_POLICY_TYPE)
+        if lerobot_type != LEROBOT_POLICY_TYPE:
+            raise ValueError(
+                f'config.json: "type": {lerobot_type!r} is a LeRobot policy folder, not a vla checkpoint '
+                f"(whose type is absent or {LEROBOT_POLICY_TYPE!r})"
+            )
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

@@ -9,8 +9,16 @@ Same contract as `vla.policy.VLAPolicy`. Works on Python 3.10 (JetPack 6); requi
 file lists what it needs. Nothing here may import torch, transformers or the simulator.
 """
 
+from vla.runtime.errors import BadInputError, MissingInputError
 from vla.runtime.export_folder import ExportFolder
 from vla.runtime.policy import RuntimePolicy
 from vla.runtime.providers import PROVIDERS, session_options
 
-__all__ = ["PROVIDERS", "ExportFolder", "RuntimePolicy", "session_options"]
+__all__ = [
+    "PROVIDERS",
+    "BadInputError",
+    "ExportFolder",
+    "MissingInputError",
+    "RuntimePolicy",
+    "session_options",
+]

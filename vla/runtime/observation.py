@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vla.runtime.errors import BadInputError
+
 
 def observation_keys(cameras: tuple[str, ...] | list[str]) -> list[str]:
     return [f"observation.images.{c}" for c in cameras] + ["observation.state", "task"]
@@ -23,3 +25,15 @@ def camera_frames(obs: dict, cameras: tuple[str, ...] | list[str]) -> list[np.nd
             raise ValueError(f"{key}: expected (H, W, 3) uint8, got {image.shape} {image.dtype}")
         frames.append(image)
     return frames
+
+
+def instruction_text(obs: dict) -> str:
+    """The instruction (`obs["task"]`) as a string; an empty or whitespace-only one raises BadInputError
+    (a ValueError): a policy given no instruction must not act (docs: "an empty instruction is an error,
+    never an action")."""
+    text = obs.get("task")
+    if not isinstance(text, str):
+        raise BadInputError(f"task: expected the instruction as a string, got {type(text).__name__}")
+    if not text.strip():
+        raise BadInputError(f"task: the instruction is empty ({text!r}); give the policy an instruction")
+    return text

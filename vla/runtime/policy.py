@@ -8,8 +8,13 @@ import numpy as np
 
 from vla.runtime.export_folder import ExportFolder
 from vla.runtime.images import resize_uint8
-from vla.runtime.observation import camera_frames, observation_keys
+from vla.runtime.observation import camera_frames, instruction_text, observation_keys
 from vla.runtime.providers import execution_providers, session_options
+from vla.runtime.sessions import check_graph_io, open_session
+
+# The policy graph's inputs (vla/export/graph.py); "sentence" only for presets with a sentence encoder.
+GRAPH_INPUTS, SENTENCE_INPUT = ("images", "state", "words"), "sentence"
+GRAPH_OUTPUTS = ("actions", "confidence")
 
 
 class RuntimePolicy:
@@ -17,6 +22,9 @@ class RuntimePolicy:
 
     variant: "fp32" | "fp16" | "int8" (see `vla export`); provider: "cpu" | "cuda" | "tensorrt";
     threads: intra-op CPU threads (None: all cores).
+
+    A folder this runtime cannot trust (missing or corrupt files, another format version, a graph whose
+    inputs differ from what it feeds) raises `vla.runtime.BadInputError` naming the file, at construction.
     """
 
     def __init__(
@@ -27,16 +35,15 @@ class RuntimePolicy:
         threads: int | None = None,
         engine_cache: Path | None = None,
     ):
-        import onnxruntime
         from tokenizers import Tokenizer
 
         self.export = ExportFolder.read(folder)
         self.variant = variant
         providers = execution_providers(provider, engine_cache)
-        options = session_options(threads)
-        self.session = onnxruntime.InferenceSession(
-            str(self.export.model_path(variant)), options, providers=providers
-        )
+        model_path = self.export.model_path(variant)
+        self.session = open_session(model_path, session_options(threads), providers, self.export.remedy)
+        fed = set(GRAPH_INPUTS) | ({SENTENCE_INPUT} if self.export.sentence_encoder else set())
+        check_graph_io(self.session, model_path, fed, GRAPH_OUTPUTS, self.export.remedy)
         self._input_names = {i.name for i in self.session.get_inputs()}
         self.words_tokenizer = Tokenizer.from_file(str(self.export.path / "tokenizer.json"))
         self.sentence_session = self.sentence_tokenizer = None
@@ -44,8 +51,11 @@ class RuntimePolicy:
             spec = self.export.sentence_encoder
             # Runs once per new instruction: one thread that sleeps when idle, so it never competes with
             # the policy graph's threads.
-            self.sentence_session = onnxruntime.InferenceSession(
-                str(self.export.path / spec["model"]), session_options(1, spin=False), providers=providers
+            self.sentence_session = open_session(
+                self.export.path / spec["model"],
+                session_options(1, spin=False),
+                providers,
+                self.export.remedy,
             )
             self.sentence_tokenizer = Tokenizer.from_file(str(self.export.path / spec["tokenizer"]))
         self._instruction: tuple[str, dict[str, np.ndarray]] | None = None
@@ -92,7 +102,8 @@ class RuntimePolicy:
         return self._instruction[1]
 
     def graph_inputs(self, obs: dict) -> dict[str, np.ndarray]:
-        """The observation as the graph's input arrays (batch 1); bad input raises naming the key."""
+        """The observation as the graph's input arrays (batch 1); bad input (a missing key, a bad frame or
+        state, an empty instruction) raises naming the key, before anything runs."""
         size = self.export.image_size
         frames = [resize_uint8(image, size) for image in camera_frames(obs, self.export.cameras)]
         state = np.asarray(obs["observation.state"], np.float32).reshape(-1)
@@ -103,10 +114,12 @@ class RuntimePolicy:
                 f"observation.state: non-finite value at index {int(np.argmin(np.isfinite(state)))}"
             )
         inputs = {"images": np.stack(frames)[None], "state": state[None]}
-        inputs |= self.instruction_inputs(str(obs["task"]))
+        inputs |= self.instruction_inputs(instruction_text(obs))
         return {name: value for name, value in inputs.items() if name in self._input_names}
 
     def infer(self, obs: dict) -> dict[str, np.ndarray]:
-        """One chunk: {"actions": (T, A) float32 in dataset units, "confidence": (T,) float32}."""
+        """One chunk: {"actions": (T, A) float32 in dataset units, "confidence": (T,) float32}.
+
+        An empty instruction is an error (ValueError), never an action."""
         actions, confidence = self.session.run(["actions", "confidence"], self.graph_inputs(obs))
         return {"actions": actions[0].astype(np.float32), "confidence": confidence[0].astype(np.float32)}

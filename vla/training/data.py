@@ -31,8 +31,13 @@ class ChunkSample:
     environment_state: torch.Tensor | None = None  # (E,) float32, normalised, when the data has it
 
 
+# What `--dataset` takes besides a LeRobot dataset, for the error a wrong path gets.
+FRAME_CACHE = "a frame cache (a folder holding arrays.json, as `vla record --arrays` writes)"
+
+
 def open_training_source(root: Path, config: VLAConfig) -> tuple[object | None, DatasetArrays | None]:
-    """(LeRobotDataset, None) for a LeRobot v3 dataset; (None, frame cache) for a `record --arrays` folder."""
+    """(LeRobotDataset, None) for a LeRobot v3 dataset; (None, frame cache) for a `record --arrays` folder.
+    Any other path raises one line saying whether it does not exist or is neither (vla.data.check)."""
     if is_arrays_folder(root):
         return None, open_arrays(root, [f"observation.images.{c}" for c in config.cameras])
     return open_lerobot_dataset(root, config), None
@@ -42,9 +47,9 @@ def open_lerobot_dataset(root: Path, config: VLAConfig):
     """The dataset with action chunks of `config.chunk_length` through delta_timestamps."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    root = Path(root)
-    if not (root / "meta" / "info.json").is_file():
-        raise FileNotFoundError(f"--dataset {root}: not a LeRobot dataset (no meta/info.json)")
+    from vla.data.check import require_dataset_root
+
+    root = require_dataset_root(Path(root), "--dataset", also_accepted=FRAME_CACHE)
     probe = LeRobotDataset(repo_id=f"local/{root.name}", root=root, video_backend=VIDEO_BACKEND)
     fps = probe.fps
     missing = [

@@ -109,11 +109,18 @@ def is_arrays_folder(path) -> bool:
     return (Path(path) / ARRAYS_MANIFEST).is_file()
 
 
-def save_arrays(arrays: DatasetArrays, folder, fps: int) -> Path:
-    """Write `arrays` as .npy files plus a JSON manifest (cameras, tasks, fps) into `folder`."""
+def save_arrays(arrays: DatasetArrays, folder, fps: int, suite: str | None = None) -> Path:
+    """Write `arrays` as .npy files plus a JSON manifest (cameras, tasks, fps, suite) into `folder`.
+
+    A frame cache is training data: with `suite`, an instruction that suite holds out (a held-out
+    composition or paraphrase, sim/tasks/suites.py) fails before anything is written."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     names = sorted(set(arrays.tasks))
+    if suite is not None:
+        from sim.tasks import get_suite
+
+        get_suite(suite).check_training_instructions(names, f"frame cache {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
     index = {name: i for i, name in enumerate(names)}
     np.save(folder / "state.npy", arrays.state)
     np.save(folder / "action.npy", arrays.action)
@@ -127,6 +134,8 @@ def save_arrays(arrays: DatasetArrays, folder, fps: int) -> Path:
         np.save(folder / f"frames_{i}.npy", frames)
         cameras[key] = f"frames_{i}.npy"
     manifest = {"frames": len(arrays.state), "fps": fps, "cameras": cameras, "tasks": names}
+    if suite is not None:
+        manifest["suite"] = suite
     if arrays.environment_state_names:
         manifest["environment_state_names"] = list(arrays.environment_state_names)
     (folder / ARRAYS_MANIFEST).write_text(json.dumps(manifest, indent=2))  # last: marks the folder complete

@@ -79,7 +79,7 @@ class TrainConfig:
     val_dataset: Path | None = None  # held-out episodes: loss at the start and at every checkpoint
     val_batches: int = 8  # batches of `batch_size` held-out samples per validation
     precision: str = "auto"  # "bf16" | "fp32" autocast; auto: bf16 on CUDA, fp32 on the CPU
-    widen_normalization: bool = False  # with --init: widen the policy's ranges to the data's, not refuse
+    widen_normalization: bool = True  # with --init: widen the ranges the data leaves (False: refuse the data)
     stream: StreamConfig | None = None  # instead of `dataset`: expert episodes rendered while training
 
     def __post_init__(self) -> None:

@@ -3,8 +3,9 @@
 A fine-tuned policy keeps the normalisation of the checkpoint it starts from, and the action tokenizer
 clips everything beyond [-1, 1]. Data that leaves the old range would be learnt clipped: a gripper that the
 new demonstrations open to 60 % but the policy's range ends at 45 % is trained to open to 45 %, and no
-loss curve shows it (this happened: docs/LOG.md, 2026-12-03 night). So training refuses such data, naming
-the joint, unless asked to widen the policy's ranges to cover it.
+loss curve shows it (this happened: docs/LOG.md, 2026-12-03 night). So fine-tuning widens the policy's
+ranges to cover such data, only on the dimensions the data leaves, and says so in one line naming each joint
+with its old and new range; `vla train --no-widen-normalization` refuses the data instead.
 """
 
 from __future__ import annotations
@@ -52,18 +53,33 @@ def widened(policy: RangeNormalizer, data: RangeNormalizer) -> RangeNormalizer:
     return RangeNormalizer(low.astype(policy.low.dtype), high.astype(policy.high.dtype))
 
 
+def widening_note(
+    policy: RangeNormalizer, wide: RangeNormalizer, names: tuple[str, ...] | None, what: str
+) -> list[str]:
+    """ "action gripper.pos [0.0, 45.0] -> [0.0, 60.0]" for each dimension whose range `wide` changed."""
+    changed = np.flatnonzero((wide.low != policy.low) | (wide.high != policy.high))
+    notes = []
+    for i in changed:
+        name = names[i] if names and i < len(names) else f"dimension {i}"
+        old, new = f"[{policy.low[i]:.1f}, {policy.high[i]:.1f}]", f"[{wide.low[i]:.1f}, {wide.high[i]:.1f}]"
+        notes.append(f"{what} {name} {old} -> {new}")
+    return notes
+
+
 def with_data_ranges(
     policy: Normalization,
     data: Normalization,
     state_names: tuple[str, ...] | None,
     action_names: tuple[str, ...] | None,
-    widen: bool,
+    widen: bool = True,
+    report=print,
 ) -> Normalization:
     """`policy`'s normalisation, checked against the fine-tuning data's (`data`, from its stats).
 
-    Raises ValueError naming every state and action dimension the data takes out of range, or with `widen`
-    returns the normalisation widened on those dimensions to cover the data (the model then relearns what
-    their values mean)."""
+    Returns `policy` itself when the data stays within its ranges. Otherwise, with `widen` (the default),
+    returns the normalisation widened on exactly the dimensions the data leaves (the model then relearns
+    what their values mean) and reports one line naming each with its old and new range; without `widen`
+    raises ValueError naming every state and action dimension the data takes out of range."""
     for what, ours, theirs in (("state", policy.state, data.state), ("action", policy.action, data.action)):
         if len(ours.low) != len(theirs.low):
             raise ValueError(
@@ -77,10 +93,16 @@ def with_data_ranges(
     if not widen:
         raise ValueError(
             "the fine-tuning data leaves the ranges the --init policy normalises by, so it would be learnt "
-            "clipped:\n  " + "\n  ".join(lines) + "\ncheck the data's units and calibration, or pass "
-            "--widen-normalization to widen the policy's ranges to cover it"
+            f"clipped: {'; '.join(lines)}; check the data's units and calibration, or leave out "
+            "--no-widen-normalization to widen the policy's ranges to cover it"
         )
-    print("widening the policy's normalisation to cover the fine-tuning data:\n  " + "\n  ".join(lines))
-    return replace(
+    wide = replace(
         policy, state=widened(policy.state, data.state), action=widened(policy.action, data.action)
     )
+    notes = widening_note(policy.state, wide.state, state_names, "state")
+    notes += widening_note(policy.action, wide.action, action_names, "action")
+    report(
+        f"fine-tuning data leaves the --init policy's ranges; widened: {', '.join(notes)} "
+        "(--no-widen-normalization refuses such data instead)"
+    )
+    return wide

@@ -16,6 +16,10 @@ Retries (`--stream-miss-share S`): a share S of the first grasps is aimed beside
 expert re-plans from the empty, closed gripper; the ring gets those episodes from the miss on
 (sim/expert_retry.py).
 
+Tasks: the suite's training tasks (sim/tasks/suites.py `Suite.training_tasks`): its train split and, for
+`tabletop_compose`, absent-object tasks at `absent_share` of them (default: the suite's). Held-out
+compositions and paraphrases never enter: every job is checked (vla/record_arrays.py `ExpertJob`).
+
 Seeds: job n (EPISODES_PER_JOB successful episodes of task n mod #tasks) tries layouts upward from
 `first_seed + n * SEEDS_PER_JOB`, so a stream is reproducible for a given number of jobs, and a resumed
 run continues at the job it had reached (`stream_next_job` in training_state.json). The default
@@ -57,6 +61,7 @@ class StreamConfig:
     dagger_policy: str = ""  # a checkpoint or export folder that drives a share of the episodes (DAgger)
     dagger_share: float = 0.0  # that share, in rounds of one job per task
     miss_share: float = 0.0  # share of first grasps aimed beside the cube and retried (sim/expert_retry.py)
+    absent_share: float | None = None  # share of absent-object tasks (None: the suite's default)
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -82,20 +87,27 @@ class StreamConfig:
 
 
 def suite_instructions(suite: str) -> list[str]:
-    """Every training instruction of the suite's tasks, sorted: the vocabulary a streamed policy sees."""
+    """Every training instruction of the suite's train split, sorted: the vocabulary a streamed policy sees
+    (absent-object tasks reuse their training composition's instructions)."""
     from sim.tasks import suite_tasks
 
     return sorted({t.format(**task.slots) for task in suite_tasks(suite) for t in task.templates("train")})
+
+
+def stream_tasks(config: StreamConfig) -> list[str]:
+    """The task names a stream cycles through, in order (module docstring)."""
+    import sim  # noqa: F401  (headless GL before mujoco loads)
+    from sim.tasks import get_suite
+
+    return list(get_suite(config.suite).training_tasks(config.absent_share))
 
 
 class ExpertStream:
     """Expert episodes from worker processes, job after job, round robin over the suite's tasks."""
 
     def __init__(self, config: StreamConfig):
-        from sim.tasks import suite_tasks
-
         self.config = config
-        self.tasks = [task.name for task in suite_tasks(config.suite)]
+        self.tasks = stream_tasks(config)
         # spawn, not fork: the training process holds torch threads (and maybe CUDA), which fork breaks.
         spawn = multiprocessing.get_context("spawn")
         self.pool = ProcessPoolExecutor(config.workers, mp_context=spawn, initializer=_ignore_stop_signals)

@@ -16,9 +16,12 @@ _IMAGE_SHAPE = (_SCENE.image_height, _SCENE.image_width, 3)
 @EnvConfig.register_subclass("tabletop")
 @dataclass
 class TabletopEnvConfig(EnvConfig):
-    """The tabletop suite. `task` is a task name (`vla sim list`); `instructions` is train|heldout."""
+    """A tabletop suite. `task`: any composed task name the suite's scene holds (`vla sim list --suite S`;
+    checked here, the error lists what is allowed); `suite`: tabletop or tabletop_compose; `instructions`:
+    train|heldout."""
 
     task: str | None = "pick_red_cube"
+    suite: str = "tabletop"
     fps: int = int(_SCENE.control_hz)
     instructions: str = "train"
     features: dict[str, PolicyFeature] = field(
@@ -38,10 +41,21 @@ class TabletopEnvConfig(EnvConfig):
         }
     )
 
+    def __post_init__(self) -> None:
+        from sim.tasks import get_suite
+
+        if self.task is not None:
+            get_suite(self.suite).task(self.task)  # a bad name fails now, listing what is allowed
+
     @property
     def package_name(self) -> str:
         return "lerobot_env_tabletop"
 
     @property
+    def gym_id(self) -> str:
+        """One id for every task; the task and suite travel in `gym_kwargs` (see the package docstring)."""
+        return f"{self.package_name}/Tabletop-v0"
+
+    @property
     def gym_kwargs(self) -> dict:
-        return {"instructions": self.instructions}
+        return {"task": self.task, "suite": self.suite, "instructions": self.instructions}

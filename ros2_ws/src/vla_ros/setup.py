@@ -18,13 +18,15 @@ setup(
     zip_safe=True,
     maintainer="vla-stack developers",
     maintainer_email="dev@vla-stack.local",
-    description="VLA policy, MuJoCo sim bridge and recorder nodes for ROS 2",
+    description="VLA policy, LeRobot robot/teleoperator bridges, sim bridge and recorder nodes for ROS 2",
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
             "policy_node = vla_ros.policy_node:main",
             "sim_bridge_node = vla_ros.sim_bridge_node:main",
             "recorder_node = vla_ros.recorder_node:main",
+            "robot_bridge_node = vla_ros.robot_bridge_node:main",
+            "teleop_node = vla_ros.teleop_node:main",
         ],
     },
 )

@@ -44,9 +44,43 @@ CAMERAS = [
     Param("instruction_topic", "instruction", "std_msgs/String instruction topic (latched)"),
 ]
 
+# Rules on measured inputs and the e-stop latch (vla_ros.safety); any node that commands a robot uses them.
+SAFETY = [
+    Param(
+        "joint_limit_tolerance_rad",
+        0.1,
+        "a measured joint further beyond its limits is a fault: hold (rad)",
+        0.0,
+        1.0,
+    ),
+    Param(
+        "max_joint_speed_rad_s",
+        10.0,
+        "a measured joint moving faster between two readings is a fault (an implausible reading): hold",
+        0.1,
+        1000.0,
+    ),
+    Param(
+        "max_clock_offset_s",
+        0.1,
+        "tolerated offset between the senders' clocks and this node's, plus the capture-to-receipt latency: "
+        "an input whose header.stamp is older than max_input_age_s plus this, or ahead by more than this, "
+        "is stale (s)",
+        0.0,
+        3600.0,
+    ),
+    Param(
+        "estop_state_file",
+        "",
+        "file that keeps the e-stop latch across restarts, read at start-up; '' = "
+        "$XDG_STATE_HOME/vla_ros/<node>.estop.json (~/.local/state when unset)",
+    ),
+]
+
 POLICY = (
     ROBOT
     + CAMERAS
+    + SAFETY
     + [
         Param("export_dir", "", "export folder written by `vla export` (required)"),
         Param("variant", "fp32", "graph variant", choices=("fp32", "fp16", "int8")),

@@ -4,49 +4,36 @@ configure  loads the export folder with the torch-free runtime and warms it up
 activate   starts control; deactivate stops sending (the arm holds); cleanup frees the model
 
 Subscribes camera images (sensor-data QoS), joint states, the instruction (latched), e-stop and reset.
-Publishes <controller>/joint_trajectory (a short horizon of the plan every control period),
-/diagnostics and a latched ~/status. Inference runs on its own thread; see `vla_ros.chunking`.
+Publishes <controller>/joint_trajectory (a short horizon of the plan every control period), and the
+reports of `vla_ros.policy_reporting` (/diagnostics, latched ~/status and ~/estop_latched). Inference runs
+on its own thread; see `vla_ros.chunking`. The e-stop is there from start-up, in every lifecycle state,
+and its latch is kept in a state file (`vla_ros.estop_store`): a restart or a cleanup never clears it.
 """
 
 from __future__ import annotations
 
-import json
-import queue
 import threading
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rclpy.duration import Duration
-from rclpy.lifecycle import LifecyclePublisher, State, TransitionCallbackReturn
 from rclpy.lifecycle import Node as LifecycleNode
-from rclpy.publisher import Publisher
+from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import qos_profile_sensor_data
-from rclpy.subscription import Subscription
-from rclpy.timer import Timer
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Empty, String
-from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+from trajectory_msgs.msg import JointTrajectory
 
 from vla_ros import chunking, images, parameters, safety
+from vla_ros.estop_store import EStopStore, default_state_file
+from vla_ros.inference_worker import InferenceWorker
+from vla_ros.policy_inputs import Inputs, input_hold, stamp_seconds
+from vla_ros.policy_reporting import PolicyReporter, RateLimitedLog
 from vla_ros.spin import run
-from vla_ros.topics import LATCHED, subscribe_cameras
+from vla_ros.topics import LATCHED, destroy_handles, subscribe_cameras, trajectory_message
 from vla_ros.units import PolicyUnits, ordered_positions
 
-
-@dataclass
-class Inputs:
-    """Latest inputs with their receipt times (time.monotonic seconds); shared with callbacks."""
-
-    frames: dict[str, np.ndarray] = field(default_factory=dict)
-    frame_stamps: dict[str, float] = field(default_factory=dict)  # header.stamp of each frame (ROS time, s)
-    frame_times: dict[str, float | None] = field(default_factory=dict)
-    joints_rad: np.ndarray | None = None
-    joints_time: float | None = None
-    instruction: str = ""
-    instruction_count: int = 0  # instruction messages received: each one starts a new task
-    instruction_time: float | None = None
+COUNTERS = ("commands", "chunks", "chunks_dropped", "rejected_images", "rejected_joint_states",
+            "starved_ticks", "replans")  # fmt: skip
 
 
 class PolicyNode(LifecycleNode):
@@ -54,9 +41,27 @@ class PolicyNode(LifecycleNode):
         super().__init__(node_name, **kwargs)
         parameters.declare(self, parameters.POLICY)
         self.runtime = None
+        self.worker: InferenceWorker | None = None
         self.active = False
         self._handles: list = []  # subscriptions, timers and publishers created by configure
+        self.log = RateLimitedLog(self.get_logger())
         self._reset_state()
+        # The e-stop, its latch and the reports live as long as the process, not a configuration.
+        param = lambda name: self.get_parameter(name).value  # noqa: E731
+        path = param("estop_state_file") or default_state_file(self.get_fully_qualified_name())
+        self.estop = safety.EStop(EStopStore(path))
+        self.reporter = PolicyReporter(self, param("diagnostics_period_s"))
+        self.create_subscription(Empty, param("estop_topic"), self._on_estop, 10)
+        self.create_subscription(Empty, param("estop_reset_topic"), self._on_estop_reset, 10)
+        if self.estop.store_error:
+            self.get_logger().error(self.estop.store_error)
+        elif self.estop.latched:
+            self.get_logger().warning(
+                f"e-stop latched since before this start ({self.estop.store.path}): no commands until a "
+                f"message on {param('estop_reset_topic')}"
+            )
+        self.reporter.publish_estop()
+        self.reporter.changed()
 
     # ----- lifecycle -------------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -69,7 +74,8 @@ class PolicyNode(LifecycleNode):
             self._release()
             return TransitionCallbackReturn.FAILURE
         self._create_interfaces()
-        self._publish_status("inactive", "configured")
+        self.hold_reason = ""
+        self.reporter.changed()
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -77,24 +83,31 @@ class PolicyNode(LifecycleNode):
         self.previous_command = None
         self.generation += 1  # any inference still running belongs to the old activation
         self.active = True
-        self._publish_status("active", "waiting for the first chunk")
+        self.hold_reason, self.hold_is_error = "waiting for the first chunk", False
+        self.reporter.changed()
         return super().on_activate(state)
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         self.active = False
         self.generation += 1
         self._hold("deactivated")
-        self._publish_status("inactive", "deactivated: holding")
+        self.reporter.changed()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         self._release()
+        self.reporter.changed()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self.active = False
         self._release()
         return TransitionCallbackReturn.SUCCESS
+
+    def destroy_node(self) -> None:
+        if self.worker is not None:  # an inference thread cut off at exit aborts the process (C++ terminate)
+            self.worker.stop()
+        super().destroy_node()
 
     # ----- set-up ------------------------------------------------------------------------------------
     def _reset_state(self) -> None:
@@ -105,33 +118,22 @@ class PolicyNode(LifecycleNode):
         self.previous_command: np.ndarray | None = None
         self.planned_instruction_count = 0  # the instruction message the current plan was made for
         self.inputs_needed_after: float | None = None  # a new task waits for inputs received after this
-        self.hold_reason = "unconfigured"
+        self.hold_reason, self.hold_is_error, self.hold_detail = "unconfigured", False, ""
+        self._hold_logged = False  # the start of the current hold was logged: so is its end
         self.last_error = ""
-        self.counts = dict.fromkeys(
-            [
-                "commands",
-                "chunks",
-                "chunks_dropped",
-                "rejected_images",
-                "rejected_joint_states",
-                "starved_ticks",
-                "replans",
-            ],
-            0,
-        )
-        self.inference_ms: list[float] = []
+        self.counts = dict.fromkeys(COUNTERS, 0)
         # Observation-to-command latency: from the capture stamp of the oldest frame a chunk was computed
         # from to the first command that uses the chunk (ROS clock, same machine), in ms.
         self.obs_to_command_ms: list[float] = []
         self._fresh_chunk_stamp: float | None = None
-        self._results: queue.Queue = queue.Queue()
-        self._requests: queue.Queue = queue.Queue(maxsize=1)
-        self._worker: threading.Thread | None = None
 
     def _configure_logic(self) -> None:
         p = self.p
         joints = tuple(p["joint_names"])
         self.units = PolicyUnits(joints, p["gripper_joint"], *p["gripper_range_rad"])
+        for name in ("joint_lower_limits", "joint_upper_limits", "max_step_rad"):
+            if len(p[name]) != len(joints):
+                raise ValueError(f"parameter {name} has {len(p[name])} values for {len(joints)} joints")
         self.safety = safety.SafetyConfig(
             lower_rad=np.asarray(p["joint_lower_limits"], np.float64),
             upper_rad=np.asarray(p["joint_upper_limits"], np.float64),
@@ -140,17 +142,17 @@ class PolicyNode(LifecycleNode):
             low_confidence_threshold=p["low_confidence_threshold"],
             low_confidence_mode=p["low_confidence_mode"],
             slow_factor=p["slow_factor"],
+            joint_limit_tolerance_rad=p["joint_limit_tolerance_rad"],
+            max_joint_speed_rad_s=p["max_joint_speed_rad_s"],
+            max_clock_offset_s=p["max_clock_offset_s"],
         )
-        for name in ("joint_lower_limits", "joint_upper_limits", "max_step_rad"):
-            if len(p[name]) != len(joints):
-                raise ValueError(f"parameter {name} has {len(p[name])} values for {len(joints)} joints")
         if len(p["camera_topics"]) != len(p["camera_names"]):
             raise ValueError("camera_topics and camera_names must have the same length")
+        self.joint_check = safety.JointStateCheck(joints, self.safety)
         self.scheduler = chunking.ChunkScheduler(p["request_ahead_steps"], p["blend_steps"])
-        self.estop = safety.EStop()
         self.period_s = 1.0 / p["control_rate_hz"]
         self.inputs = Inputs(
-            frame_times=dict.fromkeys(p["camera_names"]), instruction=p["default_instruction"]
+            frame_times=dict.fromkeys(p["camera_names"]), instruction=p["default_instruction"].strip()
         )
 
     def _load_runtime(self) -> None:
@@ -159,21 +161,20 @@ class PolicyNode(LifecycleNode):
         if not self.p["export_dir"]:
             raise ValueError("parameter export_dir is empty: set it to a `vla export` folder")
         start = time.monotonic()
-        self.runtime = RuntimePolicy(
+        runtime = RuntimePolicy(
             self.p["export_dir"], self.p["variant"], self.p["provider"], self.p["threads"] or None
         )
-        cameras = list(self.runtime.export.cameras)
+        cameras = list(runtime.export.cameras)
         if cameras != list(self.p["camera_names"]):
             raise ValueError(
                 f"camera_names {self.p['camera_names']} differ from the export's cameras {cameras}"
             )
-        self.runtime.warmup()
+        runtime.warmup()
         self.get_logger().info(
             f"loaded {self.p['export_dir']} ({self.p['variant']}, {self.p['provider']}) in "
             f"{time.monotonic() - start:.1f} s"
         )
-        self._worker = threading.Thread(target=self._inference_loop, name="vla_inference", daemon=True)
-        self._worker.start()
+        self.runtime, self.worker = runtime, InferenceWorker(runtime)
 
     def _create_interfaces(self) -> None:
         p = self.p
@@ -183,38 +184,18 @@ class PolicyNode(LifecycleNode):
                 JointState, p["joint_states_topic"], self._on_joints, qos_profile_sensor_data
             ),
             self.create_subscription(String, p["instruction_topic"], self._on_instruction, LATCHED),
-            self.create_subscription(Empty, p["estop_topic"], self._on_estop, 10),
-            self.create_subscription(Empty, p["estop_reset_topic"], self._on_estop_reset, 10),
         ]
         self.trajectory_pub = self.create_lifecycle_publisher(
             JointTrajectory, f"{p['controller_name']}/joint_trajectory", 10
         )
-        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.status_pub = self.create_publisher(String, "~/status", LATCHED)
-        self._handles += [
-            self.trajectory_pub,
-            self.diagnostics_pub,
-            self.status_pub,
-            self.create_timer(self.period_s, self._control_tick),
-            self.create_timer(p["diagnostics_period_s"], self._publish_diagnostics),
-        ]
+        self._handles += [self.trajectory_pub, self.create_timer(self.period_s, self._control_tick)]
 
     def _release(self) -> None:
-        for handle in self._handles:
-            if isinstance(handle, LifecyclePublisher):
-                self.destroy_lifecycle_publisher(handle)
-            elif isinstance(handle, Publisher):
-                self.destroy_publisher(handle)
-            elif isinstance(handle, Subscription):
-                self.destroy_subscription(handle)
-            elif isinstance(handle, Timer):
-                self.destroy_timer(handle)
+        destroy_handles(self, self._handles)
         self._handles = []
-        self.status_pub = None
-        if self._worker is not None:
-            self._requests.put(None)  # stops the worker
-            self._worker.join(timeout=5)
-        self.runtime = None
+        if self.worker is not None:
+            self.worker.stop()
+        self.runtime = self.worker = None
         self._reset_state()
 
     # ----- callbacks -------------------------------------------------------------------------------
@@ -227,39 +208,61 @@ class PolicyNode(LifecycleNode):
         with self.lock:
             self.inputs.frames[camera] = frame
             self.inputs.frame_times[camera] = time.monotonic()
-            self.inputs.frame_stamps[camera] = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+            self.inputs.frame_stamps[camera] = stamp_seconds(msg.header.stamp)
 
     def _on_joints(self, msg: JointState) -> None:
+        """A reading that cannot be trusted (missing or non-finite joint, beyond the limits, an impossible
+        jump) is a fault: the control tick holds until a trusted one arrives. It never updates the joints."""
+        now = time.monotonic()
         try:
             joints = ordered_positions(msg.name, msg.position, self.units.joint_names)
+            fault = self.joint_check.check(joints, now)
         except ValueError as error:
-            self._reject("rejected_joint_states", str(error))
-            return
+            self.joint_check.forget()
+            fault = safety.JointFault(str(error), str(error))
         with self.lock:
-            self.inputs.joints_rad = joints
-            self.inputs.joints_time = time.monotonic()
+            self.inputs.joint_fault = fault
+            if fault is None:
+                self.inputs.joints_rad = joints
+                self.inputs.joints_time = now
+                self.inputs.joints_stamp = stamp_seconds(msg.header.stamp)
+        if fault is not None:
+            self._reject("rejected_joint_states", fault.detail)
 
     def _on_instruction(self, msg: String) -> None:
         with self.lock:
-            self.inputs.instruction = msg.data.strip()
-            self.inputs.instruction_count += 1
-            self.inputs.instruction_time = time.monotonic()
+            self.inputs.receive_instruction(msg.data, self.p["instruction_topic"], time.monotonic())
+            error = self.inputs.instruction_error
+        if error:
+            self.get_logger().error(error)
 
     def _on_estop(self, msg: Empty) -> None:
-        self.estop.trigger()
+        self.estop.trigger(f"message on {self.get_parameter('estop_topic').value}")
         self.get_logger().warning("e-stop latched: no commands until a message on estop_reset")
-        self._hold("e-stop latched")
+        if self.estop.store_error:
+            self.get_logger().error(self.estop.store_error)
+        if self.runtime is not None:
+            self._hold("e-stop latched", error=True)
+        self.reporter.publish_estop()
+        self.reporter.changed()
 
     def _on_estop_reset(self, msg: Empty) -> None:
-        if self.estop.latched:
+        if self.estop.latched or self.estop.store_error:
             self.estop.reset()
             self.get_logger().info("e-stop cleared")
+            if self.estop.store_error:
+                self.get_logger().error(self.estop.store_error)
+            if self.hold_reason == "e-stop latched":
+                self.hold_reason, self.hold_is_error = "e-stop cleared", False
+            self.reporter.publish_estop()
+            self.reporter.changed()
 
     def _reject(self, counter: str, message: str) -> None:
         self.counts[counter] += 1
         if message != self.last_error:
-            self.get_logger().error(message)
+            self.log.error(message)
         self.last_error = message
+        self.reporter.changed()
 
     # ----- control ---------------------------------------------------------------------------------
     def _control_tick(self) -> None:
@@ -267,28 +270,22 @@ class PolicyNode(LifecycleNode):
         if not self.active:
             return
         self._merge_results()
-        now = time.monotonic()
+        now, ros_now = time.monotonic(), self.get_clock().now().nanoseconds * 1e-9
         with self.lock:
-            ages = dict(self.inputs.frame_times) | {"joint_states": self.inputs.joints_time}
-            instruction = self.inputs.instruction
+            hold = input_hold(
+                self.inputs, self.estop.latched, now, ros_now, self.safety, self.p["instruction_topic"]
+            )
+            received, instruction = self.inputs.receipt_times(), self.inputs.instruction
             instruction_count = self.inputs.instruction_count
             instruction_time = self.inputs.instruction_time
             joints = self.inputs.joints_rad
-        stale = safety.stale_inputs(now, ages, self.safety.max_input_age_s)
-        if self.estop.latched:
-            return self._hold("e-stop latched")
-        if stale:
-            # Keep the plan: its steps are tied to ticks, so a blip (one late frame on a busy machine) costs
-            # one tick without a command, not a restart from a fresh inference. Steps whose tick passes
-            # while holding are never sent, so a long outage still ends in a new chunk from new inputs.
-            return self._hold("stale input: " + ", ".join(stale), drop_plan=False)
-        if not instruction:
-            return self._hold(f"no instruction yet (topic {self.p['instruction_topic']})")
+        if hold is not None:
+            return self._hold(hold.reason, hold.drop_plan, hold.error, hold.detail)
         self._replan_if_stale(joints, instruction_count, instruction_time)
         if self.inputs_needed_after is not None:
             # A new task often comes with a new scene (a reset): plan from the frames and joints that
             # follow the instruction, not from the last ones of the previous task.
-            waiting = safety.received_before(ages, self.inputs_needed_after)
+            waiting = safety.received_before(received, self.inputs_needed_after)
             if waiting:
                 reason = f"waiting for inputs newer than the instruction: {', '.join(waiting)}"
                 return self._hold(reason, drop_plan=False)
@@ -322,11 +319,15 @@ class PolicyNode(LifecycleNode):
                 name = self.units.joint_names[worst]
                 reason = f"{name} is {error[worst]:.2f} rad from the last command"
         if reason:
-            self.scheduler.reset()
-            self.previous_command = None
-            self.generation += 1
+            self._drop_plan()
             self.counts["replans"] += 1
-            self.get_logger().info(f"replanning from the measured state: {reason}")
+            self.log.info(f"replanning from the measured state: {reason}")
+
+    def _drop_plan(self) -> None:
+        """Forget the plan and any inference in flight: commands start again from the measured joints."""
+        self.scheduler.reset()
+        self.previous_command = None
+        self.generation += 1
 
     def _request_chunk(self, instruction: str) -> None:
         with self.lock:
@@ -334,57 +335,27 @@ class PolicyNode(LifecycleNode):
             obs["observation.state"] = self.units.to_policy(self.inputs.joints_rad)
             stamp = min(self.inputs.frame_stamps.values())
         obs["task"] = instruction
-        try:
-            self._requests.put_nowait((obs, self.tick, self.generation, stamp))
+        if self.worker.request(obs, self.tick, self.generation, stamp):
             self.scheduler.requested(self.tick)
-        except queue.Full:
-            pass
-
-    def _inference_loop(self) -> None:
-        while (request := self._requests.get()) is not None:
-            obs, tick, generation, stamp = request
-            start = time.perf_counter()
-            try:
-                chunk = self.runtime.infer(obs)
-            except Exception as error:  # report and keep the node alive; the controller holds meanwhile
-                self._results.put((None, tick, generation, stamp, f"inference failed: {error}"))
-                continue
-            self.inference_ms.append((time.perf_counter() - start) * 1e3)
-            self._results.put((chunk, tick, generation, stamp, None))
 
     def _merge_results(self) -> None:
-        while not self._results.empty():
-            chunk, tick, generation, stamp, error = self._results.get_nowait()
-            if generation != self.generation:
+        for result in self.worker.results():
+            if result.generation != self.generation:
                 continue
             self.scheduler.cancel_request()
-            problem = error or safety.chunk_problem(chunk["actions"], chunk["confidence"], self.safety)
-            scale = None if problem else safety.confidence_time_scale(chunk["confidence"], self.safety)
-            if problem is None and scale is None:
-                problem = f"low confidence {float(np.mean(chunk['confidence'])):.2f}: chunk held"
+            actions, problem = safety.chunk_targets(result.chunk, result.error, self.safety, self.units)
             if problem:
                 self._reject("chunks_dropped", problem)
                 continue
-            actions = chunking.stretch(self.units.to_ros(chunk["actions"]), scale)
-            self.scheduler.merge(actions, tick, self.tick)
-            self._fresh_chunk_stamp = stamp
+            self.scheduler.merge(actions, result.tick, self.tick)
+            self._fresh_chunk_stamp = result.stamp
             self.counts["chunks"] += 1
 
     def _send(self, targets: np.ndarray) -> None:
         with self.lock:
             start = self.previous_command if self.previous_command is not None else self.inputs.joints_rad
-        commands = safety.limit_commands(targets, start, self.safety)
-        msg = JointTrajectory()
-        msg.joint_names = list(self.units.joint_names)  # header.stamp 0: start now (controller convention)
-        for k, positions in enumerate(commands, start=1):
-            seconds = k * self.period_s
-            msg.points.append(
-                JointTrajectoryPoint(
-                    positions=positions.tolist(),
-                    time_from_start=Duration(seconds=seconds).to_msg(),
-                )
-            )
-        self.trajectory_pub.publish(msg)
+        commands = safety.limit_commands(targets, start, self.safety)  # rate limited, then clamped
+        self.trajectory_pub.publish(trajectory_message(self.units.joint_names, commands, self.period_s))
         if self._fresh_chunk_stamp:  # the first command that uses the newest chunk
             now = self.get_clock().now().nanoseconds * 1e-9
             self.obs_to_command_ms.append((now - self._fresh_chunk_stamp) * 1e3)
@@ -392,60 +363,22 @@ class PolicyNode(LifecycleNode):
         self.previous_command = commands[0]
         self.counts["commands"] += 1
         if self.hold_reason:
-            self.get_logger().info(f"sending commands (was holding: {self.hold_reason})")
-            self.hold_reason = ""
-            self._publish_status("active", "sending commands")
+            self.log.info(f"sending commands (was holding: {self.hold_reason})", always=self._hold_logged)
+            self.hold_reason, self.hold_is_error, self.hold_detail = "", False, ""
+            self.reporter.changed()
 
-    def _hold(self, reason: str, drop_plan: bool = True) -> None:
-        """Send nothing and say why (once per reason). `drop_plan` also forgets the plan and any inference in
-        flight (the e-stop, deactivation): commands then start again from the measured joints."""
+    def _hold(self, reason: str, drop_plan: bool = True, error: bool = False, detail: str = "") -> None:
+        """Send nothing and say why. `reason` stays the same while its cause lasts (the status and the log
+        change with it, never per tick); `detail` (ages, values) goes to the diagnostics only. `error` marks
+        a fault (ERROR diagnostics) rather than a passing wait. `drop_plan` forgets the plan (see
+        `_drop_plan`): the e-stop, a joint fault, deactivation."""
         if drop_plan:
-            self.scheduler.reset()
-            self.previous_command = None
-            self.generation += 1
-        if reason != self.hold_reason:
-            self.hold_reason = reason
-            self.get_logger().warning(f"holding: {reason}")
-            self._publish_status("active" if self.active else "inactive", f"holding: {reason}")
-
-    # ----- reporting -------------------------------------------------------------------------------
-    def _publish_status(self, lifecycle: str, detail: str) -> None:
-        if getattr(self, "status_pub", None) is not None:
-            self.status_pub.publish(String(data=json.dumps({"lifecycle": lifecycle, "detail": detail})))
-
-    def _publish_diagnostics(self) -> None:
-        if self.last_error or self.estop.latched:
-            level, message = DiagnosticStatus.ERROR, self.last_error or "e-stop latched"
-        elif self.hold_reason and self.active:
-            level, message = DiagnosticStatus.WARN, f"holding: {self.hold_reason}"
-        else:
-            level, message = DiagnosticStatus.OK, "sending commands" if self.active else "inactive"
-        latency = np.percentile(self.inference_ms[-200:], [50, 99]) if self.inference_ms else [0.0, 0.0]
-        values = {
-            "active": self.active,
-            "hold_reason": self.hold_reason,
-            "last_error": self.last_error,
-            "estop_latched": self.estop.latched,
-            "inference_p50_ms": f"{latency[0]:.1f}",
-            "inference_p99_ms": f"{latency[1]:.1f}",
-            "obs_to_command_p50_ms": f"{np.percentile(self.obs_to_command_ms[-500:], 50):.1f}"
-            if self.obs_to_command_ms
-            else "",
-            "obs_to_command_p99_ms": f"{np.percentile(self.obs_to_command_ms[-500:], 99):.1f}"
-            if self.obs_to_command_ms
-            else "",
-        } | self.counts
-        status = DiagnosticStatus(
-            level=level,
-            name=f"{self.get_name()}: policy",
-            message=message,
-            hardware_id=self.p["export_dir"],
-            values=[KeyValue(key=k, value=str(v)) for k, v in values.items()],
-        )
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self.diagnostics_pub.publish(array)
-        self.last_error = ""  # each error is reported in the next diagnostics message
+            self._drop_plan()
+        self.hold_detail = detail
+        if (reason, error) != (self.hold_reason, self.hold_is_error):
+            self.hold_reason, self.hold_is_error = reason, error
+            self._hold_logged = (self.log.error if error else self.log.warning)(f"holding: {reason}")
+            self.reporter.changed()
 
 
 def main(args: list[str] | None = None) -> None:

@@ -21,8 +21,7 @@ from trajectory_msgs.msg import JointTrajectory
 from vla_ros import parameters
 from vla_ros.spin import run
 from vla_ros.topics import LATCHED
-from vla_ros.trajectory import TrajectoryFollower
-from vla_ros.units import ordered_positions
+from vla_ros.trajectory import TrajectoryFollower, trajectory_points
 
 
 class SimBridgeNode(Node):
@@ -86,10 +85,7 @@ class SimBridgeNode(Node):
 
     def _on_trajectory(self, msg: JointTrajectory) -> None:
         try:
-            points = np.array(
-                [ordered_positions(msg.joint_names, p.positions, self.joint_names) for p in msg.points]
-            )
-            times = [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9 for p in msg.points]
+            times, points = trajectory_points(msg, self.joint_names)
             self.follower.receive(times, points)
         except ValueError as error:
             self.get_logger().error(f"{self.p['controller_name']}/joint_trajectory rejected: {error}")

@@ -9,6 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from vla_ros.units import ordered_positions
+
+
+def trajectory_points(msg, joint_names: list[str]) -> tuple[list[float], np.ndarray]:
+    """A JointTrajectory message's (times_s (K,), positions (K, J) rad in `joint_names` order).
+
+    ValueError (naming the joint) for a missing, unknown or non-finite joint, as `ordered_positions`."""
+    points = np.array([ordered_positions(msg.joint_names, p.positions, joint_names) for p in msg.points])
+    times_s = [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9 for p in msg.points]
+    return times_s, points
+
 
 class TrajectoryFollower:
     def __init__(self, start: np.ndarray, period_s: float):
