@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml plugins/lerobot_env_tabletop/pyproject.toml plugins/ler
 setup: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -m "not docs"
+	$(PY) -m pytest -m "not docs" --durations=30
 
 # Every command in README.md and the docs it links, run at a tiny size (~20 min on 2 cores).
 test-docs: $(STAMP)

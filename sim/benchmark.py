@@ -34,35 +34,33 @@ def visual_triangles(model: mujoco.MjModel) -> int:
     return int(sum(model.mesh_facenum[model.geom_dataid[visible]]))
 
 
-# Per suite, the task and seed timed: for `tabletop_compose` a scene with five cubes and a bowl on the table,
-# its busiest (2 bowls allow at most 3 cubes, sim/tasks/contents.py).
-SPEED_EPISODE: dict[str, tuple[str, int]] = {
-    "tabletop": ("pick_red_cube", 0),
-    "tabletop_compose": ("pick_red_cube", 7),
-}
+SPEED_TASK = "pick_red_cube"  # every suite has it; the scene's contents, not the task, set the render cost
+SPEED_SEEDS = range(6)  # episodes timed per suite: a compose scene holds 2-5 cubes and 0-2 bowls by seed
 
 
 def measure(config: SceneConfig, steps: int, label: str, suite: str = "tabletop") -> SimSpeed:
-    """Time `steps` env.step calls (physics + both cameras), then the same steps with physics only, in the
-    scene of `suite` (`SPEED_EPISODE`)."""
-    task, seed = SPEED_EPISODE[suite]
-    env = TabletopEnv(task=task, suite=suite, scene_config=config)
+    """Time `steps` env.step calls (physics + both cameras), then the same steps with physics only, spread
+    over the episodes `SPEED_SEEDS` of `suite`'s scene (a reset between them, not timed)."""
+    env = TabletopEnv(task=SPEED_TASK, suite=suite, scene_config=config)
     try:
-        env.reset(seed=seed)
-        actions = _sweep_actions(steps)
-        env.step(actions[0])  # first render pays one-off GL setup
-        start = time.perf_counter()
-        for action in actions:
-            env.step(action)
-        rendered = steps / (time.perf_counter() - start)
+        per_episode = np.array_split(_sweep_actions(steps), len(SPEED_SEEDS))
+        env.reset(seed=SPEED_SEEDS[0])
+        env.step(per_episode[0][0])  # first render pays one-off GL setup
+        rendered_s = physics_s = 0.0
+        for seed, actions in zip(SPEED_SEEDS, per_episode, strict=True):
+            env.reset(seed=seed)
+            start = time.perf_counter()
+            for action in actions:
+                env.step(action)
+            rendered_s += time.perf_counter() - start
 
-        env.reset(seed=seed)
-        start = time.perf_counter()
-        for action in actions:
-            env.data.ctrl[:6] = env.units.to_radians(action)
-            mujoco.mj_step(env.model, env.data, nstep=config.physics_substeps)
-        physics = steps / (time.perf_counter() - start)
-        return SimSpeed(label, rendered, physics, visual_triangles(env.model))
+            env.reset(seed=seed)
+            start = time.perf_counter()
+            for action in actions:
+                env.data.ctrl[:6] = env.units.to_radians(action)
+                mujoco.mj_step(env.model, env.data, nstep=config.physics_substeps)
+            physics_s += time.perf_counter() - start
+        return SimSpeed(label, steps / rendered_s, steps / physics_s, visual_triangles(env.model))
     finally:
         env.close()
 

@@ -5,6 +5,11 @@ In the `tabletop` scene every body is one colour for good (`cube_red`, ...). In 
 per episode through its geoms' rgba, the colours a layout uses going to bodies in a random order, and the
 bodies an episode leaves unused are parked under the table. Tasks and experts never see bodies: they read
 a `SceneState` keyed by colour.
+
+A parked body's geoms also move to `PARKED_GEOM_GROUP`, which MuJoCo's default visual options do not draw:
+under the table no camera sees them anyway, so the frames are the same, but each drawn geom costs
+llvmpipe ~50 us per 128x128 frame (a parked 13-geom bowl was ~13 % of a compose step's render time,
+docs/LOG.md 2026-12-06).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sim.scene import CUBE_HALF, PARKED_Z, SceneConfig
 from sim.tasks import Layout
 
 ON_TABLE_MIN_Z = PARKED_Z / 2  # an object below this (m) is parked on the floor, not in the scene
+PARKED_GEOM_GROUP = 5  # mjvOption.geomgroup draws groups 0-2 by default; the arm's collision meshes are 3
 
 
 class SceneObjects:
@@ -30,6 +36,7 @@ class SceneObjects:
         self.bowl_geoms = [
             np.flatnonzero(model.geom_bodyid == model.body(name).id) for name in config.bowl_bodies
         ]
+        self.visible_group = model.geom_group.copy()  # (ngeom,) each geom's group when on the table
         # colour shown by each body this episode (None: parked, pooled scenes only)
         self.cube_colour: list[str | None] = [] if self.pooled else list(config.cube_colours)
         self.bowl_colour: list[str | None] = [] if self.pooled else list(config.bowl_colours)
@@ -70,10 +77,16 @@ class SceneObjects:
                 pose = [0.1 + 0.06 * i, 0.0, PARKED_Z + CUBE_HALF, 1.0, 0.0, 0.0, 0.0]
             adr = self.cube_qpos[i]
             data.qpos[adr : adr + 7] = pose
+            self._show(self.cube_geom[i], colour in layout.cubes)
         for i, colour in enumerate(self.bowl_colour):
             xy = layout.bowls.get(colour, (0.1 + 0.15 * i, -0.3))
             z = 0.0 if colour in layout.bowls else PARKED_Z
             data.mocap_pos[self.bowl_mocap[i]] = [xy[0], xy[1], z]
+            self._show(self.bowl_geoms[i], colour in layout.bowls)
+
+    def _show(self, geoms: int | np.ndarray, on_table: bool) -> None:
+        """Draw the geoms in their own group when on the table; in `PARKED_GEOM_GROUP` when parked."""
+        self.model.geom_group[geoms] = self.visible_group[geoms] if on_table else PARKED_GEOM_GROUP
 
     def cube_bodies(self) -> list[tuple[int, str]]:
         """(body index, colour) of the cubes a `SceneState` reports: every cube of a fixed scene (parked

@@ -195,6 +195,12 @@ def lifecycle_from_new_process(domain: int, transition: int = 0, node: str = "vl
     return lines[-1]
 
 
+def sent_time(info) -> float:
+    """When the publisher sent a message, in `time.time()` seconds: the DDS source timestamp of the
+    MessageInfo that rclpy passes to a two-argument subscription callback."""
+    return info["source_timestamp"] * 1e-9
+
+
 def image_message(frame: np.ndarray, encoding: str = "rgb8"):
     from sensor_msgs.msg import Image
 

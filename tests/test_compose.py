@@ -209,6 +209,29 @@ def test_pool_bodies_take_the_episode_colours(physics_env):
         assert physics_env.objects.cube_pose(physics_env.data, body)[0][2] < -0.5
 
 
+def test_parked_bodies_are_not_drawn_and_come_back_when_placed(physics_env):
+    from sim.objects import PARKED_GEOM_GROUP
+
+    model, objects = physics_env.model, physics_env.objects
+    drawn = lambda geoms: bool(np.all(model.geom_group[geoms] <= 2))  # noqa: E731  (default visual option)
+    seen_parked = seen_placed_after_parked = False
+    was_parked: set[int] = set()
+    for seed in range(8):  # layouts of 2-5 cubes and 0-2 bowls: bodies go from parked to placed and back
+        physics_env.reset(seed=seed, options={"task": "pick_red_cube"})
+        for body, colour in enumerate(objects.cube_colour):
+            geom = objects.cube_geom[body]
+            if colour is None:
+                assert model.geom_group[geom] == PARKED_GEOM_GROUP
+                seen_parked = True
+            else:
+                assert drawn(geom)
+                seen_placed_after_parked |= ("cube", body) in was_parked
+        for body, colour in enumerate(objects.bowl_colour):
+            assert drawn(objects.bowl_geoms[body]) == (colour is not None)
+        was_parked = {("cube", b) for b, c in enumerate(objects.cube_colour) if c is None}
+    assert seen_parked and seen_placed_after_parked
+
+
 def test_light_and_table_tint_vary_per_episode(physics_env):
     table = physics_env.model.geom("table").id
     key = physics_env.model.light("key").id

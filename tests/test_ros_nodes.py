@@ -22,6 +22,7 @@ from tests.ros_harness import (
     image_message,
     joint_message,
     lifecycle_from_new_process,
+    sent_time,
 )
 from tests.test_runtime import debug_export  # noqa: F401  (module-scoped fixture: a tiny export)
 
@@ -33,10 +34,18 @@ RATE_HZ = 10.0
 PERIOD = 1 / RATE_HZ
 
 
+_DOMAINS_IN_USE: set[int] = set()
+
+
 def domain() -> int:
-    # A private DDS domain per test, so parallel runs do not cross-talk. SystemRandom: the training tests
-    # seed the `random` module, which would give every run of the suite the same domains.
-    return random.SystemRandom().randint(1, 100)
+    """A private DDS domain per node group, so runs do not cross-talk: never one this test process has handed
+    out before (a module-scoped node keeps its domain while the module's other tests start their own: a
+    repeat would let one test's e-stop reach the other's node). SystemRandom across processes: the training
+    tests seed the `random` module, which would give every run of the suite the same domains."""
+    free = sorted(set(range(1, 101)) - _DOMAINS_IN_USE)
+    chosen = random.SystemRandom().choice(free)
+    _DOMAINS_IN_USE.add(chosen)
+    return chosen
 
 
 class FakeRobot:
@@ -83,7 +92,11 @@ class FakeRobot:
 
 
 class Monitor:
-    """Receipt times of commands, and the diagnostics / status messages, seen by the test."""
+    """Commands with the time the node sent them, and the diagnostics / status messages seen by the test.
+
+    A command's time is its DDS source timestamp (the node's system clock when it published): the test's
+    own receipt time would blame the node for the test process being scheduled late on a busy machine.
+    Marks in the test are therefore `time.time()`, the same clock."""
 
     def __init__(self, test: DriverNode):
         from diagnostic_msgs.msg import DiagnosticArray
@@ -98,7 +111,7 @@ class Monitor:
         test.node.create_subscription(
             JointTrajectory,
             "arm_controller/joint_trajectory",
-            lambda m: self.commands.append((time.monotonic(), m)),
+            lambda m, info: self.commands.append((sent_time(info), m)),
             10,
         )
         test.node.create_subscription(
@@ -113,7 +126,7 @@ class Monitor:
         )
 
     def _on_diagnostics(self, msg) -> None:
-        self.diagnostics_times.append(time.monotonic())
+        self.diagnostics_times.append(time.time())
         self.diagnostics.extend(f"{s.message} {[(v.key, v.value) for v in s.values]}" for s in msg.status)
 
     def commands_after(self, t: float) -> int:
@@ -200,11 +213,11 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
 
         # A camera stops: no command later than two control periods; control resumes with the frames.
         robot.front_on = False
-        stopped = time.monotonic()
+        stopped = time.time()
         test.spin_for(1.0, robot.publish)
         assert monitor.commands_after(stopped + 2 * PERIOD) == 0
         robot.front_on = True
-        resumed = time.monotonic()
+        resumed = time.time()
         assert test.spin_until(lambda: monitor.commands_after(resumed) > 3, 10, robot.publish)
 
         # A blip (one or two ticks without a fresh frame, as on a busy machine) holds those ticks but keeps
@@ -220,7 +233,7 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
 
         # NaN joint state: rejected, reported, no commands while it lasts.
         robot.nan_joints = True
-        bad = time.monotonic()
+        bad = time.time()
         test.spin_for(1.5, robot.publish)
         assert monitor.commands_after(bad + 2 * PERIOD) == 0
         assert any("non-finite position for joint(s) ['elbow_flex']" in d for d in monitor.diagnostics)
@@ -235,18 +248,18 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
         assert any("unsupported encoding 'mono16'" in d for d in monitor.diagnostics)
         assert any("bytes of data, expected step*height" in d for d in monitor.diagnostics)
         robot.front_encoding, robot.truncate_front = "rgb8", False
-        healthy = time.monotonic()
+        healthy = time.time()
         assert test.spin_until(lambda: monitor.commands_after(healthy) > 3, 10, robot.publish)
         assert policy.alive()
 
         # E-stop latches until reset.
         estop.publish(Empty())
-        pressed = time.monotonic()
+        pressed = time.time()
         test.spin_for(1.5, robot.publish)
         assert monitor.commands_after(pressed + 2 * PERIOD) == 0
         assert any("e-stop" in s["detail"] for s in monitor.status)
         estop_reset.publish(Empty())
-        released = time.monotonic()
+        released = time.time()
         assert test.spin_until(lambda: monitor.commands_after(released) > 3, 10, robot.publish)
 
         # The robot is not where the last command put it (reset, pushed by hand): the plan is dropped and
@@ -256,7 +269,7 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
         assert "replanning" not in policy.output()  # a robot that follows its commands never triggers it
         robot.follow = None
         robot.position = robot.position + np.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0])  # wrist_roll jumps 1 rad
-        moved = time.monotonic()
+        moved = time.time()
         test.spin_for(1.0, robot.publish)
         assert "replanning from the measured state: wrist_roll is 1.0" in policy.output()
         # Commanded wrist_roll: the rate limit (0.1 rad a step) allows no jump but the re-anchoring one.
@@ -271,13 +284,13 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa
 
         # Deactivate holds; cleanup frees the model.
         assert change_state(test, Transition.TRANSITION_DEACTIVATE)
-        off = time.monotonic()
+        off = time.time()
         test.spin_for(1.0, robot.publish)
         assert monitor.commands_after(off + 2 * PERIOD) == 0
         assert change_state(test, Transition.TRANSITION_CLEANUP)
         assert lifecycle_state(test) == "unconfigured"
     except Exception:  # shown with the failure (probe first: CI shows the start of a long output)
-        failed = time.monotonic()
+        failed = time.time()
         log = policy.dump_stacks()
         print(f"the node's state, asked from a new process: {lifecycle_from_new_process(ros_domain)}")
         if monitor is not None:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.ros_harness import CONFIG, DriverNode, NodeProcess, image_message, joint_message
+from tests.ros_harness import CONFIG, DriverNode, NodeProcess, image_message, joint_message, sent_time
 from tests.test_ros_nodes import FakeRobot, change_state, domain
 from tests.test_runtime import debug_export  # noqa: F401  (module-scoped fixture: a tiny export)
 
@@ -61,7 +61,7 @@ class Reports:
         from trajectory_msgs.msg import JointTrajectory
 
         latched = QoSProfile(depth=10, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
-        self.commands: list[tuple[float, np.ndarray]] = []  # (receipt time, (H, J) positions)
+        self.commands: list[tuple[float, np.ndarray]] = []  # (send time, (H, J) positions)
         self.diagnostics: list[tuple[float, str, str, dict]] = []
         self.status: list[tuple[float, dict]] = []
         self.estop_latched: list[bool] = []
@@ -71,22 +71,21 @@ class Reports:
         node.create_subscription(
             String,
             "vla_policy/status",
-            lambda m: self.status.append((time.monotonic(), json.loads(m.data))),
+            lambda m: self.status.append((time.time(), json.loads(m.data))),
             latched,  # a restarted node's first status may go out before this matches it
         )
         node.create_subscription(
             Bool, "vla_policy/estop_latched", lambda m: self.estop_latched.append(m.data), latched
         )
 
-    def _on_command(self, msg) -> None:
-        self.commands.append((time.monotonic(), np.array([p.positions for p in msg.points])))
+    def _on_command(self, msg, info) -> None:
+        # The node's send time (DDS source timestamp), not the receipt: see tests/test_ros_nodes.Monitor.
+        self.commands.append((sent_time(info), np.array([p.positions for p in msg.points])))
 
     def _on_diagnostics(self, msg) -> None:
         for s in msg.status:
             values = {v.key: v.value for v in s.values}
-            self.diagnostics.append(
-                (time.monotonic(), LEVEL_NAMES[int.from_bytes(s.level)], s.message, values)
-            )
+            self.diagnostics.append((time.time(), LEVEL_NAMES[int.from_bytes(s.level)], s.message, values))
 
     def commands_after(self, t: float) -> int:
         return sum(1 for received, _ in self.commands if received > t)
@@ -113,7 +112,7 @@ class Reports:
 
 def resumes(test: DriverNode, reports: Reports, robot: FakeRobot, timeout: float = 20) -> bool:
     """Commands flow again (more than 3 received from now on within `timeout` s)."""
-    since = time.monotonic()
+    since = time.time()
     return test.spin_until(lambda: reports.commands_after(since) > 3, timeout, robot.publish)
 
 
@@ -172,7 +171,7 @@ def rig(debug_export, tmp_path_factory):  # noqa: F811
 def test_commands_stay_inside_the_limits_from_a_joint_beyond_them(rig):
     rig.healthy()
     rig.robot.position = np.array([UPPER[0] + 0.3, -0.2, 0.3, 0.4, 0.0, 0.5])  # pushed past, within tolerance
-    since = time.monotonic()
+    since = time.time()
     assert rig.test.spin_until(lambda: rig.reports.commands_after(since) > 10, 30, rig.robot.publish)
     # The old order (clamp, then rate limit from the measured joint) sent 2.12 rad (limit 1.92) here.
     assert rig.reports.outside_limits() == []
@@ -182,7 +181,7 @@ def test_commands_stay_inside_the_limits_from_a_joint_beyond_them(rig):
 def test_a_joint_beyond_its_limits_is_a_fault(rig, reading):
     rig.healthy()
     rig.robot.position = np.array([reading, -0.2, 0.3, 0.4, 0.0, 0.5])
-    injected = time.monotonic()
+    injected = time.time()
     rig.spin(1.5)
     rig.robot.position = SAFE.copy()
     assert rig.reports.commands_after(injected + 2 * PERIOD) == 0
@@ -197,7 +196,7 @@ def test_a_joint_beyond_its_limits_is_a_fault(rig, reading):
 def test_a_frozen_header_stamp_is_stale(rig):
     rig.healthy()
     rig.robot.frozen_front_stamp = rig.test.node.get_clock().now().to_msg()  # frames keep coming
-    frozen = time.monotonic()
+    frozen = time.time()
     rig.spin(1.5)
     rig.robot.frozen_front_stamp = None
     # Stale once the stamp is max_input_age_s + max_clock_offset_s old, held from the next tick.
@@ -215,7 +214,7 @@ def test_a_hold_is_reported_once_not_every_tick(rig):
     rig.healthy()
     log_before = len(rig.policy.output())
     rig.robot.front_on = False
-    stopped = time.monotonic()
+    stopped = time.time()
     rig.spin(2.0)
     rig.robot.front_on = True
     held = [s for s in rig.reports.status_after(stopped) if "stale input" in s["detail"]]
@@ -232,7 +231,7 @@ def test_an_empty_instruction_is_an_error(rig):
 
     rig.healthy()
     rig.robot.instruction.publish(String(data="  \t "))
-    emptied = time.monotonic()
+    emptied = time.time()
     rig.spin(1.5)
     assert rig.reports.commands_after(emptied + 2 * PERIOD) == 0
     assert any("empty instruction" in e for e in rig.reports.errors_after(emptied))
@@ -260,7 +259,7 @@ class EStopRig:
 
         assert resumes(self.test, self.reports, self.robot, timeout=60), self.policy.output()[-3000:]
         self.estop.publish(Empty())
-        pressed = time.monotonic()
+        pressed = time.time()
         said = lambda: any("e-stop" in s["detail"] for s in self.reports.status_after(pressed))  # noqa: E731
         assert self.test.spin_until(said, 10, self.robot.publish)
         self.test.spin_for(1.0, self.robot.publish)
@@ -286,7 +285,7 @@ def test_estop_latch_survives_kill_9_and_a_restart(debug_export, tmp_path):  # n
         rig.press()
         rig.policy.stop(signal.SIGKILL)
         rig.policy = start_policy(tmp_path, rig.domain, "restarted.log", export_dir=rig.export)
-        started = time.monotonic()
+        started = time.time()
         up = lambda: any(s["lifecycle"] == "active" for s in rig.reports.status_after(started))  # noqa: E731
         assert rig.test.spin_until(up, 60, rig.robot.publish), rig.policy.output()
         rig.test.spin_for(2.0, rig.robot.publish)
@@ -307,7 +306,7 @@ def test_estop_latch_survives_cleanup_and_configure(debug_export, tmp_path):  # 
         rig.press()
         for transition in ("DEACTIVATE", "CLEANUP", "CONFIGURE", "ACTIVATE"):
             assert change_state(rig.test, getattr(Transition, f"TRANSITION_{transition}")), transition
-        cycled = time.monotonic()
+        cycled = time.time()
         rig.test.spin_for(2.0, rig.robot.publish)
         assert rig.reports.commands_after(cycled) == 0, rig.policy.output()
         rig.release()
