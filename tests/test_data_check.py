@@ -259,3 +259,28 @@ def test_cli_prints_summary_and_exit_codes(good_dataset, dataset, tmp_path, caps
     assert err.count("\n") == 1 and f"{tmp_path / 'missing'} does not exist" in err
     assert run_cli("check", str(tmp_path)) == 1
     assert "not a LeRobot dataset (no meta/info.json)" in capsys.readouterr().err
+
+
+def test_an_episode_whose_video_dropped_frames_is_refused_and_earlier_ones_stay(tmp_path):
+    """LeRobot's streaming encoder drops frames when it falls behind; such an episode must not be saved
+    with fewer video frames than rows (what a loaded machine produced: 185 of 188)."""
+    from vla.data.features import so101_features
+    from vla.data.recorder import DatasetRecorder
+
+    root = tmp_path / "drops"
+    image = np.zeros((32, 32, 3), np.uint8)
+    rec = DatasetRecorder(root, fps=30, features=so101_features({"front": (32, 32), "wrist": (32, 32)}))
+    for episode in range(2):
+        for _ in range(FRAMES):
+            rec.add_frame(
+                {"front": image, "wrist": image}, np.zeros(6, np.float32), np.zeros(6, np.float32), "t"
+            )
+        if episode == 1:  # what StreamingVideoEncoder.feed_frame counts when its queue is full
+            rec.dataset.writer._streaming_encoder._dropped_frames[FRONT] = 3
+            with pytest.raises(RuntimeError, match=f"dropped 3 of {FRAMES} frames of {FRONT}"):
+                rec.save_episode()
+        else:
+            rec.save_episode()
+    rec.close()
+    report = check_dataset(root)
+    assert report.summary.episodes == 1 and not report.errors, report.errors

@@ -32,6 +32,10 @@ from vla.data.features import ACTION, ENVIRONMENT_STATE, OBS_STATE, ROBOT_TYPE, 
 
 # One file per episode: lerobot rolls to a new file once the current one would pass this size.
 PER_EPISODE_FILE_MB = 1e-6
+# Frames per camera the streaming encoder may fall behind by. LeRobot's default, 30 (1 s), drops frames once
+# it is passed, and the episode's video then holds fewer frames than its table (seen on a loaded 2-core
+# machine: 185 of 188). 600 frames is 20 s at 30 fps, 29 MB per 128x128 camera at most.
+ENCODER_QUEUE_FRAMES = 600
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ class DatasetRecorder:
             "rgb_encoder": encoder,
             # Two cores: one for the simulation, the encoder threads share the other.
             "encoder_threads": 1,
+            "encoder_queue_maxsize": ENCODER_QUEUE_FRAMES,
         }
         file_sizes = (
             {"data_files_size_in_mb": PER_EPISODE_FILE_MB, "video_files_size_in_mb": PER_EPISODE_FILE_MB}
@@ -247,6 +252,7 @@ class DatasetRecorder:
         """Write the current episode durably. Returns the seconds the save blocked the caller."""
         if self._frames_in_episode == 0:
             raise ValueError("cannot save an empty episode: add frames first")
+        self._refuse_dropped_frames()
         start = time.perf_counter()
         with deferred_interrupts(), quiet_datasets_progress():
             self.dataset.save_episode()
@@ -257,6 +263,20 @@ class DatasetRecorder:
         self.save_seconds.append(elapsed)
         self._frames_in_episode = 0
         return elapsed
+
+    def _refuse_dropped_frames(self) -> None:
+        """An episode whose video lost frames (the encoder fell `ENCODER_QUEUE_FRAMES` behind) would be saved
+        with fewer video frames than rows: discard it and say so, before anything of it is written."""
+        encoder = getattr(self.dataset.writer, "_streaming_encoder", None)  # lerobot has no public getter
+        dropped = {key: n for key, n in getattr(encoder, "_dropped_frames", {}).items() if n}
+        if dropped:
+            frames = self._frames_in_episode
+            self.discard_episode()
+            detail = ", ".join(f"{n} of {frames} frames of {key}" for key, n in dropped.items())
+            raise RuntimeError(
+                f"{self.root}: episode not saved: the video encoder dropped {detail} (the machine could not "
+                "keep up); the episodes saved before it are intact. Record it again, with less load."
+            )
 
     def discard_episode(self) -> None:
         """Drop the frames of the current episode (nothing of it reaches the dataset)."""
