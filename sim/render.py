@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-CAMERA_NAMES: tuple[str, ...] = ("front", "wrist")
+from vla.contract import CAMERA_NAMES  # re-exported: the cameras every scene renders, in model order
 
 
 def configure_headless_gl() -> None:

@@ -14,20 +14,31 @@ from pathlib import Path
 
 import numpy as np
 
-# LeRobot so101_follower motor names, in action / observation.state order.
-JOINT_NAMES: tuple[str, ...] = (
-    "shoulder_pan",
-    "shoulder_lift",
-    "elbow_flex",
-    "wrist_flex",
-    "wrist_roll",
-    "gripper",
+from vla.contract import (
+    ACTION_NAMES,
+    ARM_JOINTS,
+    GRIPPER_INDEX,
+    JOINT_NAMES,
+    NUM_JOINTS,
+    policy_to_radians,
+    radians_to_policy,
 )
-# Feature names as LeRobot writes them into datasets (`<motor>.pos`).
-ACTION_NAMES: tuple[str, ...] = tuple(f"{name}.pos" for name in JOINT_NAMES)
-ARM_JOINTS: tuple[str, ...] = JOINT_NAMES[:5]
-GRIPPER_INDEX = 5
-NUM_JOINTS = len(JOINT_NAMES)
+
+# The joints and units come from the shared contract; re-exported here for the simulator's users.
+__all__ = [
+    "ACTION_NAMES",
+    "ARM_BODIES",
+    "ARM_JOINTS",
+    "GRIPPER_BODIES",
+    "GRIPPER_INDEX",
+    "GRIPPER_SITE",
+    "JAW_PAD_GEOMS",
+    "JOINT_NAMES",
+    "NUM_JOINTS",
+    "JointUnits",
+    "check_finite_action",
+    "so101_mjcf_path",
+]
 
 # Body names of the arm in the MJCF (base first), used for collision filtering and gravity compensation.
 ARM_BODIES: tuple[str, ...] = (
@@ -67,19 +78,13 @@ class JointUnits:
 
     def to_lerobot(self, q_rad: np.ndarray) -> np.ndarray:
         """(..., 6) radians -> (..., 6) LeRobot units (deg, gripper %), float32."""
-        q = np.asarray(q_rad, dtype=np.float64)
-        out = np.rad2deg(q)
         lo, hi = self.low_rad[GRIPPER_INDEX], self.high_rad[GRIPPER_INDEX]
-        out[..., GRIPPER_INDEX] = 100.0 * (q[..., GRIPPER_INDEX] - lo) / (hi - lo)
-        return out.astype(np.float32)
+        return radians_to_policy(q_rad, GRIPPER_INDEX, lo, hi)
 
     def to_radians(self, q_lerobot: np.ndarray) -> np.ndarray:
         """(..., 6) LeRobot units -> (..., 6) radians, float64."""
-        q = np.asarray(q_lerobot, dtype=np.float64)
-        out = np.deg2rad(q)
         lo, hi = self.low_rad[GRIPPER_INDEX], self.high_rad[GRIPPER_INDEX]
-        out[..., GRIPPER_INDEX] = lo + q[..., GRIPPER_INDEX] / 100.0 * (hi - lo)
-        return out
+        return policy_to_radians(q_lerobot, GRIPPER_INDEX, lo, hi)
 
     @property
     def low(self) -> np.ndarray:

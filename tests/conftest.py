@@ -51,3 +51,45 @@ def recorded_dataset(tmp_path_factory) -> Path:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return root
+
+
+# Exports shared by the runtime and ROS test modules: built once per session (each takes ~40 s on 2 cores).
+@pytest.fixture(scope="session")
+def debug_export(tmp_path_factory) -> tuple[Path, Path]:
+    """A `debug` checkpoint exported by the `vla export` command (fp32 only)."""
+    from tests.test_model import make_bundle
+    from vla.models.checkpoint import save_checkpoint
+
+    root = tmp_path_factory.mktemp("debug_export")
+    checkpoint = save_checkpoint(root / "checkpoint", make_bundle(seed=4))
+    out = root / "export"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vla",
+            "export",
+            "--policy",
+            str(checkpoint),
+            "--out",
+            str(out),
+            "--variant",
+            "fp32",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "policy.onnx" in result.stdout
+    return checkpoint, out
+
+
+@pytest.fixture(scope="session")
+def shipped_export(tmp_path_factory):
+    """The shipped default policy, exported for the runtime (what a robot would load)."""
+    from vla.default_policy import SHIPPED_POLICY
+    from vla.export import export_policy
+
+    assert (SHIPPED_POLICY / "model.safetensors").is_file(), f"no shipped policy in {SHIPPED_POLICY}"
+    out = tmp_path_factory.mktemp("shipped") / "export"
+    return export_policy(SHIPPED_POLICY, out, variants=["fp32"], progress=lambda message: None)

@@ -22,17 +22,6 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 TASK = "push_yellow_cube_left"
 
 
-@pytest.fixture(scope="module")
-def shipped_export(tmp_path_factory):
-    """The shipped default policy, exported for the runtime (what a robot would load)."""
-    from vla.default_policy import SHIPPED_POLICY
-    from vla.export import export_policy
-
-    assert (SHIPPED_POLICY / "model.safetensors").is_file(), f"no shipped policy in {SHIPPED_POLICY}"
-    out = tmp_path_factory.mktemp("shipped") / "export"
-    return export_policy(SHIPPED_POLICY, out, variants=["fp32"], progress=lambda message: None)
-
-
 def test_closed_loop_through_ros_completes_a_task(shipped_export, tmp_path):
     """sim_bridge_node + policy_node, the shipped policy: seeded episodes until one succeeds (6 at most)."""
     from rclpy.qos import QoSDurabilityPolicy, QoSProfile

@@ -24,7 +24,6 @@ from tests.ros_harness import (
     lifecycle_from_new_process,
     sent_time,
 )
-from tests.test_runtime import debug_export  # noqa: F401  (module-scoped fixture: a tiny export)
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 # The fault test runs the node at 10 Hz with max_input_age_s = 1.5 periods (config/so101.yaml: 30 Hz and
@@ -175,7 +174,7 @@ def lifecycle_state(test: DriverNode) -> str:
     return answer.current_state.label
 
 
-def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):  # noqa: F811
+def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):
     from lifecycle_msgs.msg import Transition
     from std_msgs.msg import Empty
 

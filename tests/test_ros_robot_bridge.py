@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from tests.ros_harness import JOINTS, DriverNode, NodeProcess
-from tests.test_ros_closed_loop import shipped_export  # noqa: F401  (module fixture)
 from tests.test_ros_nodes import domain
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -40,7 +39,7 @@ def latched():
     return QoSProfile(depth=1, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 
 
-def test_policy_node_through_robot_bridge_completes_a_task(shipped_export, tmp_path):  # noqa: F811
+def test_policy_node_through_robot_bridge_completes_a_task(shipped_export, tmp_path):
     """robot_bridge_node (tabletop_sim) + policy_node: seeded episodes until one succeeds (5 at most)."""
     from std_msgs.msg import Bool
     from std_srvs.srv import Trigger

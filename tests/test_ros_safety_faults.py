@@ -18,7 +18,6 @@ import yaml
 
 from tests.ros_harness import CONFIG, DriverNode, NodeProcess, image_message, joint_message, sent_time
 from tests.test_ros_nodes import FakeRobot, change_state, domain
-from tests.test_runtime import debug_export  # noqa: F401  (module-scoped fixture: a tiny export)
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 RATE_HZ = 10.0
@@ -150,7 +149,7 @@ class Rig:
 
 
 @pytest.fixture(scope="module")
-def rig(debug_export, tmp_path_factory):  # noqa: F811
+def rig(debug_export, tmp_path_factory):
     _, export = debug_export
     tmp_path, ros_domain = tmp_path_factory.mktemp("faults"), domain()
     # joint_limit_tolerance_rad 0.35: a joint 0.3 rad beyond its limit is trusted (commands must still stay
@@ -279,7 +278,7 @@ class EStopRig:
         assert "Traceback" not in self.policy.output()
 
 
-def test_estop_latch_survives_kill_9_and_a_restart(debug_export, tmp_path):  # noqa: F811
+def test_estop_latch_survives_kill_9_and_a_restart(debug_export, tmp_path):
     rig = EStopRig(debug_export[1], tmp_path)
     try:
         rig.press()
@@ -298,7 +297,7 @@ def test_estop_latch_survives_kill_9_and_a_restart(debug_export, tmp_path):  # n
         rig.close()
 
 
-def test_estop_latch_survives_cleanup_and_configure(debug_export, tmp_path):  # noqa: F811
+def test_estop_latch_survives_cleanup_and_configure(debug_export, tmp_path):
     from lifecycle_msgs.msg import Transition
 
     rig = EStopRig(debug_export[1], tmp_path)

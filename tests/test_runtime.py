@@ -47,33 +47,6 @@ def nano_export(tmp_path_factory) -> tuple[Path, Path]:
     return checkpoint, export_policy(checkpoint, root / "export", progress=lambda message: None)
 
 
-@pytest.fixture(scope="module")
-def debug_export(tmp_path_factory) -> tuple[Path, Path]:
-    """A `debug` checkpoint exported by the `vla export` command (fp32 only)."""
-    root = tmp_path_factory.mktemp("debug_export")
-    checkpoint = save_checkpoint(root / "checkpoint", make_bundle(seed=4))
-    out = root / "export"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vla",
-            "export",
-            "--policy",
-            str(checkpoint),
-            "--out",
-            str(out),
-            "--variant",
-            "fp32",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "policy.onnx" in result.stdout
-    return checkpoint, out
-
-
 @pytest.mark.slow
 def test_fp32_runtime_matches_torch(nano_export):
     checkpoint, export = nano_export
@@ -236,11 +209,13 @@ def test_runtime_on_python310_without_torch(debug_export, tmp_path):
     subprocess.run([python310, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", str(REPO / "vla" / "runtime" / "requirements.txt")], check=True)
-    # Only the runtime's own sources: vla/__init__.py, vla/runtime and vla/tokenization.
+    # Only the runtime's own sources: vla/__init__.py, vla/contract.py, vla/runtime and vla/tokenization
+    # (deploy/jetson/README.md lists the same).
     source = tmp_path / "src"
     for part in ("vla/runtime", "vla/tokenization"):
         shutil.copytree(REPO / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "vla" / "__init__.py", source / "vla" / "__init__.py")
+    for part in ("__init__.py", "contract.py"):
+        shutil.copy(REPO / "vla" / part, source / "vla" / part)
     out = tmp_path / "actions310.npy"
     result = subprocess.run(
         [str(venv / "bin" / "python"), "-c", runtime_script(debug_export[1], out)],

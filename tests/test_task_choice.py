@@ -172,7 +172,7 @@ def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, t
     export = export_policy(last, tmp_path / "export", variants=("fp32",), progress=lambda m: None)
     assert max_relative_error(RuntimePolicy(export).infer(obs)["actions"], expected) < 1e-4
     # `vla bench language --policy` reports the choice per task; a policy without one is refused.
-    from vla.models.language_probe import probe_task_choice
+    from vla.evaluation.language_probe import probe_task_choice
 
     probes = {p.task: p for p in probe_task_choice(last)}
     assert len(probes) == 8 and all(

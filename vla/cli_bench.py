@@ -70,9 +70,7 @@ def add_parser(subparsers) -> None:
         description="p50/p99 ms per infer() call at batch 1 for torch eager and the torch-free runtime, on "
         "the CPU with --threads threads, and on the GPU (torch and onnxruntime CUDA) when one is present.",
     )
-    latency.add_argument(
-        "--policy", type=Path, help="checkpoint (default: the shipped policy, else an untrained nano)"
-    )
+    latency.add_argument("--policy", type=Path, help="checkpoint (default: the shipped policy)")
     latency.add_argument("--export", type=Path, help="existing export folder (default: export to a temp dir)")
     latency.add_argument("--variant", action="append", choices=["fp32", "fp16", "int8"])
     latency.add_argument("--threads", type=int, default=2)
@@ -209,17 +207,10 @@ def run_latency(args: argparse.Namespace) -> int:
     from vla.default_policy import default_policy
     from vla.export import export_policy
     from vla.export.latency import flops_per_chunk, measure_latency
-    from vla.models.benchmark import build_untrained
-    from vla.models.checkpoint import save_checkpoint
 
     variants = args.variant or ["fp32", "int8"]
     with tempfile.TemporaryDirectory() as scratch:
-        checkpoint = args.policy
-        if checkpoint is None:
-            shipped = default_policy()
-            checkpoint = Path(shipped) if shipped != "expert" else Path(scratch) / "untrained_nano"
-            if shipped == "expert":
-                save_checkpoint(checkpoint, build_untrained("nano"))
+        checkpoint = args.policy or Path(default_policy())
         export = args.export
         if export is None:
             export = export_policy(
@@ -248,7 +239,7 @@ def run_latency(args: argparse.Namespace) -> int:
 
 
 def run_language(args: argparse.Namespace) -> int:
-    from vla.models.language_probe import probe_language, probe_task_choice
+    from vla.evaluation.language_probe import probe_language, probe_task_choice
 
     if args.policy is not None:
         choices = probe_task_choice(args.policy, args.suite)

@@ -69,8 +69,8 @@ def run_record(args: argparse.Namespace) -> int:
     if args.arrays:
         return _record_arrays(args)
     from sim.env import TabletopEnv, environment_state_names
-    from sim.render import CAMERA_NAMES
     from sim.tasks import get_suite
+    from vla.contract import CAMERA_NAMES
     from vla.data.features import so101_features
     from vla.data.recorder import STOP_REQUESTED, DatasetRecorder, stop_on_signals
 

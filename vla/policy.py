@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vla.contract import OBS_STATE
 from vla.models.backbone import fit_image_size
 from vla.models.checkpoint import PolicyBundle, load_checkpoint
 from vla.models.instruction import InstructionEncoder
@@ -57,7 +58,7 @@ class VLAPolicy:
         images = [torch.from_numpy(image).permute(2, 0, 1) for image in frames]
         pixels = torch.stack(images).unsqueeze(0).to(self.device).float() / 255.0  # (1, N, 3, H, W)
         pixels = fit_image_size(pixels, self.image_size)
-        state = self.bundle.normalization.state.normalize(np.asarray(obs["observation.state"], np.float32))
+        state = self.bundle.normalization.state.normalize(np.asarray(obs[OBS_STATE], np.float32))
         words, sentence = self._encode_instruction(text)
         return VLABatch(pixels, torch.from_numpy(state).unsqueeze(0).to(self.device), words, sentence)
 

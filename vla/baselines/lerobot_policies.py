@@ -39,14 +39,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vla.contract import CAMERA_NAMES, NUM_JOINTS
+
 if TYPE_CHECKING:
     import torch
 
 BASELINES = ("act", "diffusion")
-CAMERAS = ("front", "wrist")  # order of the camera axis of our batches' "images"
+CAMERAS = CAMERA_NAMES  # order of the camera axis of our batches' "images"
 IMAGE_SHAPE = (3, 128, 128)  # (C, H, W)
-STATE_DIM = 6
-ACTION_DIM = 6
+STATE_DIM = NUM_JOINTS
+ACTION_DIM = NUM_JOINTS
 IMAGE_STATS_FRAMES = 2000  # frames sampled (evenly) per camera for the image statistics
 TRAIN_STEPS = 100_000  # lerobot's `TrainPipelineConfig.steps` default: length of Diffusion's cosine LR decay
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from vla.baselines.lerobot_policies import BaselineTrainer, baseline_chunk_length, baseline_stats
+from vla.contract import CAMERA_NAMES, camera_key
 from vla.training.batches import DeviceBatches
 from vla.training.frames import (
     DatasetArrays,
@@ -28,7 +29,7 @@ from vla.training.frames import (
 from vla.training.interrupt import StopSignals
 from vla.training.stream import StreamBatches, StreamConfig, start_stream, stream_batches
 
-CAMERA_KEYS = ["observation.images.front", "observation.images.wrist"]
+CAMERA_KEYS = [camera_key(camera) for camera in CAMERA_NAMES]
 
 
 @dataclass(frozen=True)

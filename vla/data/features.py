@@ -6,18 +6,25 @@ so sim recordings, real SO-101 recordings and policies agree.
 
 from __future__ import annotations
 
-from sim.robot import ACTION_NAMES
+from vla.contract import (  # re-exported: users import the keys from here too
+    ACTION,
+    ACTION_NAMES,
+    CAMERA_PREFIX,
+    ENVIRONMENT_STATE,
+    OBS_STATE,
+    ROBOT_TYPE,
+    camera_key,
+)
 
-OBS_STATE = "observation.state"
-ENVIRONMENT_STATE = "observation.environment_state"  # privileged scene state (sim recordings only)
-ACTION = "action"
-CAMERA_PREFIX = "observation.images."
-ROBOT_TYPE = "so101_follower"
-
-
-def camera_key(camera: str) -> str:
-    """`front` -> `observation.images.front`."""
-    return f"{CAMERA_PREFIX}{camera}"
+__all__ = [
+    "ACTION",
+    "CAMERA_PREFIX",
+    "ENVIRONMENT_STATE",
+    "OBS_STATE",
+    "ROBOT_TYPE",
+    "camera_key",
+    "so101_features",
+]
 
 
 def so101_features(

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vla.contract import GRIPPER_JOINT, GRIPPER_RANGE_RAD, JOINT_NAMES
+
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 JOINT_STATE = "sensor_msgs/msg/JointState"
 JOINT_TRAJECTORY = "trajectory_msgs/msg/JointTrajectory"
@@ -55,10 +57,9 @@ class BagConversion:
     fps: int = 30
     max_frame_age_s: float = 0.2  # recorder_node's default: skip frames with an input older than this
     task: str = ""  # the episode's instruction; '' reads it from the instruction topic
-    joint_names: tuple[str, ...] = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll",
-                                    "gripper")  # fmt: skip
-    gripper_joint: str = "gripper"
-    gripper_range_rad: tuple[float, float] = (-0.17453298, 1.7453292)  # [closed, open]
+    joint_names: tuple[str, ...] = JOINT_NAMES
+    gripper_joint: str = GRIPPER_JOINT
+    gripper_range_rad: tuple[float, float] = GRIPPER_RANGE_RAD  # [closed, open]
     vcodec: str = "libsvtav1"
 
     def __post_init__(self) -> None:

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
+from vla.contract import ENVIRONMENT_STATE, OBS_STATE, TASK, camera_key
+
 EXPERT = "expert"
 
 
 def policy_observation(observation: dict, instruction: str) -> dict:
     """A `TabletopEnv` observation as `infer(obs)` takes it: one image per camera, state and task."""
-    from vla.data.features import camera_key
-
     frames = {camera_key(camera): frame for camera, frame in observation["pixels"].items()}
-    policy_obs = frames | {"observation.state": observation["agent_pos"], "task": instruction}
+    policy_obs = frames | {OBS_STATE: observation["agent_pos"], TASK: instruction}
     if "environment_state" in observation:  # privileged: read only by an oracle-objects policy
-        policy_obs["observation.environment_state"] = observation["environment_state"]
+        policy_obs[ENVIRONMENT_STATE] = observation["environment_state"]
     return policy_obs
 
 

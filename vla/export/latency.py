@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vla.contract import NUM_JOINTS, OBS_STATE, TASK, camera_key
+
 
 @dataclass(frozen=True)
 class Latency:
@@ -46,10 +48,10 @@ def time_blocks(backends: dict, calls: int, rounds: int = 3) -> dict:
 
 def sample_observation(cameras: tuple[str, ...], size: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
-    obs = {f"observation.images.{c}": rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for c in cameras}
+    obs = {camera_key(c): rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for c in cameras}
     return obs | {
-        "observation.state": rng.uniform(-30, 30, 6).astype(np.float32),
-        "task": "pick up the red cube",
+        OBS_STATE: rng.uniform(-30, 30, NUM_JOINTS).astype(np.float32),
+        TASK: "pick up the red cube",
     }
 
 

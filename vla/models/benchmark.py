@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vla.contract import NUM_JOINTS, OBS_STATE, TASK, camera_key
 from vla.models.checkpoint import PolicyBundle, save_checkpoint
 from vla.models.configuration_vla import preset
 from vla.models.modeling_vla import VLABatch, VLAModel
@@ -91,11 +92,8 @@ def inference_latency(bundle: PolicyBundle, device: str, calls: int) -> tuple[fl
     """p50 and p99 of one infer() call in milliseconds."""
     policy = VLAPolicy(bundle, device)
     rng = np.random.default_rng(0)
-    obs = {
-        f"observation.images.{c}": rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)
-        for c in policy.config.cameras
-    }
-    obs |= {"observation.state": np.zeros(6, np.float32), "task": "pick up the red cube"}
+    obs = {camera_key(c): rng.integers(0, 255, (128, 128, 3), dtype=np.uint8) for c in policy.config.cameras}
+    obs |= {OBS_STATE: np.zeros(NUM_JOINTS, np.float32), TASK: "pick up the red cube"}
     for _ in range(5):
         policy.infer(obs)
     times = []

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vla.contract import ACTION, ENVIRONMENT_STATE, OBS_STATE
+
 MIN_SPAN = 1e-3  # a joint that never moved still gets a usable scale (units: degrees / percent)
 
 
@@ -39,9 +41,6 @@ class RangeNormalizer:
         return cls(np.asarray(data["low"], np.float32), np.asarray(data["high"], np.float32))
 
 
-ENVIRONMENT_STATE = "observation.environment_state"
-
-
 @dataclass(frozen=True)
 class Normalization:
     state: RangeNormalizer
@@ -51,9 +50,7 @@ class Normalization:
     environment_state: RangeNormalizer | None = None
 
     @classmethod
-    def from_lerobot_stats(
-        cls, stats: dict, state_key: str = "observation.state", action_key: str = "action"
-    ):
+    def from_lerobot_stats(cls, stats: dict, state_key: str = OBS_STATE, action_key: str = ACTION):
         """From LeRobot stats (meta/stats.json): q01/q99 when present, else min/max. The environment
         state's bounds are taken when the stats have them."""
 

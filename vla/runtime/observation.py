@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from vla.contract import camera_key, observation_keys
 from vla.runtime.errors import BadInputError
 
-
-def observation_keys(cameras: tuple[str, ...] | list[str]) -> list[str]:
-    return [f"observation.images.{c}" for c in cameras] + ["observation.state", "task"]
+__all__ = ["camera_frames", "instruction_text", "observation_keys"]
 
 
 def camera_frames(obs: dict, cameras: tuple[str, ...] | list[str]) -> list[np.ndarray]:
@@ -19,7 +18,7 @@ def camera_frames(obs: dict, cameras: tuple[str, ...] | list[str]) -> list[np.nd
         raise KeyError(f"observation is missing {missing}; expected {expected}")
     frames = []
     for camera in cameras:
-        key = f"observation.images.{camera}"
+        key = camera_key(camera)
         image = np.asarray(obs[key])
         if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
             raise ValueError(f"{key}: expected (H, W, 3) uint8, got {image.shape} {image.dtype}")

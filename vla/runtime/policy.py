@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vla.contract import OBS_STATE, TASK, camera_key
 from vla.runtime.export_folder import ExportFolder
 from vla.runtime.images import resize_uint8
 from vla.runtime.observation import camera_frames, instruction_text, observation_keys
@@ -75,8 +76,8 @@ class RuntimePolicy:
     def warmup(self, calls: int = 3) -> None:
         """Run a few dummy chunks (first calls allocate memory and, with TensorRT, build engines)."""
         size = self.export.image_size
-        obs = {f"observation.images.{c}": np.zeros((size, size, 3), np.uint8) for c in self.export.cameras}
-        obs |= {"observation.state": np.zeros(self.export.state_dim, np.float32), "task": "warm up"}
+        obs = {camera_key(c): np.zeros((size, size, 3), np.uint8) for c in self.export.cameras}
+        obs |= {OBS_STATE: np.zeros(self.export.state_dim, np.float32), TASK: "warm up"}
         for _ in range(calls):
             self.infer(obs)
         self.reset()
@@ -106,9 +107,9 @@ class RuntimePolicy:
         state, an empty instruction) raises naming the key, before anything runs."""
         size = self.export.image_size
         frames = [resize_uint8(image, size) for image in camera_frames(obs, self.export.cameras)]
-        state = np.asarray(obs["observation.state"], np.float32).reshape(-1)
+        state = np.asarray(obs[OBS_STATE], np.float32).reshape(-1)
         if state.shape != (self.export.state_dim,):
-            raise ValueError(f"observation.state: expected ({self.export.state_dim},), got {state.shape}")
+            raise ValueError(f"{OBS_STATE}: expected ({self.export.state_dim},), got {state.shape}")
         if not np.all(np.isfinite(state)):
             raise ValueError(
                 f"observation.state: non-finite value at index {int(np.argmin(np.isfinite(state)))}"

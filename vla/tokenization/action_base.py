@@ -1,4 +1,4 @@
-"""The `ActionTokenizer` interface, its one-file JSON format, and `load_action_tokenizer`.
+"""The `ActionTokenizer` interface and its one-file JSON format (loading: `action_loading`).
 
 An action tokenizer turns a normalised action chunk (T, A) with values in [-1, 1] into discrete control
 tokens and back. Normalisation (per-joint 1st/99th percentiles mapped to [-1, 1], as OpenVLA and FAST do)
@@ -85,17 +85,3 @@ def read_tokenizer_json(path: Path) -> dict[str, Any]:
         if field not in document:
             raise ValueError(f"{path}: missing field {field!r}")
     return document
-
-
-def load_action_tokenizer(path: Path) -> ActionTokenizer:
-    """The tokenizer saved at `path` by `save`, of whichever scheme the file names ("bins" or "fast")."""
-    # Imported here: the scheme modules use this module's helpers, so a top-level import would be circular.
-    from vla.tokenization.action_bins import BinningActionTokenizer
-    from vla.tokenization.action_fast import FastActionTokenizer
-
-    schemes = {cls.scheme: cls for cls in (BinningActionTokenizer, FastActionTokenizer)}
-    document = read_tokenizer_json(path)
-    cls = schemes.get(document["scheme"])
-    if cls is None:
-        raise ValueError(f"{path}: unknown scheme {document['scheme']!r}; known: {sorted(schemes)}")
-    return cls.from_document(document, path)

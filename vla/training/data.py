@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vla.contract import ACTION, ENVIRONMENT_STATE, OBS_STATE, camera_key
 from vla.data import VIDEO_BACKEND
 from vla.models.configuration_vla import VLAConfig
-from vla.models.normalization import ENVIRONMENT_STATE, Normalization
+from vla.models.normalization import Normalization
 from vla.training.frames import DatasetArrays, is_arrays_folder, load_arrays, open_arrays
 
 
@@ -39,7 +40,7 @@ def open_training_source(root: Path, config: VLAConfig) -> tuple[object | None, 
     """(LeRobotDataset, None) for a LeRobot v3 dataset; (None, frame cache) for a `record --arrays` folder.
     Any other path raises one line saying whether it does not exist or is neither (vla.data.check)."""
     if is_arrays_folder(root):
-        return None, open_arrays(root, [f"observation.images.{c}" for c in config.cameras])
+        return None, open_arrays(root, [camera_key(c) for c in config.cameras])
     return open_lerobot_dataset(root, config), None
 
 
@@ -52,12 +53,10 @@ def open_lerobot_dataset(root: Path, config: VLAConfig):
     root = require_dataset_root(Path(root), "--dataset", also_accepted=FRAME_CACHE)
     probe = LeRobotDataset(repo_id=f"local/{root.name}", root=root, video_backend=VIDEO_BACKEND)
     fps = probe.fps
-    missing = [
-        f"observation.images.{c}" for c in config.cameras if f"observation.images.{c}" not in probe.features
-    ]
+    missing = [camera_key(c) for c in config.cameras if camera_key(c) not in probe.features]
     if missing:
         raise KeyError(f"--dataset {root}: no feature {missing}; it has {sorted(probe.features)}")
-    delta = {"action": [i / fps for i in range(config.chunk_length)]}
+    delta = {ACTION: [i / fps for i in range(config.chunk_length)]}
     return LeRobotDataset(
         repo_id=f"local/{root.name}", root=root, video_backend=VIDEO_BACKEND, delta_timestamps=delta
     )
@@ -80,7 +79,7 @@ class ChunkDataset(Dataset):
         self.source = lerobot_dataset
         self.config = config
         self.normalization = normalization
-        self.camera_keys = [f"observation.images.{camera}" for camera in config.cameras]
+        self.camera_keys = [camera_key(camera) for camera in config.cameras]
         self.arrays = arrays
         if arrays is None and cache_in_memory:
             self.arrays = load_arrays(lerobot_dataset, self.camera_keys)
@@ -112,8 +111,8 @@ class ChunkDataset(Dataset):
         """One sample through LeRobotDataset (video seek and decode per access)."""
         item = self.source[index]
         images = torch.stack([(item[key] * 255.0).round().to(torch.uint8) for key in self.camera_keys])
-        state = self.normalization.state.normalize(item["observation.state"].numpy())
-        actions = self.normalization.action.normalize(item["action"].numpy())
+        state = self.normalization.state.normalize(item[OBS_STATE].numpy())
+        actions = self.normalization.action.normalize(item[ACTION].numpy())
         environment = None
         if ENVIRONMENT_STATE in item and self.normalization.environment_state is not None:
             environment = torch.from_numpy(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vla.models.normalization import ENVIRONMENT_STATE  # LeRobot's name for privileged scene state
+from vla.contract import ACTION, ENVIRONMENT_STATE, OBS_STATE
 
 
 @dataclass
@@ -63,8 +63,8 @@ def load_arrays(lerobot_dataset, camera_keys: list[str], progress=None) -> Datas
     """Read every column and decode every camera of a LeRobotDataset into memory."""
     meta = lerobot_dataset.meta
     columns = lerobot_dataset.hf_dataset.with_format("numpy")
-    state = np.asarray(columns["observation.state"], np.float32)
-    action = np.asarray(columns["action"], np.float32)
+    state = np.asarray(columns[OBS_STATE], np.float32)
+    action = np.asarray(columns[ACTION], np.float32)
     task_index = np.asarray(columns["task_index"])
     task_names = list(meta.tasks.index)
     n = len(state)
@@ -203,7 +203,7 @@ def arrays_stats(arrays: DatasetArrays) -> dict:
             "q99": np.quantile(x, 0.99, axis=0),
         }
 
-    stats = {"observation.state": describe(arrays.state), "action": describe(arrays.action)}
+    stats = {OBS_STATE: describe(arrays.state), ACTION: describe(arrays.action)}
     if arrays.environment_state is not None:
         stats[ENVIRONMENT_STATE] = describe(arrays.environment_state)
     return stats

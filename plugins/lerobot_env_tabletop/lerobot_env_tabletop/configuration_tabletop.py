@@ -6,8 +6,8 @@ from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.envs.configs import EnvConfig
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
-from sim.robot import NUM_JOINTS
 from sim.scene import SceneConfig
+from vla.contract import CAMERA_NAMES, NUM_JOINTS
 
 _SCENE = SceneConfig()
 _IMAGE_SHAPE = (_SCENE.image_height, _SCENE.image_width, 3)
@@ -28,16 +28,17 @@ class TabletopEnvConfig(EnvConfig):
         default_factory=lambda: {
             ACTION: PolicyFeature(type=FeatureType.ACTION, shape=(NUM_JOINTS,)),
             "agent_pos": PolicyFeature(type=FeatureType.STATE, shape=(NUM_JOINTS,)),
-            "pixels/front": PolicyFeature(type=FeatureType.VISUAL, shape=_IMAGE_SHAPE),
-            "pixels/wrist": PolicyFeature(type=FeatureType.VISUAL, shape=_IMAGE_SHAPE),
+            **{
+                f"pixels/{c}": PolicyFeature(type=FeatureType.VISUAL, shape=_IMAGE_SHAPE)
+                for c in CAMERA_NAMES
+            },
         }
     )
     features_map: dict[str, str] = field(
         default_factory=lambda: {
             ACTION: ACTION,
             "agent_pos": OBS_STATE,
-            "pixels/front": f"{OBS_IMAGES}.front",
-            "pixels/wrist": f"{OBS_IMAGES}.wrist",
+            **{f"pixels/{c}": f"{OBS_IMAGES}.{c}" for c in CAMERA_NAMES},
         }
     )
 

@@ -15,6 +15,7 @@ from lerobot.configs import FeatureType, NormalizationMode, PreTrainedConfig
 from lerobot.optim import AdamWConfig, CosineDecayWithWarmupSchedulerConfig
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
+from vla.contract import CAMERA_NAMES
 from vla.models.configuration_vla import PRESETS
 from vla.models.configuration_vla import VLAConfig as ModelConfig
 from vla.models.configuration_vla import preset as model_preset
@@ -43,7 +44,7 @@ class VLAConfig(PreTrainedConfig):
     """
 
     preset: str = "debug"
-    cameras: list[str] = field(default_factory=lambda: ["front", "wrist"])
+    cameras: list[str] = field(default_factory=lambda: list(CAMERA_NAMES))
     chunk_size: int | None = None
     n_action_steps: int | None = None
     augment: bool = True

@@ -23,13 +23,13 @@ from lerobot.utils.constants import ACTION, OBS_STATE
 from tokenizers import Tokenizer
 
 from lerobot_policy_vla.configuration_vla import VLAConfig
+from vla.contract import TASK
 from vla.models.configuration_vla import VLAConfig as ModelConfig
 from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch
 from vla.tokenization.text import build_word_tokenizer, suite_instructions
 from vla.training.augment import augment_images
 
-TASK = "task"
 ACTION_IS_PAD = f"{ACTION}_is_pad"
 
 

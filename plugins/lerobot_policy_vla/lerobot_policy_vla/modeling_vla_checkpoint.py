@@ -23,10 +23,9 @@ from lerobot.utils.constants import OBS_IMAGES, OBS_STATE
 from torch import Tensor
 
 from lerobot_policy_vla.configuration_vla_checkpoint import VLACheckpointConfig
+from vla.contract import TASK
 from vla.models.checkpoint import load_checkpoint
 from vla.policy import VLAPolicy as ProjectPolicy
-
-TASK = "task"
 
 
 class VLACheckpointPolicy(PreTrainedPolicy):

@@ -8,6 +8,6 @@ exactly as they drive an `so101_follower`.
 """
 
 from lerobot_robot_tabletop_sim.config_tabletop_sim import TabletopSimConfig
-from lerobot_robot_tabletop_sim.tabletop_sim import TabletopSim, connected_sim
+from lerobot_robot_tabletop_sim.tabletop_sim import TabletopSim, connected_sim, motor_features
 
-__all__ = ["TabletopSim", "TabletopSimConfig", "connected_sim"]
+__all__ = ["TabletopSim", "TabletopSimConfig", "connected_sim", "motor_features"]

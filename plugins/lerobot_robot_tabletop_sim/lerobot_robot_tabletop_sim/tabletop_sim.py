@@ -30,6 +30,13 @@ from sim.scene import SceneConfig
 
 logger = logging.getLogger(__name__)
 
+
+def motor_features() -> dict[str, type]:
+    """{"<motor>.pos": float} in `sim.robot.ACTION_NAMES` order: the arm's part of this robot's observation
+    and its action, and the `tabletop_keyboard` teleoperator's action (a new dict per call)."""
+    return dict.fromkeys(ACTION_NAMES, float)
+
+
 # Connected simulators by robot id, so a teleoperator in the same process (the scripted expert standing in
 # for a person, `lerobot_teleoperator_tabletop`) can read the scene it acts on.
 _CONNECTED: dict[str | None, TabletopSim] = {}
@@ -72,11 +79,11 @@ class TabletopSim(Robot):
     # ----- features (valid before connect) -----
     @property
     def observation_features(self) -> dict[str, type | tuple]:
-        return {**dict.fromkeys(ACTION_NAMES, float), **self.cameras}
+        return {**motor_features(), **self.cameras}
 
     @property
     def action_features(self) -> dict[str, type]:
-        return dict.fromkeys(ACTION_NAMES, float)
+        return motor_features()
 
     # ----- connection -----
     @property

@@ -20,7 +20,7 @@ import numpy as np
 from lerobot.lerobot_types import RobotAction
 from lerobot.teleoperators.teleoperator import Teleoperator
 from lerobot.utils.decorators import check_if_already_connected, check_if_not_connected
-from lerobot_robot_tabletop_sim import TabletopSim, connected_sim
+from lerobot_robot_tabletop_sim import TabletopSim, connected_sim, motor_features
 
 from lerobot_teleoperator_tabletop.config_tabletop_keyboard import TabletopKeyboardConfig
 from sim.robot import ACTION_NAMES, ARM_JOINTS
@@ -53,7 +53,7 @@ class TabletopKeyboard(Teleoperator):
 
     @property
     def action_features(self) -> dict[str, type]:
-        return dict.fromkeys(ACTION_NAMES, float)
+        return motor_features()  # the robot's joints, so `lerobot-record` pairs them one to one
 
     @property
     def feedback_features(self) -> dict:

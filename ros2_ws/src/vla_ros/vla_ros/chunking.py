@@ -79,3 +79,15 @@ def stretch(actions: np.ndarray, factor: float) -> np.ndarray:
     source = np.arange(1, len(actions) + 1, dtype=np.float64)  # step k reaches actions[k-1] at time k
     times = np.arange(1, steps + 1, dtype=np.float64) / factor
     return np.stack([np.interp(times, source, column) for column in actions.T], axis=1)
+
+
+def drift_reason(joints: np.ndarray, last_command: np.ndarray, units, replan_error_rad: float) -> str:
+    """Why the plan no longer fits the robot, or "": an arm joint (J,) rad farther than `replan_error_rad`
+    from the last command's first point (reset, moved by hand, or the controller did not follow). The
+    gripper is left out: it stops on a grasped object, short of its command."""
+    error = np.abs(joints - last_command)
+    error[units.joint_names.index(units.gripper_joint)] = 0.0
+    worst = int(np.argmax(error))
+    if error[worst] <= replan_error_rad:
+        return ""
+    return f"{units.joint_names[worst]} is {error[worst]:.2f} rad from the last command"

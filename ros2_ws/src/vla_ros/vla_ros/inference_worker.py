@@ -2,7 +2,9 @@
 
 One request at a time: `request()` refuses a second while one is queued (the scheduler asks again next
 tick). Each result carries the tick and generation of its request; the node drops results of an older
-generation (a plan forgotten by the e-stop, a replan, a deactivation).
+generation (a plan forgotten by the e-stop, a replan, a deactivation). `on_result()` is called from the
+worker thread after each result is queued (the node triggers a guard condition with it, so the executor
+takes the result at once instead of at the next control tick).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -24,8 +27,10 @@ class ChunkResult:
 
 
 class InferenceWorker:
-    def __init__(self, runtime):
+    def __init__(self, runtime, on_result: Callable[[], None] | None = None):
         self.runtime = runtime
+        self.on_result = on_result  # called from the worker thread: must be thread-safe
+        self._stopping = False
         self.inference_ms: list[float] = []
         self._requests: queue.Queue = queue.Queue(maxsize=1)
         self._results: queue.Queue = queue.Queue()
@@ -48,6 +53,7 @@ class InferenceWorker:
         return done
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        self._stopping = True  # no more wake-ups: the node may destroy what on_result touches
         with contextlib.suppress(queue.Full):  # None stops the loop after the inference in flight
             self._requests.put(None, timeout=timeout_s)
         self._thread.join(timeout=timeout_s)
@@ -59,7 +65,31 @@ class InferenceWorker:
             try:
                 chunk = self.runtime.infer(obs)
             except Exception as error:  # report and keep the node alive; the controller holds meanwhile
-                self._results.put(ChunkResult(None, tick, generation, stamp, f"inference failed: {error}"))
+                self._finish(ChunkResult(None, tick, generation, stamp, f"inference failed: {error}"))
                 continue
             self.inference_ms.append((time.perf_counter() - start) * 1e3)
-            self._results.put(ChunkResult(chunk, tick, generation, stamp))
+            self._finish(ChunkResult(chunk, tick, generation, stamp))
+
+    def _finish(self, result: ChunkResult) -> None:
+        self._results.put(result)
+        if self.on_result is not None and not self._stopping:
+            self.on_result()
+
+
+def start_inference(p: dict, logger, on_result: Callable[[], None]) -> tuple[object, InferenceWorker]:
+    """Load the export folder of the policy node's parameters `p` with the torch-free runtime, check its
+    cameras against `camera_names`, warm it up and start its worker. ValueError names the parameter."""
+    from vla.runtime import RuntimePolicy
+
+    if not p["export_dir"]:
+        raise ValueError("parameter export_dir is empty: set it to a `vla export` folder")
+    start = time.monotonic()
+    runtime = RuntimePolicy(p["export_dir"], p["variant"], p["provider"], p["threads"] or None)
+    cameras = list(runtime.export.cameras)
+    if cameras != list(p["camera_names"]):
+        raise ValueError(f"camera_names {p['camera_names']} differ from the export's cameras {cameras}")
+    runtime.warmup()
+    logger.info(
+        f"loaded {p['export_dir']} ({p['variant']}, {p['provider']}) in {time.monotonic() - start:.1f} s"
+    )
+    return runtime, InferenceWorker(runtime, on_result=on_result)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vla import contract
+
 
 @dataclass(frozen=True)
 class Param:
@@ -19,14 +21,14 @@ class Param:
     choices: tuple[str, ...] = ()
 
 
-SO101_JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
+SO101_JOINTS = list(contract.JOINT_NAMES)  # the defaults are the SO-101's, as in config/so101.yaml
 
 ROBOT = [
     Param("joint_names", SO101_JOINTS, "joint order of the policy's state and actions (JointState names)"),
-    Param("gripper_joint", "gripper", "joint whose policy unit is a percentage (0 closed, 100 open)"),
-    Param("gripper_range_rad", [-0.17453298, 1.7453292], "gripper joint [closed, open] in radians"),
-    Param("joint_lower_limits", [-1.92, -1.75, -1.69, -1.66, -2.74, -0.17], "lower joint limits (rad)"),
-    Param("joint_upper_limits", [1.92, 1.75, 1.69, 1.66, 2.84, 1.75], "upper joint limits (rad)"),
+    Param("gripper_joint", contract.GRIPPER_JOINT, "joint whose policy unit is percent (0 closed, 100 open)"),
+    Param("gripper_range_rad", list(contract.GRIPPER_RANGE_RAD), "gripper joint [closed, open] in radians"),
+    Param("joint_lower_limits", list(contract.JOINT_LOWER_LIMITS_RAD), "lower joint limits (rad)"),
+    Param("joint_upper_limits", list(contract.JOINT_UPPER_LIMITS_RAD), "upper joint limits (rad)"),
     Param("control_rate_hz", 30.0, "control rate (Hz); the policy was trained at 30", 1.0, 200.0),
 ]
 
@@ -76,6 +78,36 @@ SAFETY = [
         "$XDG_STATE_HOME/vla_ros/<node>.estop.json (~/.local/state when unset)",
     ),
 ]
+
+# SafetyConfig fields that are the same-named parameters of every node that has them (policy_node only
+# has the low-confidence rules).
+SAFETY_FIELDS = (
+    "joint_limit_tolerance_rad", "max_joint_speed_rad_s", "max_clock_offset_s",
+    "low_confidence_threshold", "low_confidence_mode", "slow_factor",
+)  # fmt: skip
+
+
+def safety_config(p: dict, max_input_age_s: float):
+    """A node's `safety.SafetyConfig` from its parameter values `p` (joint limits and max_step_rad in rad,
+    the SAFETY tolerances, the low-confidence rules where the node declares them); `max_input_age_s` is
+    the node's own age limit (policy_node: inputs, robot_bridge_node: commands). Raises naming the
+    parameter when a per-joint list does not have one value per joint."""
+    import numpy as np
+
+    from vla_ros.safety import SafetyConfig
+
+    joints = len(p["joint_names"])
+    for name in ("joint_lower_limits", "joint_upper_limits", "max_step_rad"):
+        if len(p[name]) != joints:
+            raise ValueError(f"parameter {name} has {len(p[name])} values for {joints} joints")
+    return SafetyConfig(
+        lower_rad=np.asarray(p["joint_lower_limits"], np.float64),
+        upper_rad=np.asarray(p["joint_upper_limits"], np.float64),
+        max_step_rad=np.asarray(p["max_step_rad"], np.float64),
+        max_input_age_s=max_input_age_s,
+        **{name: p[name] for name in SAFETY_FIELDS if name in p},
+    )
+
 
 POLICY = (
     ROBOT

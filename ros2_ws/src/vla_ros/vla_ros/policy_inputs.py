@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vla_ros.safety import JointFault, SafetyConfig, input_staleness
+from vla.contract import OBS_STATE, camera_key
+from vla_ros.safety import JointFault, JointStateCheck, SafetyConfig, input_staleness
+from vla_ros.units import ordered_positions
 
 
 @dataclass
@@ -35,6 +37,18 @@ class Inputs:
 
     def stamps(self) -> dict[str, float | None]:
         return dict(self.frame_stamps) | {"joint_states": self.joints_stamp}
+
+    def frames_newer_than(self, times: dict[str, float | None]) -> bool:
+        """Every camera has a frame received after its time in `times` (a camera missing there: any frame)."""
+        since = {camera: times.get(camera) or float("-inf") for camera in self.frame_times}
+        return all(t is not None and t > since[camera] for camera, t in self.frame_times.items())
+
+    def observation(self, units) -> tuple[dict, float, dict[str, float | None]]:
+        """The runtime's observation from the latest frames and trusted joints (policy units, without the
+        instruction), the capture stamp of its oldest frame (ROS time, s) and its frames' receipt times."""
+        obs = {camera_key(camera): frame for camera, frame in self.frames.items()}
+        obs[OBS_STATE] = units.to_policy(self.joints_rad)
+        return obs, min(self.frame_stamps.values()), dict(self.frame_times)
 
     def receive_instruction(self, text: str, topic: str, now: float) -> None:
         """A message on the instruction topic. Empty or whitespace-only is an error (the policy needs an
@@ -90,3 +104,16 @@ def input_hold(
 def stamp_seconds(stamp) -> float:
     """builtin_interfaces/Time -> seconds (0.0 for an unstamped message)."""
     return stamp.sec + stamp.nanosec * 1e-9
+
+
+def read_joints(
+    msg, joint_names, joint_check: JointStateCheck, now: float
+) -> tuple[np.ndarray | None, JointFault | None]:
+    """A JointState message's positions (J,) rad in `joint_names` order, and its fault (None: trusted).
+    A message that lacks a joint or is not finite is a fault; the next one is then judged on the limits."""
+    try:
+        joints = ordered_positions(msg.name, msg.position, joint_names)
+        return joints, joint_check.check(joints, now)
+    except ValueError as error:
+        joint_check.forget()
+        return None, JointFault(str(error), str(error))

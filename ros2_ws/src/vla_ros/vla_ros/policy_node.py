@@ -8,6 +8,11 @@ Publishes <controller>/joint_trajectory (a short horizon of the plan every contr
 reports of `vla_ros.policy_reporting` (/diagnostics, latched ~/status and ~/estop_latched). Inference runs
 on its own thread; see `vla_ros.chunking`. The e-stop is there from start-up, in every lifecycle state,
 and its latch is kept in a state file (`vla_ros.estop_store`): a restart or a cleanup never clears it.
+
+Latency: a chunk is requested once every camera has a frame newer than the last request's (the image
+callback), and its first command goes out when the inference thread wakes the executor (a guard
+condition). The tick keeps the rate and requests itself when cameras are slower; every path passes
+`_inputs_trusted`.
 """
 
 from __future__ import annotations
@@ -25,12 +30,12 @@ from trajectory_msgs.msg import JointTrajectory
 
 from vla_ros import chunking, images, parameters, safety
 from vla_ros.estop_store import EStopStore, default_state_file
-from vla_ros.inference_worker import InferenceWorker
-from vla_ros.policy_inputs import Inputs, input_hold, stamp_seconds
-from vla_ros.policy_reporting import PolicyReporter, RateLimitedLog
+from vla_ros.inference_worker import InferenceWorker, start_inference
+from vla_ros.policy_inputs import Inputs, input_hold, read_joints, stamp_seconds
+from vla_ros.policy_reporting import PolicyReporter, RateLimitedLog, log_estop_at_start
 from vla_ros.spin import run
 from vla_ros.topics import LATCHED, destroy_handles, subscribe_cameras, trajectory_message
-from vla_ros.units import PolicyUnits, ordered_positions
+from vla_ros.units import PolicyUnits
 
 COUNTERS = ("commands", "chunks", "chunks_dropped", "rejected_images", "rejected_joint_states",
             "starved_ticks", "replans")  # fmt: skip
@@ -53,13 +58,9 @@ class PolicyNode(LifecycleNode):
         self.reporter = PolicyReporter(self, param("diagnostics_period_s"))
         self.create_subscription(Empty, param("estop_topic"), self._on_estop, 10)
         self.create_subscription(Empty, param("estop_reset_topic"), self._on_estop_reset, 10)
-        if self.estop.store_error:
-            self.get_logger().error(self.estop.store_error)
-        elif self.estop.latched:
-            self.get_logger().warning(
-                f"e-stop latched since before this start ({self.estop.store.path}): no commands until a "
-                f"message on {param('estop_reset_topic')}"
-            )
+        # Triggered from the inference thread when a result is ready: wakes the executor to use it at once.
+        self.chunk_ready = self.create_guard_condition(self._on_chunk_ready)
+        log_estop_at_start(self.get_logger(), self.estop, param("estop_reset_topic"))
         self.reporter.publish_estop()
         self.reporter.changed()
 
@@ -126,26 +127,17 @@ class PolicyNode(LifecycleNode):
         # from to the first command that uses the chunk (ROS clock, same machine), in ms.
         self.obs_to_command_ms: list[float] = []
         self._fresh_chunk_stamp: float | None = None
+        self._requested_frame_times: dict[str, float | None] = {}  # receipt times, the last request's frames
+        self._requested_tick: int | None = None  # the tick of the last request
+        # (tick, start) of the last command: a second command in the same tick (a chunk that arrived after
+        # the tick's command) is rate limited from the same start, never from the first one's first point.
+        self._command_start: tuple[int, np.ndarray] | None = None
 
     def _configure_logic(self) -> None:
         p = self.p
         joints = tuple(p["joint_names"])
         self.units = PolicyUnits(joints, p["gripper_joint"], *p["gripper_range_rad"])
-        for name in ("joint_lower_limits", "joint_upper_limits", "max_step_rad"):
-            if len(p[name]) != len(joints):
-                raise ValueError(f"parameter {name} has {len(p[name])} values for {len(joints)} joints")
-        self.safety = safety.SafetyConfig(
-            lower_rad=np.asarray(p["joint_lower_limits"], np.float64),
-            upper_rad=np.asarray(p["joint_upper_limits"], np.float64),
-            max_step_rad=np.asarray(p["max_step_rad"], np.float64),
-            max_input_age_s=p["max_input_age_s"],
-            low_confidence_threshold=p["low_confidence_threshold"],
-            low_confidence_mode=p["low_confidence_mode"],
-            slow_factor=p["slow_factor"],
-            joint_limit_tolerance_rad=p["joint_limit_tolerance_rad"],
-            max_joint_speed_rad_s=p["max_joint_speed_rad_s"],
-            max_clock_offset_s=p["max_clock_offset_s"],
-        )
+        self.safety = parameters.safety_config(p, max_input_age_s=p["max_input_age_s"])
         if len(p["camera_topics"]) != len(p["camera_names"]):
             raise ValueError("camera_topics and camera_names must have the same length")
         self.joint_check = safety.JointStateCheck(joints, self.safety)
@@ -156,25 +148,7 @@ class PolicyNode(LifecycleNode):
         )
 
     def _load_runtime(self) -> None:
-        from vla.runtime import RuntimePolicy
-
-        if not self.p["export_dir"]:
-            raise ValueError("parameter export_dir is empty: set it to a `vla export` folder")
-        start = time.monotonic()
-        runtime = RuntimePolicy(
-            self.p["export_dir"], self.p["variant"], self.p["provider"], self.p["threads"] or None
-        )
-        cameras = list(runtime.export.cameras)
-        if cameras != list(self.p["camera_names"]):
-            raise ValueError(
-                f"camera_names {self.p['camera_names']} differ from the export's cameras {cameras}"
-            )
-        runtime.warmup()
-        self.get_logger().info(
-            f"loaded {self.p['export_dir']} ({self.p['variant']}, {self.p['provider']}) in "
-            f"{time.monotonic() - start:.1f} s"
-        )
-        self.runtime, self.worker = runtime, InferenceWorker(runtime)
+        self.runtime, self.worker = start_inference(self.p, self.get_logger(), self.chunk_ready.trigger)
 
     def _create_interfaces(self) -> None:
         p = self.p
@@ -209,17 +183,19 @@ class PolicyNode(LifecycleNode):
             self.inputs.frames[camera] = frame
             self.inputs.frame_times[camera] = time.monotonic()
             self.inputs.frame_stamps[camera] = stamp_seconds(msg.header.stamp)
+            new_frames = self.inputs.frames_newer_than(self._requested_frame_times)
+        # Plan from these frames now, not at the next tick; one request per tick at most (a chunk shorter
+        # than request_ahead_steps would otherwise keep the CPU inferring at the camera rate).
+        wanted = new_frames and self._requested_tick != self.tick and self.scheduler.wants_request(self.tick)
+        instruction = self._inputs_trusted() if self.active and wanted else None
+        if instruction is not None and self.scheduler.wants_request(self.tick):  # still, after a replan
+            self._request_chunk(instruction)
 
     def _on_joints(self, msg: JointState) -> None:
         """A reading that cannot be trusted (missing or non-finite joint, beyond the limits, an impossible
         jump) is a fault: the control tick holds until a trusted one arrives. It never updates the joints."""
         now = time.monotonic()
-        try:
-            joints = ordered_positions(msg.name, msg.position, self.units.joint_names)
-            fault = self.joint_check.check(joints, now)
-        except ValueError as error:
-            self.joint_check.forget()
-            fault = safety.JointFault(str(error), str(error))
+        joints, fault = read_joints(msg, self.units.joint_names, self.joint_check, now)
         with self.lock:
             self.inputs.joint_fault = fault
             if fault is None:
@@ -270,6 +246,37 @@ class PolicyNode(LifecycleNode):
         if not self.active:
             return
         self._merge_results()
+        instruction = self._inputs_trusted()
+        if instruction is None:
+            return
+        if self.scheduler.wants_request(self.tick):
+            self._request_chunk(instruction)  # the fallback when the cameras are slower than the tick
+        targets = self.scheduler.horizon(self.tick, self.p["command_horizon_steps"])
+        if targets is None:
+            if self.counts["chunks"]:
+                self.counts["starved_ticks"] += 1
+            return self._hold("waiting for inference", drop_plan=False)
+        self._send(targets)
+        self.scheduler.advance(self.tick)
+
+    def _on_chunk_ready(self) -> None:
+        """An inference result is ready (the inference thread triggered `chunk_ready`): merge it, and send
+        the first command from the new plan now, for the same ticks as the last tick's command. The tick
+        does not advance: the timer keeps the control rate and its next command continues the plan."""
+        if not self.active or self.worker is None:
+            return
+        self._merge_results()
+        if self._fresh_chunk_stamp is None or self._inputs_trusted() is None:
+            return
+        targets = self.scheduler.horizon(self.tick, self.p["command_horizon_steps"])
+        if targets is not None:
+            self._send(targets)
+
+    def _inputs_trusted(self) -> str | None:
+        """The instruction to plan and command with, or None after holding (`_hold`) for the first rule of
+        `input_hold` that stops the commands, or while a new task waits for inputs newer than its
+        instruction. Forgets a plan that no longer fits (`_replan_if_stale`). Used by every path that
+        requests a chunk or sends a command."""
         now, ros_now = time.monotonic(), self.get_clock().now().nanoseconds * 1e-9
         with self.lock:
             hold = input_hold(
@@ -280,7 +287,8 @@ class PolicyNode(LifecycleNode):
             instruction_time = self.inputs.instruction_time
             joints = self.inputs.joints_rad
         if hold is not None:
-            return self._hold(hold.reason, hold.drop_plan, hold.error, hold.detail)
+            self._hold(hold.reason, hold.drop_plan, hold.error, hold.detail)
+            return None
         self._replan_if_stale(joints, instruction_count, instruction_time)
         if self.inputs_needed_after is not None:
             # A new task often comes with a new scene (a reset): plan from the frames and joints that
@@ -288,17 +296,10 @@ class PolicyNode(LifecycleNode):
             waiting = safety.received_before(received, self.inputs_needed_after)
             if waiting:
                 reason = f"waiting for inputs newer than the instruction: {', '.join(waiting)}"
-                return self._hold(reason, drop_plan=False)
+                self._hold(reason, drop_plan=False)
+                return None
             self.inputs_needed_after = None
-        if self.scheduler.wants_request(self.tick):
-            self._request_chunk(instruction)
-        targets = self.scheduler.horizon(self.tick, self.p["command_horizon_steps"])
-        if targets is None:
-            if self.counts["chunks"]:
-                self.counts["starved_ticks"] += 1
-            return self._hold("waiting for inference", drop_plan=False)
-        self._send(targets)
-        self.scheduler.advance(self.tick)
+        return instruction
 
     def _replan_if_stale(
         self, joints: np.ndarray, instruction_count: int, instruction_time: float | None
@@ -312,12 +313,8 @@ class PolicyNode(LifecycleNode):
             self.planned_instruction_count = instruction_count
             self.inputs_needed_after = instruction_time
         elif self.previous_command is not None:
-            error = np.abs(joints - self.previous_command)
-            error[self.units.joint_names.index(self.units.gripper_joint)] = 0.0
-            worst = int(np.argmax(error))
-            if error[worst] > self.p["replan_error_rad"]:
-                name = self.units.joint_names[worst]
-                reason = f"{name} is {error[worst]:.2f} rad from the last command"
+            limit = self.p["replan_error_rad"]
+            reason = chunking.drift_reason(joints, self.previous_command, self.units, limit)
         if reason:
             self._drop_plan()
             self.counts["replans"] += 1
@@ -326,17 +323,16 @@ class PolicyNode(LifecycleNode):
     def _drop_plan(self) -> None:
         """Forget the plan and any inference in flight: commands start again from the measured joints."""
         self.scheduler.reset()
-        self.previous_command = None
+        self.previous_command = self._command_start = None
         self.generation += 1
 
     def _request_chunk(self, instruction: str) -> None:
         with self.lock:
-            obs = {f"observation.images.{c}": f for c, f in self.inputs.frames.items()}
-            obs["observation.state"] = self.units.to_policy(self.inputs.joints_rad)
-            stamp = min(self.inputs.frame_stamps.values())
+            obs, stamp, frame_times = self.inputs.observation(self.units)
         obs["task"] = instruction
         if self.worker.request(obs, self.tick, self.generation, stamp):
             self.scheduler.requested(self.tick)
+            self._requested_frame_times, self._requested_tick = frame_times, self.tick
 
     def _merge_results(self) -> None:
         for result in self.worker.results():
@@ -352,8 +348,14 @@ class PolicyNode(LifecycleNode):
             self.counts["chunks"] += 1
 
     def _send(self, targets: np.ndarray) -> None:
-        with self.lock:
-            start = self.previous_command if self.previous_command is not None else self.inputs.joints_rad
+        """Publish `targets` (H, J) rad for ticks tick+1 ..., rate limited (from the previous tick's command,
+        else the measured joints), then clamped."""
+        if self._command_start is not None and self._command_start[0] == self.tick:
+            start = self._command_start[1]  # this tick's command is replaced, not followed
+        else:
+            with self.lock:
+                start = self.previous_command if self.previous_command is not None else self.inputs.joints_rad
+        self._command_start = (self.tick, start)
         commands = safety.limit_commands(targets, start, self.safety)  # rate limited, then clamped
         self.trajectory_pub.publish(trajectory_message(self.units.joint_names, commands, self.period_s))
         if self._fresh_chunk_stamp:  # the first command that uses the newest chunk

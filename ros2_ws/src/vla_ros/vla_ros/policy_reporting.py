@@ -139,3 +139,14 @@ class RateLimitedLog:
         if (line := self._line(message, always)) is not None:
             self.logger.info(line)
         return line is not None
+
+
+def log_estop_at_start(logger, estop, reset_topic: str) -> None:
+    """Say at start-up that the e-stop is still latched from before (or its state file is unreadable)."""
+    if estop.store_error:
+        logger.error(estop.store_error)
+    elif estop.latched:
+        logger.warning(
+            f"e-stop latched since before this start ({estop.store.path}): no commands until a message on "
+            f"{reset_topic}"
+        )

@@ -71,23 +71,10 @@ class RobotBridgeNode(Node):
         parameters.declare(self, ROBOT_BRIDGE)
         p = self.p = parameters.values(self, ROBOT_BRIDGE)
         self.joint_names = tuple(p["joint_names"])
-        for name in ("joint_lower_limits", "joint_upper_limits", "max_step_rad"):
-            if len(p[name]) != len(self.joint_names):
-                raise ValueError(
-                    f"parameter {name} has {len(p[name])} values for {len(self.joint_names)} joints"
-                )
+        self.safety = parameters.safety_config(p, max_input_age_s=p["max_command_age_s"])
         if len(p["camera_topics"]) != len(p["camera_names"]):
             raise ValueError("camera_topics and camera_names must have the same length")
         self.units = PolicyUnits(self.joint_names, p["gripper_joint"], *p["gripper_range_rad"])
-        self.safety = safety.SafetyConfig(
-            lower_rad=np.asarray(p["joint_lower_limits"], np.float64),
-            upper_rad=np.asarray(p["joint_upper_limits"], np.float64),
-            max_step_rad=np.asarray(p["max_step_rad"], np.float64),
-            max_input_age_s=p["max_command_age_s"],
-            joint_limit_tolerance_rad=p["joint_limit_tolerance_rad"],
-            max_joint_speed_rad_s=p["max_joint_speed_rad_s"],
-            max_clock_offset_s=p["max_clock_offset_s"],
-        )
         self.joint_check = safety.JointStateCheck(self.joint_names, self.safety)
         self.estop = safety.EStop(
             EStopStore(p["estop_state_file"] or default_state_file(self.get_fully_qualified_name()))

@@ -2,7 +2,7 @@
 
 Arm joints are a plain rad <-> deg (the SO-101 "new calibration" puts zero mid-range in both). The
 gripper percentage maps linearly onto the gripper joint's range [closed, open] in radians, which the
-robot config (config/so101.yaml) gives.
+robot config (config/so101.yaml) gives. The conversion itself is the shared contract's (`vla.contract`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from vla.contract import policy_to_radians, radians_to_policy
 
 
 @dataclass(frozen=True)
@@ -34,19 +36,11 @@ class PolicyUnits:
 
     def to_policy(self, radians: np.ndarray) -> np.ndarray:
         """(..., J) radians -> (..., J) float32 degrees, gripper in percent."""
-        q = np.asarray(radians, np.float64)
-        out = np.rad2deg(q)
-        span = self.gripper_open_rad - self.gripper_closed_rad
-        out[..., self._gripper] = 100.0 * (q[..., self._gripper] - self.gripper_closed_rad) / span
-        return out.astype(np.float32)
+        return radians_to_policy(radians, self._gripper, self.gripper_closed_rad, self.gripper_open_rad)
 
     def to_ros(self, policy: np.ndarray) -> np.ndarray:
         """(..., J) degrees / percent -> (..., J) float64 radians."""
-        q = np.asarray(policy, np.float64)
-        out = np.deg2rad(q)
-        span = self.gripper_open_rad - self.gripper_closed_rad
-        out[..., self._gripper] = self.gripper_closed_rad + q[..., self._gripper] / 100.0 * span
-        return out
+        return policy_to_radians(policy, self._gripper, self.gripper_closed_rad, self.gripper_open_rad)
 
 
 def ordered_positions(

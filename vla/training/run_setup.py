@@ -1,0 +1,296 @@
+"""Setting a run up: process group and seeds, the data source (a dataset or the streamed expert), the
+policy, fine-tuning options, optimizer and lr schedule; `prepare` returns them as one `TrainingRun`."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+from vla.contract import ACTION, ACTION_NAMES, ENVIRONMENT_STATE, OBS_STATE, camera_key
+from vla.models.checkpoint import PolicyBundle, load_checkpoint
+from vla.models.configuration_vla import VLAConfig
+from vla.models.modeling_vla import VLAModel
+from vla.models.normalization import Normalization
+from vla.record_arrays import expert_environment_state_names, expert_fixed_destinations
+from vla.training.batch_encoder import BatchEncoder
+from vla.training.batches import DeviceBatches
+from vla.training.data import ChunkDataset, collate, dataset_normalization, open_training_source
+from vla.training.finetune import add_lora, freeze_vision_tower
+from vla.training.frames import arrays_from_episodes, arrays_stats, feature_names
+from vla.training.optim import ScheduleClock, build_optimizer, load_optimizer
+from vla.training.policy_setup import (
+    fine_tuning_bundle,
+    fresh_bundle,
+    model_config,
+    with_environment_head,
+    with_instruction_via_choice,
+)
+from vla.training.precision import autocast_for
+from vla.training.run_checkpoints import last_checkpoint, resume_from_last
+from vla.training.stream import StreamBatches, start_stream, stream_batches, suite_instructions
+from vla.training.train_config import TrainConfig
+from vla.training.validation import HeldOutLoss
+
+
+def _leave_cores_to_workers(workers: int) -> None:
+    """Training on the CPU beside `workers` render processes: torch takes the cores they leave. With its
+    default of one thread per core, its spinning threads and the renderers fight over the cores: on 2
+    cores with 1 worker, 12 samples/s and 77 rendered frames/s, against 27 and 98 with 1 torch thread
+    (docs/LOG.md, 2026-12-01)."""
+    threads = max(1, (os.cpu_count() or 1) - workers)
+    if torch.get_num_threads() > threads:
+        torch.set_num_threads(threads)
+        print(
+            f"streaming on the CPU: {threads} torch thread(s), {workers} core(s) left to the expert workers"
+        )
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); initialises the process group when launched by torchrun."""
+    if "RANK" not in os.environ:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def load_training_data(
+    cfg: TrainConfig, config: VLAConfig
+) -> tuple[object | None, list[str], Normalization, object]:
+    """(LeRobotDataset or None, instructions, normalisation, frame cache or None) for `cfg.dataset`."""
+    lerobot_dataset, arrays = open_training_source(cfg.dataset, config)
+    if arrays is not None:
+        stats = arrays_stats(arrays)
+        return None, sorted(set(arrays.tasks)), Normalization.from_lerobot_stats(stats), arrays
+    instructions = list(lerobot_dataset.meta.tasks.index)
+    return lerobot_dataset, instructions, dataset_normalization(lerobot_dataset), None
+
+
+@dataclass
+class TrainingRun:
+    """Everything the step loop needs, built by `prepare`."""
+
+    cfg: TrainConfig
+    rank: int
+    world: int
+    bundle: PolicyBundle
+    model: VLAModel
+    ddp_model: torch.nn.Module  # `model`, wrapped in DistributedDataParallel when world > 1
+    loader: DataLoader | DeviceBatches | StreamBatches
+    sampler: DistributedSampler | None
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    schedule: ScheduleClock  # the scheduler's position: steps, or the share of --max-seconds trained
+    encode: BatchEncoder
+    autocast: object
+    start_step: int
+    validation: HeldOutLoss | None  # rank 0, with --val-dataset
+
+
+def prepare(cfg: TrainConfig) -> TrainingRun:
+    """Process group, seeds, data, policy (fresh, --init or --resume), fine-tuning, optimizer, schedule."""
+    rank, world = _distributed()
+    device = _device(cfg.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+
+    cfg, resume_state = resume_from_last(cfg)
+
+    initial = load_checkpoint(cfg.init) if cfg.init is not None else None  # --init or --resume
+    if cfg.stream is not None:
+        if world > 1:
+            raise ValueError("--stream-expert trains in one process; run it without torchrun")
+        if device.type == "cpu":
+            _leave_cores_to_workers(cfg.stream.workers)
+        first_job = resume_state.get("stream_next_job", 0) if resume_state else 0
+        stream = replace(cfg.stream, first_job=first_job)
+        bundle, loader = _stream_loader(replace(cfg, stream=stream), initial, device)
+        sampler = None
+    else:
+        bundle, loader, sampler = _dataset_loader(cfg, initial, device, rank, world)
+
+    fine_tuning = cfg.init is not None and not cfg.resume
+    if cfg.freeze_vision if cfg.freeze_vision is not None else fine_tuning:
+        freeze_vision_tower(bundle.model)
+    if cfg.lora_rank:
+        add_lora(bundle.model, cfg.lora_rank)
+    model = bundle.model.to(device).train()
+    ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay)
+    start_step = 0
+    if resume_state is not None:
+        start_step = resume_state["step"]
+        if not cfg.lora_rank:  # LoRA adapters restart from the merged weights: no optimizer state to match
+            load_optimizer(optimizer, last_checkpoint(cfg.out))
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", cfg.lr)  # LambdaLR needs it to start mid-schedule on --resume
+    schedule = ScheduleClock(
+        cfg.warmup_steps, cfg.steps, cfg.max_seconds if cfg.lr_schedule == "time" else 0.0
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule.multiplier, last_epoch=start_step - 1)
+    autocast = autocast_for(cfg.precision, device)
+    validation = None
+    if cfg.val_dataset is not None and rank == 0:
+        validation = HeldOutLoss(cfg.val_dataset, bundle, cfg.batch_size, cfg.val_batches, cfg.seed)
+    return TrainingRun(
+        cfg,
+        rank,
+        world,
+        bundle,
+        model,
+        ddp_model,
+        loader,
+        sampler,
+        optimizer,
+        scheduler,
+        schedule,
+        BatchEncoder(
+            bundle,
+            device,
+            cfg.augment,
+            getattr(loader, "tasks", ()),
+            cfg.state_noise,
+            cfg.state_dropout,
+            cfg.shift_px,
+            cfg.environment_state_teacher,
+        ),
+        autocast,
+        start_step,
+        validation,
+    )
+
+
+def _dataset_loader(
+    cfg: TrainConfig, initial: PolicyBundle | None, device: torch.device, rank: int, world: int
+) -> tuple[PolicyBundle, DataLoader | DeviceBatches, DistributedSampler | None]:
+    """The policy (fresh or `initial`) and batches of `cfg.dataset`: on the device, or a DataLoader."""
+    tic = time.perf_counter()
+    lerobot_dataset, instructions, normalization, arrays = load_training_data(
+        cfg, initial.config if initial else model_config(cfg)
+    )
+    if initial is not None and not cfg.resume:  # a resumed run keeps the ranges it started with
+        features = lerobot_dataset.meta.features if lerobot_dataset is not None else {}
+        initial = fine_tuning_bundle(
+            initial,
+            normalization,
+            feature_names(features.get(OBS_STATE, {}).get("names")),
+            feature_names(features.get(ACTION, {}).get("names")),
+            cfg.widen_normalization,
+        )
+    bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
+    names = None
+    if cfg.task_choice:
+        if lerobot_dataset is not None:
+            names = feature_names(lerobot_dataset.meta.features.get(ENVIRONMENT_STATE, {}).get("names"))
+        else:
+            names = arrays.environment_state_names
+        if not names:
+            raise ValueError(
+                f"--task-choice: {cfg.dataset} does not name its {ENVIRONMENT_STATE} values (record it "
+                "from the simulator: vla record --source expert, or train with --stream-expert)"
+            )
+    bundle = with_environment_head(
+        bundle,
+        normalization,
+        cfg.environment_state_weight,
+        cfg.environment_state_token,
+        cfg.grounding_dims,
+        names,
+        expert_fixed_destinations() if cfg.task_choice else (),
+        cfg.arm_frame_features,
+    )
+    bundle = with_instruction_via_choice(bundle, cfg.instruction_via_choice)
+    chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
+    if rank == 0 and chunks.arrays is not None:
+        seconds = time.perf_counter() - tic
+        frames, cameras = len(chunks), len(bundle.config.cameras)
+        print(f"loaded {frames} frames x {cameras} cameras in {seconds:.1f} s ({frames / seconds:.0f}/s)")
+    sampler = DistributedSampler(chunks, world, rank, seed=cfg.seed) if world > 1 else None
+    if chunks.arrays is not None and world == 1 and len(chunks) >= cfg.batch_size:
+        config = bundle.config
+        loader = DeviceBatches(
+            chunks.arrays,
+            chunks.camera_keys,
+            config.chunk_length,
+            device,
+            cfg.batch_size,
+            cfg.seed,
+            bundle.normalization,
+        )
+    else:
+        loader = DataLoader(
+            chunks,
+            batch_size=cfg.batch_size,
+            shuffle=sampler is None,
+            sampler=sampler,
+            collate_fn=collate,
+            drop_last=len(chunks) >= cfg.batch_size * world,
+            num_workers=0 if chunks.arrays is not None else cfg.num_workers,  # decoding workers without cache
+        )
+    return bundle, loader, sampler
+
+
+def _stream_loader(
+    cfg: TrainConfig, initial: PolicyBundle | None, device: torch.device
+) -> tuple[PolicyBundle, StreamBatches]:
+    """The policy (fresh, normalised by the first streamed episodes, or `initial`) and streamed batches."""
+    tic = time.perf_counter()
+    stream, first = start_stream(cfg.stream)
+    try:
+        normalization = Normalization.from_lerobot_stats(arrays_stats(arrays_from_episodes(first)))
+        if initial is not None and not cfg.resume:  # a resumed run keeps the ranges it started with
+            initial = fine_tuning_bundle(
+                initial, normalization, ACTION_NAMES, ACTION_NAMES, cfg.widen_normalization
+            )
+        bundle = initial or fresh_bundle(
+            model_config(cfg), suite_instructions(cfg.stream.suite), normalization
+        )
+        bundle = with_environment_head(
+            bundle,
+            normalization,
+            cfg.environment_state_weight,
+            cfg.environment_state_token,
+            cfg.grounding_dims,
+            expert_environment_state_names(cfg.stream.suite) if cfg.task_choice else None,
+            expert_fixed_destinations() if cfg.task_choice else (),
+            cfg.arm_frame_features,
+        )
+        bundle = with_instruction_via_choice(bundle, cfg.instruction_via_choice)
+        config = bundle.config
+        camera_keys = [camera_key(camera) for camera in config.cameras]
+        batches = stream_batches(
+            stream,
+            first,
+            camera_keys,
+            config.chunk_length,
+            bundle.normalization,
+            device,
+            cfg.batch_size,
+            cfg.seed,
+        )
+    except BaseException:
+        stream.close()
+        raise
+    print(
+        f"streaming {cfg.stream.suite} expert episodes from {cfg.stream.workers} worker(s): the first "
+        f"{len(batches.ring)} frames took {time.perf_counter() - tic:.1f} s; the ring holds up to "
+        f"{cfg.stream.capacity}"
+    )
+    return bundle, batches
