@@ -21,15 +21,15 @@ BIN = Path(os.sys.executable).parent
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 
 
-# Nodes started from tests keep their state files (policy_node's e-stop latch) here, never in the user's
-# ~/.local/state, and never shared with another test run on the same machine.
+# Nodes started from tests keep their state files (policy_node's e-stop latch) in a folder of their test
+# (`NodeProcess`: beside its log), never in the user's ~/.local/state; other processes get this one.
 STATE_HOME = Path(tempfile.mkdtemp(prefix="vla_ros_state_"))
 atexit.register(shutil.rmtree, STATE_HOME, True)
 
 
-def ros_env(domain: int) -> dict[str, str]:
+def ros_env(domain: int, state_home: Path = STATE_HOME) -> dict[str, str]:
     return os.environ | {
-        "XDG_STATE_HOME": str(STATE_HOME),
+        "XDG_STATE_HOME": str(state_home),
         "ROS_DOMAIN_ID": str(domain),
         "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
         "RCUTILS_LOGGING_BUFFERED_STREAM": "0",
@@ -38,15 +38,19 @@ def ros_env(domain: int) -> dict[str, str]:
 
 
 class NodeProcess:
-    """`<entry point> --ros-args --params-file so101.yaml -p k:=v ...`, output to a log file."""
+    """`<entry point> --ros-args --params-file so101.yaml -p k:=v ...`, output to a log file.
+
+    Its state files go to `<log folder>/ros_state`: a node restarted in the same test finds its e-stop latch
+    again, while a latch left by another test (which may end with the e-stop pressed) never reaches it."""
 
     def __init__(self, executable: str, log: Path, domain: int, **params):
         self.log = log
+        env = ros_env(domain, log.parent / "ros_state")
         command = [str(BIN / executable), "--ros-args", "--params-file", str(CONFIG)]
         for key, value in params.items():
             command += ["-p", f"{key}:={value}"]
         self.process = subprocess.Popen(
-            command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=ros_env(domain), cwd=REPO
+            command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=REPO
         )
 
     def alive(self) -> bool:
