@@ -360,21 +360,32 @@ def _run(argv: list[str], workdir: Path, env: dict[str, str]) -> tuple[bool, str
     return result.returncode == 0, f"exit {result.returncode}\n{output}"
 
 
-def _run_make(command: DocCommand, argv: list[str], workdir: Path, env: dict[str, str]) -> Outcome:
-    """`make <target>`: its recipe lines (as `make -n` prints them, setup excluded), each one sized."""
-    tic = time.perf_counter()
+def make_recipe(argv: list[str], workdir: Path, env: dict[str, str]) -> tuple[list[list[str]], str]:
+    """The recipe lines `make <target>` would run (setup excluded), or the error of the dry run.
+
+    Run under `make test-docs`, make's own MAKELEVEL/MAKEFLAGS reach this dry run and make prints
+    "make[1]: Entering directory" lines among the recipe; a top-level dry run prints only the recipe."""
+    top_level = {key: value for key, value in env.items() if key not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     dry = subprocess.run(
-        [*argv[:1], "-n", "-o", ".venv/.installed", *argv[1:]],
+        [*argv[:1], "-n", "--no-print-directory", "-o", ".venv/.installed", *argv[1:]],
         cwd=workdir,
-        env=env,
+        env=top_level,
         capture_output=True,
         text=True,
     )
-    outcome = Outcome(command.source, command.text, "ran")
     if dry.returncode != 0:
-        outcome.ok, outcome.output_tail = False, dry.stderr[-2000:]
+        return [], dry.stderr[-2000:]
+    return [shlex.split(line) for line in dry.stdout.splitlines() if line.strip()], ""
+
+
+def _run_make(command: DocCommand, argv: list[str], workdir: Path, env: dict[str, str]) -> Outcome:
+    """`make <target>`: its recipe lines (as `make -n` prints them, setup excluded), each one sized."""
+    tic = time.perf_counter()
+    outcome = Outcome(command.source, command.text, "ran")
+    lines, error = make_recipe(argv, workdir, env)
+    if error:
+        outcome.ok, outcome.output_tail = False, error
         return outcome
-    lines = [shlex.split(line) for line in dry.stdout.splitlines() if line.strip()]
     outcome.ran = " && ".join(shlex.join(sized(line)) for line in lines)
     for line in lines:
         outcome.ok, outcome.output_tail = _run(sized(line), workdir, env)

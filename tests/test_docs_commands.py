@@ -7,6 +7,7 @@ ROS install are skipped by the one list in tests/docs_commands.py (SKIPPED), wit
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -47,6 +48,14 @@ def test_skip_list_matches_whole_words():
     assert docs_commands._match(table, "make test") == "suite"
     assert docs_commands._match(table, "make test-fast") is None  # another target, not `make test`
     assert docs_commands._match(table, "ros2 launch vla_ros x.launch.xml") == "ROS"
+
+
+def test_make_recipe_is_the_recipe_alone_when_run_under_make():
+    # `make test-docs` runs this test under make: its MAKELEVEL must not add "make[1]: Entering ..." lines
+    env = {**os.environ, "MAKELEVEL": "1", "MAKEFLAGS": "w"}
+    lines, error = docs_commands.make_recipe(["make", "demo"], docs_commands.REPO, env)
+    assert not error
+    assert lines == [[".venv/bin/vla", "demo"]]
 
 
 def test_readme_links_only_existing_pages():
