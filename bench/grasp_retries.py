@@ -4,8 +4,7 @@
 
 From `vla eval`'s `per_episode` list: `gripper_closes` counts the times the gripper command fell to shut
 after being open (vla/evaluation/runner.py). For the grasping families (pick, place, stack) one close is a
-single attempt and two or more a retry, so "retried, won" counts the episodes a second grasp rescued: what
-retry demonstrations (`vla train --stream-miss-share`, sim/expert_retry.py) are meant to add.
+single attempt and two or more a retry, so "retried, won" counts the episodes a second grasp rescued.
 """
 
 from __future__ import annotations

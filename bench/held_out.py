@@ -20,7 +20,7 @@ subset (the batch rolled by half its length, so mostly another episode and task)
 how much each input moves the prediction. A policy that reads its cameras loses accuracy when the images
 are swapped; one that extrapolates from the joint state alone (the "copycat" shortcut of behaviour
 cloning with proprioception) barely notices. `--swap blank-state` zeroes the joint state instead, the
-input `vla train --state-dropout` trains with: how well the policy does from cameras and instruction alone.
+input the removed `--state-dropout` trained with: how well the policy does from cameras and instruction alone.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class SwappedInput:
         import torch
 
         inputs = self.encode(batch, train=train)
-        if self.field == "blank-state":  # what --state-dropout trains with: no reading at all
+        if self.field == "blank-state":  # what the removed --state-dropout trained with: no reading at all
             return dataclasses.replace(inputs, state=torch.zeros_like(inputs.state))
         shift = len(batch["state"]) // 2
         names = {"images": ["images"], "state": ["state"], "instruction": ["words", "sentence"]}[self.field]

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# HISTORICAL: it passes flags removed on 2026-12-06 (--state-dropout/--state-noise, --grounding-dims);
+# run it from a checkout of 25ab09a, where they last existed.
 # Train `nano` from scratch on a 2-core CPU, on expert episodes rendered while it trains, teaching it
 # where the objects are and which ones the instruction names; then export and evaluate it.
 #

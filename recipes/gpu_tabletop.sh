@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# HISTORICAL: it passes flags removed on 2026-12-06 (--state-dropout/--state-noise, --grounding-dims);
+# run it from a checkout of 25ab09a, where they last existed.
 # The shipped `nano` policy and LeRobot's ACT and Diffusion Policy, trained side by side on one GPU machine
 # with the same frames, batches and optimiser steps, then evaluated by the same harness. Every setting is
 # here; docs/RESULTS.md gives the figures and the machine. On the borrowed GPU machine it runs through

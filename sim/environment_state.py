@@ -25,7 +25,8 @@ from sim.scene import SceneConfig
 from sim.tasks.push import SIDE_SIGN, side_destination
 
 # The last entries of the fixed scene's environment state: where the objects the instruction names are.
-# They depend on the instruction, not on the picture alone (vla/models/grounding_head.py reads them).
+# They depend on the instruction, not on the picture alone (vla/models/task_choice.py learns to pick
+# them).
 TASK_STATE_NAMES: tuple[str, ...] = tuple(
     f"task_{o}.{axis}" for o in ("object", "destination") for axis in "xyz"
 )

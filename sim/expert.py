@@ -95,33 +95,6 @@ class ScriptedExpert:
         self._q = self.ik.solve(pos, top_down_rotation(yaw), self._q, iterations=30, **kwargs).q
         return np.concatenate([np.rad2deg(self._q), [gripper]]).astype(np.float32)
 
-    def retry(self, task: Task, state: SceneState, q_arm: np.ndarray, gripper: float) -> None:
-        """Re-plan from where the arm is now, after a grasp that closed on nothing: open in place, rise
-        straight up to hover height, then the task's whole plan from the scene as it is now (the missed
-        cube may have been nudged). Timed afresh from this call."""
-        self.reset(task, state, q_arm, gripper, 1.0 / self.control_dt)
-        self.plan = retry_waypoints(self._start.pos, self._start.yaw) + self.plan
-
-    @property
-    def plan_duration_s(self) -> float:
-        return sum(w.duration_s for w in self.plan)
-
-    def grasp_closed_s(self) -> float | None:
-        """Seconds into the plan at which its first grasp has closed (the end of the first segment that
-        closes an open gripper on a cube), or None for a plan that never grasps (a push)."""
-        closing = first_close_index(self.plan)
-        return None if closing is None else sum(w.duration_s for w in self.plan[: closing + 1])
-
-
-def first_close_index(plan: list[Waypoint]) -> int | None:
-    """Index of the plan's first waypoint that closes an open gripper (its first grasp), or None."""
-    was_open = False
-    for i, waypoint in enumerate(plan):
-        if was_open and waypoint.gripper <= GRIPPER_CLOSED:
-            return i
-        was_open = waypoint.gripper > GRIPPER_CLOSED
-    return None
-
 
 # Where the open fingertip pads sit relative to the grasp centre, along the jaw-closing direction (m),
 # probed from the MJCF at GRIPPER_OPEN (the moving pad sits at 46 / 58 / 63 mm at 45 / 55 / 60 % open; the
@@ -189,13 +162,6 @@ def pick_waypoints(state: SceneState, colour: str) -> list[Waypoint]:
         Waypoint(np.array([*xy, GRASP_Z]), yaw, GRIPPER_CLOSED, 0.8),
         Waypoint(np.array([*xy, CARRY_Z]), yaw, GRIPPER_CLOSED, 0.9, vertical=False),
     ]
-
-
-def retry_waypoints(pos: np.ndarray, yaw: float) -> list[Waypoint]:
-    """From a closed, empty grasp at `pos` (3,): open the jaws where they are, then rise straight up to
-    hover height, so the open pads lift clear of the cube they missed before the arm moves sideways."""
-    above = np.array([pos[0], pos[1], max(pos[2], HOVER_Z)])
-    return [Waypoint(pos, yaw, GRIPPER_OPEN, 0.4), Waypoint(above, yaw, GRIPPER_OPEN, 0.5)]
 
 
 def release_waypoints(target_xy: np.ndarray, release_z: float, yaw: float) -> list[Waypoint]:

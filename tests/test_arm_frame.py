@@ -33,12 +33,11 @@ def test_features_are_the_bearing_and_reach_from_the_base():
 
 
 def located_bundle(arm_frame: bool):
-    from tests.test_model import make_bundle
-    from vla.training.loop import with_environment_head
+    from tests.test_model import make_bundle, with_objects
 
     bundle = make_bundle(seed=3)
     data = Normalization(bundle.normalization.state, bundle.normalization.action, RangeNormalizer(LOW, HIGH))
-    return with_environment_head(bundle, data, 1.0, token=True, arm_frame=arm_frame)
+    return with_objects(bundle, data, token=True, arm_frame=arm_frame)
 
 
 def test_a_policy_gains_the_features_unchanged_and_they_move_its_actions_once_trained(tmp_path):

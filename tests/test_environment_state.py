@@ -1,5 +1,5 @@
 """The simulator's object positions (`observation.environment_state`): recorded, batched, and learnt by
-the auxiliary localisation head and the grounding query."""
+the auxiliary localisation head."""
 
 from __future__ import annotations
 
@@ -117,22 +117,20 @@ def test_training_learns_to_locate_the_objects(cache, tmp_path):
     command = [sys.executable, "-m", "vla", "train", "--dataset", str(folder), "--out", str(out)]
     command += ["--preset", "debug", "--steps", "40", "--save-every", "40", "--batch-size", "16"]
     command += ["--lr", "1e-3", "--device", "cpu", "--val-dataset", str(folder), "--val-batches", "2"]
-    command += ["--environment-state-weight", "1", "--shift-px", "0", "--grounding-dims", "6"]
+    command += ["--environment-state-weight", "1", "--shift-px", "0"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    pattern = r"step (\d+): held-out .*localisation error ([\d.]+) mm, grounding error ([\d.]+) mm"
-    errors = {
-        int(step): (float(scene), float(named)) for step, scene, named in re.findall(pattern, result.stdout)
-    }
+    pattern = r"step (\d+): held-out .*localisation error ([\d.]+) mm"
+    errors = {int(step): float(error) for step, error in re.findall(pattern, result.stdout)}
     assert sorted(errors) == [0, 40], result.stdout[-2000:]
-    # "Held out" here = the training frames: both heads must fit them.
-    assert errors[40][0] < 0.8 * errors[0][0] and errors[40][1] < 0.8 * errors[0][1]
+    # "Held out" here = the training frames: the head must fit them.
+    assert errors[40] < 0.8 * errors[0]
     last = out / "checkpoints" / "last"
     config = json.loads((last / "config.json").read_text())
-    assert config["environment_state_dim"] == 22 and config["grounding_dims"] == 6
+    assert config["environment_state_dim"] == 22
     bundle = load_checkpoint(last)
-    assert bundle.normalization.environment_state is not None and bundle.model.grounding_head is not None
-    assert bundle.model.environment_head.proj.out_features == 16
+    assert bundle.normalization.environment_state is not None
+    assert bundle.model.environment_head.proj.out_features == 22
     # The head is a training signal only: inference needs no environment state.
     policy = VLAPolicy(bundle)
     arrays = open_arrays(folder, CAMERAS)
@@ -142,11 +140,13 @@ def test_training_learns_to_locate_the_objects(cache, tmp_path):
 
 
 def test_fine_tuning_adds_the_head_to_a_policy_without_one(cache, tmp_path):
+    from tests.test_model import with_objects
     from vla.models.checkpoint import save_checkpoint
     from vla.models.configuration_vla import preset
     from vla.models.normalization import Normalization
+    from vla.policy import VLAPolicy
     from vla.training.frames import arrays_stats
-    from vla.training.loop import fresh_bundle, with_environment_head
+    from vla.training.loop import fresh_bundle
 
     arrays, _ = cache
     stats = arrays_stats(arrays)
@@ -155,34 +155,29 @@ def test_fine_tuning_adds_the_head_to_a_policy_without_one(cache, tmp_path):
     save_checkpoint(tmp_path / "plain", bundle)
     assert bundle.model.environment_head is None
     data = Normalization.from_lerobot_stats(stats)
-    located = with_environment_head(bundle, data, 1.0)
+    located = with_objects(bundle, data)
     assert located.config.environment_state_dim == 22 and located.model.environment_head is not None
+    assert located.model is not bundle.model and bundle.model.environment_head is None  # built anew
     assert located.normalization.environment_state is data.environment_state
     assert located.normalization.state is plain.state  # the policy's own normalisation otherwise stays
-    # A policy whose head covers the scene alone gets the grounding query on the named objects, keeping
-    # its own ranges for the scene values.
-    scene_only = dataclasses.replace(
-        data.environment_state,
-        low=data.environment_state.low[:16] - 1,
-        high=data.environment_state.high[:16] + 1,
-    )
-    fresh = fresh_bundle(
-        preset("debug"), sorted(set(arrays.tasks)), dataclasses.replace(plain, environment_state=scene_only)
-    )
-    fresh.model.add_environment_head(16)
-    fresh = dataclasses.replace(fresh, config=dataclasses.replace(fresh.config, environment_state_dim=16))
-    fresh.model.config = fresh.config
-    grounded = with_environment_head(fresh, data, 1.0, grounding_dims=6)
-    assert grounded.config.grounding_dims == 6 and grounded.model.grounding_head is not None
-    np.testing.assert_array_equal(grounded.normalization.environment_state.low[:16], scene_only.low)
+    obs = {key: np.array(arrays.frames[key][0]) for key in CAMERAS}
+    obs |= {"observation.state": arrays.state[0], "task": arrays.tasks[0]}
+    # the rebuilt policy carries the trained weights: the same actions (the head is a training signal)
     np.testing.assert_array_equal(
-        grounded.normalization.environment_state.low[16:], data.environment_state.low[16:]
+        VLAPolicy(located).infer(obs)["actions"], VLAPolicy(bundle).infer(obs)["actions"]
     )
-    with pytest.raises(ValueError, match=r"has 22 outputs.*leave 16"):
-        with_environment_head(located, data, 1.0, grounding_dims=6)  # a 22-value head cannot lose 6
     with pytest.raises(ValueError, match=r"no observation\.environment_state"):
-        with_environment_head(bundle, plain, 1.0)
-    assert with_environment_head(bundle, plain, 0.0) is bundle
+        with_objects(bundle, plain)
+    assert with_objects(bundle, plain, weight=0.0).model is bundle.model
+    smaller = Normalization.from_lerobot_stats({k: v for k, v in stats.items()})
+    smaller = dataclasses.replace(
+        smaller,
+        environment_state=dataclasses.replace(
+            data.environment_state, low=data.environment_state.low[:16], high=data.environment_state.high[:16]
+        ),
+    )
+    with pytest.raises(ValueError, match=r"has 22 outputs; the data's environment state has 16"):
+        with_objects(located, smaller)
 
 
 def test_training_image_size_matches_inference():
@@ -198,21 +193,20 @@ def test_training_image_size_matches_inference():
 def test_objects_token_carries_the_predicted_positions(tmp_path):
     """The token starts as the same constant for every input (zero projection); once its projection is
     trained the actions depend on the head's predictions, through a checkpoint and the ONNX export alike."""
-    from tests.test_model import make_batch, make_bundle
+    from tests.test_model import make_batch, make_bundle, with_objects
     from tests.test_runtime import max_relative_error, observation
     from vla.export import export_policy
     from vla.models.checkpoint import save_checkpoint
     from vla.models.normalization import Normalization, RangeNormalizer
     from vla.policy import VLAPolicy
     from vla.runtime import RuntimePolicy
-    from vla.training.loop import with_environment_head
 
     bundle = make_bundle(seed=5)
     batch = make_batch(bundle.config)
     env_range = RangeNormalizer(np.zeros(22, np.float32), np.ones(22, np.float32))
     data = Normalization(bundle.normalization.state, bundle.normalization.action, env_range)
-    located = with_environment_head(bundle, data, 1.0, token=True, grounding_dims=6)
-    assert located.config.environment_state_token and located.model.environment_proj.in_features == 16
+    located = with_objects(bundle, data, token=True)
+    assert located.config.environment_state_token and located.model.environment_proj.in_features == 22
     model = located.model.eval()
     with torch.no_grad():
         model.environment_head.proj.bias += 1.0
@@ -242,21 +236,22 @@ def test_objects_token_carries_the_predicted_positions(tmp_path):
     obs = observation(located.config.vision.image_size)
     expected = VLAPolicy.from_checkpoint(checkpoint).infer(obs)["actions"]
     assert max_relative_error(RuntimePolicy(export).infer(obs)["actions"], expected) < 1e-4
-    with pytest.raises(ValueError, match="need --environment-state-weight"):
-        with_environment_head(make_bundle(seed=5), data, 0.0, token=True)
+    with pytest.raises(ValueError, match="need an environment-state weight > 0"):
+        with_objects(make_bundle(seed=5), data, weight=0.0, token=True)
 
 
 def test_teacher_forcing_only_in_training_batches(cache):
+    from tests.test_model import with_objects
     from vla.models.configuration_vla import preset
     from vla.models.normalization import Normalization
     from vla.training.batches import DeviceBatches
     from vla.training.frames import arrays_stats
-    from vla.training.loop import BatchEncoder, fresh_bundle, with_environment_head
+    from vla.training.loop import BatchEncoder, fresh_bundle
 
     arrays, _ = cache
     normalization = Normalization.from_lerobot_stats(arrays_stats(arrays))
     bundle = fresh_bundle(preset("debug"), sorted(set(arrays.tasks)), normalization)
-    bundle = with_environment_head(bundle, normalization, 1.0, token=True)
+    bundle = with_objects(bundle, normalization, token=True)
     batches = DeviceBatches(arrays, CAMERAS, 4, torch.device("cpu"), 8, normalization=normalization)
     encode = BatchEncoder(bundle, torch.device("cpu"), True, batches.tasks, teacher_objects=1.0)
     batch = next(iter(batches))
@@ -279,16 +274,15 @@ class NamedObjects:
         return self.constants
 
 
-def located_policy(seed: int, grounding_dims: int = 0):
+def located_policy(seed: int):
     """A tiny policy with the objects token over all 22 environment-state values, its projection random."""
-    from tests.test_model import make_bundle
+    from tests.test_model import make_bundle, with_objects
     from vla.models.normalization import Normalization, RangeNormalizer
-    from vla.training.loop import with_environment_head
 
     bundle = make_bundle(seed=seed)
     env_range = RangeNormalizer(np.zeros(22, np.float32), np.ones(22, np.float32))
     data = Normalization(bundle.normalization.state, bundle.normalization.action, env_range)
-    located = with_environment_head(bundle, data, 1.0, token=True, grounding_dims=grounding_dims)
+    located = with_objects(bundle, data, token=True)
     torch.nn.init.normal_(located.model.environment_proj.weight, std=1.0)
     return located
 
@@ -353,5 +347,3 @@ def test_grounding_oracle_copies_the_named_objects_predicted_positions():
     other = OracleObjectsPolicy(policy, "grounding", NamedObjects([0, 1, 2, -1, -1, -1]))
     other.reset()
     assert not np.allclose(other.infer(obs)["actions"], oracle.infer(obs)["actions"])  # another object named
-    with pytest.raises(ValueError, match="grounding-dims"):  # its token does not carry the task values
-        OracleObjectsPolicy(VLAPolicy(located_policy(seed=7, grounding_dims=6)), "grounding", None)

@@ -32,6 +32,14 @@ def make_bundle(seed: int = 0, config: VLAConfig | None = None) -> PolicyBundle:
     return PolicyBundle(config, model, normalization, words, tokens)
 
 
+def with_objects(bundle: PolicyBundle, data: Normalization, weight: float = 1.0, **objects) -> PolicyBundle:
+    """`bundle` as a run on data normalised by `data` trains it (vla/training/policy_setup.py), asking for
+    the object modules `objects` (ObjectsTraining's fields) with environment-state loss weight `weight`."""
+    from vla.training.policy_setup import ObjectsTraining, training_policy
+
+    return training_policy(bundle, bundle.config, [], data, ObjectsTraining(weight, **objects))
+
+
 def make_batch(config: VLAConfig, batch: int = 2, seed: int = 1) -> VLABatch:
     g = torch.Generator().manual_seed(seed)
     size = config.vision.image_size
@@ -182,3 +190,19 @@ if __name__ == "__main__":  # regenerate the golden file after an intended numer
     logits = golden_logits()
     values = logits[0, :, 0, :4].flatten().tolist() + logits[1, -1, -1, -4:].tolist()
     GOLDEN.write_text(json.dumps({"preset": "debug", "seed": 1234, "values": values}, indent=1) + "\n")
+
+
+def test_the_shipped_policy_re_saved_gives_identical_actions(tmp_path):
+    """The shipped config.json predates the model's current config (it carries the removed
+    `grounding_dims`); loaded through the migration and saved again, the policy acts bit for bit the same."""
+    from tests.test_runtime import observation
+
+    shipped = load_checkpoint(Path(__file__).parents[1] / "policies" / "tabletop_nano")
+    resaved = load_checkpoint(save_checkpoint(tmp_path / "resaved", shipped))
+    assert "grounding_dims" not in json.loads((tmp_path / "resaved" / "config.json").read_text())
+    assert resaved.config == shipped.config
+    for seed, task in enumerate(["pick up the red cube", "put the green cube in the white bowl"]):
+        obs = observation(shipped.config.vision.image_size, task, seed)
+        np.testing.assert_array_equal(
+            VLAPolicy(resaved).infer(obs)["actions"], VLAPolicy(shipped).infer(obs)["actions"]
+        )

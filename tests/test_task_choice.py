@@ -105,15 +105,33 @@ def test_a_confident_choice_shows_the_chosen_objects_positions(env_factory):
 
 
 def test_a_trained_choice_grows_new_destinations_without_changing_its_choices(env_factory):
+    """Fine-tuning on data with more destinations rebuilds the policy from the wider config
+    (vla/training/policy_setup.py `rebuilt`): the trained choices stay, the new candidates start unlikely."""
+    from vla.models.configuration_vla import preset
+    from vla.models.modeling_vla import VLAModel
+    from vla.training.loop import rebuilt
+
     states, _ = episode_states(env_factory)
     normalizer = RangeNormalizer(states.min(axis=0) - 0.05, states.max(axis=0) + 0.05)
     objects, destinations, _ = task_choice_sources(NAMES)
+    config = preset(
+        "debug",
+        environment_state_dim=len(NAMES),
+        environment_state_token=True,
+        task_object_sources=objects,
+        task_destination_sources=destinations,
+    )
     torch.manual_seed(0)
-    head = TaskChoiceHead(8, objects, destinations, normalizer.low, normalizer.high)
-    features = torch.randn(5, 8)
+    model = VLAModel(config, 40, environment_ranges=(normalizer.low, normalizer.high))
+    features = torch.randn(5, model.task_choice.norm.normalized_shape[0])
     with torch.no_grad():
-        before = head.logits(features)[1].softmax(dim=1)
-    head.add_destinations((NO_DESTINATION,) * 2, SIDES)
+        before = model.task_choice.logits(features)[1].softmax(dim=1)
+    wider = dataclasses.replace(
+        config,
+        task_destination_sources=destinations + (NO_DESTINATION,) * 2,
+        task_destination_constants=((0.0, 0.0, 0.0),) * len(destinations) + SIDES,
+    )
+    head = rebuilt(model, wider).task_choice
     with torch.no_grad():
         after = head.logits(features)[1].softmax(dim=1)
     assert after.shape == (5, 9)
@@ -235,13 +253,20 @@ def test_instruction_via_choice_hides_the_words_and_sentence_from_the_actions():
 
 
 def test_instruction_via_choice_needs_the_task_choice():
-    from vla.models.checkpoint import PolicyBundle
+    from tests.test_model import make_bundle
     from vla.models.configuration_vla import preset
-    from vla.training.loop import with_instruction_via_choice
+    from vla.models.normalization import Normalization
+    from vla.training.loop import ObjectsTraining, training_policy
 
     with pytest.raises(ValueError, match="needs the task choice"):
         preset("debug", instruction_via_choice=True)
     model = via_choice_model(False)
-    bundle = with_instruction_via_choice(PolicyBundle(model.config, model, None, None, None), True)
-    assert bundle.config.instruction_via_choice and bundle.model.config.instruction_via_choice
-    assert with_instruction_via_choice(bundle, False) is bundle  # a policy trained that way keeps it
+    bundle = dataclasses.replace(make_bundle(), config=model.config, model=model)
+    data = Normalization(bundle.normalization.state, bundle.normalization.action, None)
+    via = training_policy(bundle, bundle.config, [], data, ObjectsTraining(via_choice=True))
+    assert via.config.instruction_via_choice and via.model.config.instruction_via_choice
+    assert via.model is not model and not model.config.instruction_via_choice  # built anew from its config
+    for name, weight in model.state_dict().items():
+        torch.testing.assert_close(via.model.state_dict()[name], weight)
+    kept = training_policy(via, via.config, [], data, ObjectsTraining())
+    assert kept.model is via.model  # a policy trained that way keeps it

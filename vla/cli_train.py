@@ -73,18 +73,6 @@ def add_parser(subparsers) -> None:
         "CPUs with AVX-512 bf16 or AMX units)",
     )
     train.add_argument(
-        "--state-noise",
-        type=float,
-        default=0.0,
-        help="std of Gaussian noise on the normalised joint state while training (against copying joints)",
-    )
-    train.add_argument(
-        "--state-dropout",
-        type=float,
-        default=0.0,
-        help="share of training samples whose joint state is zeroed, so they must be read from the cameras",
-    )
-    train.add_argument(
         "--shift-px",
         type=int,
         default=6,
@@ -104,23 +92,16 @@ def add_parser(subparsers) -> None:
         "language model as a token before the instruction (run at inference too)",
     )
     train.add_argument(
-        "--grounding-dims",
-        type=int,
-        default=0,
-        help="with --environment-state-weight: the last N environment-state values name the instruction's "
-        "objects (the simulator's task_object / task_destination: 6), regressed by a query after the words",
-    )
-    train.add_argument(
         "--task-choice",
         action="store_true",
-        help="with --environment-state-token (and no --grounding-dims): the token's instruction object and "
+        help="with --environment-state-token: the token's instruction object and "
         "destination are the predicted positions of the objects a linear map of the instruction picks, "
         "trained by cross-entropy (vla/models/task_choice.py)",
     )
     train.add_argument(
         "--arm-frame-features",
         action="store_true",
-        help="with --environment-state-token (and no --grounding-dims): the token also carries the "
+        help="with --environment-state-token: the token also carries the "
         "instruction object's and destination's bearing and reach from the arm's base "
         "(vla/models/arm_frame.py)",
     )
@@ -190,27 +171,6 @@ def add_parser(subparsers) -> None:
         "degrees per joint; the recorded action stays the expert's (DART-style recovery data, "
         "sim/expert_noise.py)",
     )
-    train.add_argument(
-        "--stream-miss-share",
-        type=float,
-        default=0.0,
-        help="--stream-expert: aim this share of the expert's first grasps beside the cube; it closes on "
-        "nothing, re-plans from there and grasps again, and training gets those episodes from the miss on "
-        "(retry demonstrations, sim/expert_retry.py)",
-    )
-    train.add_argument(
-        "--stream-dagger-policy",
-        default="",
-        help="--stream-expert: a checkpoint or export folder that drives --stream-dagger-share of the "
-        "episodes while the expert labels them (DAgger), up to the expert's first closed grasp",
-    )
-    train.add_argument(
-        "--stream-dagger-share",
-        type=float,
-        default=0.0,
-        help="--stream-expert: the share of episodes (in rounds of one per task) that "
-        "--stream-dagger-policy drives",
-    )
     train.set_defaults(run=run_train)
 
 
@@ -234,14 +194,11 @@ def run_train(args: argparse.Namespace) -> int:
         device=args.device,
         num_workers=args.num_workers,
         augment=not args.no_augment,
-        state_noise=args.state_noise,
-        state_dropout=args.state_dropout,
         shift_px=args.shift_px,
         precision=args.precision,
         environment_state_weight=args.environment_state_weight,
         environment_state_token=args.environment_state_token,
         environment_state_teacher=args.environment_state_teacher,
-        grounding_dims=args.grounding_dims,
         task_choice=args.task_choice,
         arm_frame_features=args.arm_frame_features,
         instruction_via_choice=args.instruction_via_choice,
@@ -277,9 +234,6 @@ def _stream_config(args: argparse.Namespace):
         capacity=args.stream_frames,
         start_frames=args.stream_start_frames,
         noise_deg=args.stream_noise_deg,
-        dagger_policy=args.stream_dagger_policy,
-        dagger_share=args.stream_dagger_share,
-        miss_share=args.stream_miss_share,
         **({"first_seed": args.stream_seed} if args.stream_seed is not None else {}),
     )
 

@@ -35,8 +35,6 @@ class ExpertJob:
     episodes: int
     instructions: str = "train"
     noise_deg: float = 0.0  # burst perturbations of the executed arm targets (sim/expert_noise.py)
-    driver: str = ""  # a policy (checkpoint or export folder) that drives instead: DAgger episodes
-    miss_share: float = 0.0  # share of first grasps aimed beside the cube, then retried (sim/expert_retry.py)
 
     def __post_init__(self) -> None:
         import sim  # noqa: F401  (headless GL before mujoco loads)
@@ -64,72 +62,36 @@ def expert_jobs(
 
 
 _ENVS: dict = {}  # per worker process: (suite, instructions) -> TabletopEnv, reused across jobs
-_DRIVERS: dict = {}  # per worker process: (driver, suite, instructions) -> action source
 
 
 def run_expert_job(job: ExpertJob) -> list[dict]:
     """Expert episodes of one job: {"images": {key: (T, H, W, 3)}, "state", "action",
-    "environment_state", "task"}. Successful ones only, unless `job.driver` drives (see `_dagger_episode`).
-    An episode whose grasp was aimed beside its cube keeps only its frames from the retry on."""
+    "environment_state", "task"}. Successful ones only."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
     from sim.expert_noise import ExpertNoise
-    from sim.expert_retry import GraspMiss
     from sim.rollout import ExpertRunner
 
     key = (job.suite, job.instructions)
     if key not in _ENVS:
         _ENVS[key] = TabletopEnv(suite=job.suite, instructions=job.instructions)
-    runner = ExpertRunner(_ENVS[key], ExpertNoise(job.noise_deg), GraspMiss(job.miss_share))
-    if job.driver:
-        seeds = range(job.first_seed, job.first_seed + job.episodes)
-        return [_dagger_episode(runner, job, seed) for seed in seeds]
+    runner = ExpertRunner(_ENVS[key], ExpertNoise(job.noise_deg))
     episodes, seed = [], job.first_seed
     while len(episodes) < job.episodes:
         if seed >= job.first_seed + SEEDS_PER_JOB:
             raise RuntimeError(f"{job.task}: the expert failed too often from seed {job.first_seed}")
         episode = runner.run_episode(seed, task=job.task, keep_data=True)
         seed += 1
-        first = _first_kept_step(episode)
-        if episode.success and first is not None:
-            episodes.append(_episode_arrays(episode, first))
+        if episode.success:
+            episodes.append(_episode_arrays(episode))
     return episodes
 
 
-def _first_kept_step(episode) -> int | None:
-    """Where training's frames of `episode` start: 0, or the retry after a grasp aimed beside the cube
-    (the approach before it was off on purpose); None when such a grasp caught the cube after all."""
-    if episode.grasp_offset_m is None:
-        return 0
-    return episode.retry_step
-
-
-def _dagger_episode(runner, job: ExpertJob, seed: int) -> dict:
-    """One episode driven by `job.driver`, labelled with the expert's actions, kept whether it succeeds
-    or not (its failures are the states it is for). It stops when the expert's plan has closed its first
-    grasp, or at the plan's end for a plan without one: after a missed grasp the plan lifts regardless,
-    so later labels would teach carrying a cube that is still on the table."""
-    from vla.evaluation.policies import make_source
-
-    key = (job.driver, job.suite, job.instructions)
-    if key not in _DRIVERS:
-        _DRIVERS[key] = make_source(job.driver, runner.env)
-    episode = runner.run_episode(
-        seed, task=job.task, keep_data=True, driver=_DRIVERS[key], horizon=dagger_horizon_steps
-    )
-    return _episode_arrays(episode)
-
-
-def dagger_horizon_steps(expert) -> int:
-    """Control steps until the expert's plan has closed its first grasp (a plan without one: its end)."""
-    return round((expert.grasp_closed_s() or expert.plan_duration_s) / expert.control_dt)
-
-
-def _episode_arrays(episode, first_step: int = 0) -> dict:
-    """An `Episode` kept with data as the arrays training takes, from step `first_step` on."""
+def _episode_arrays(episode) -> dict:
+    """An `Episode` kept with data as the arrays training takes."""
     from vla.data.features import camera_key
 
-    observations, actions = episode.observations[first_step:], episode.actions[first_step:]
+    observations, actions = episode.observations, episode.actions
     cameras = observations[0]["pixels"]
     return {
         "images": {camera_key(c): np.stack([o["pixels"][c] for o in observations]) for c in cameras},

@@ -7,8 +7,7 @@ the cameras through one token. `vla eval --oracle-objects MODE` replaces what th
   destination): the policy with perfect perception and grounding;
 - `grounding`: the head's own predictions for every object, with the instruction's object and
   destination copied from the predictions for the objects the task names: perception as learnt,
-  grounding (which object the words mean) perfect. Needs a token that carries the task values, i.e. a
-  policy trained with `--grounding-dims 0`.
+  grounding (which object the words mean) perfect.
 
 Neither is a deployable policy (both read the simulator); they split a failure into perception,
 grounding and the rest.
@@ -39,13 +38,6 @@ class OracleObjectsPolicy:
             raise ValueError(
                 "--oracle-objects needs a policy trained with --environment-state-token "
                 "(this one has no objects token)"
-            )
-        shown_dims = model.environment_proj.in_features
-        if mode == "grounding" and shown_dims != len(normalizer.low):
-            raise ValueError(
-                f"--oracle-objects grounding: this policy's token shows {shown_dims} of the "
-                f"{len(normalizer.low)} environment-state values, not the task's "
-                "(it was trained with --grounding-dims)"
             )
         self.policy, self.mode, self.env = policy, mode, env
         self.config = policy.config

@@ -89,10 +89,6 @@ class VLAConfig:
     # state (a grounding step before the actions, like the object boxes of embodied chain-of-thought
     # VLAs), so inference runs the head too.
     environment_state_token: bool = False
-    # > 0: the last this many environment-state values name the instruction's objects (the sim's task_object
-    # and task_destination, 6); a query after the words regresses them (vla/models/grounding_head.py) and
-    # the image-token head the others.
-    grounding_dims: int = 0
     # Non-empty: grounding as a choice (vla/models/task_choice.py). The `objects` token's task values are the
     # predicted positions of the object and destination the instruction picks among these candidates: index
     # triples (x, y, z; -1 reads 0) into the scene values of the environment state.
@@ -102,7 +98,7 @@ class VLAConfig:
     # side a push goes to. Empty: zeros (checkpoints from before fixed destinations).
     task_destination_constants: tuple[tuple[float, float, float], ...] = ()
     # The objects token also carries the task object's and destination's bearing and reach from the arm's
-    # base (vla/models/arm_frame.py). Needs the token with the task values (grounding_dims 0).
+    # base (vla/models/arm_frame.py). Needs the objects token.
     arm_frame_features: bool = False
     # The language model does not see the sentence and word tokens (masked out), so the instruction reaches
     # the actions only through the task choice's values in the objects token: a paraphrase then acts as
@@ -118,11 +114,6 @@ class VLAConfig:
             raise ValueError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
         if self.environment_state_dim < 0:
             raise ValueError(f"environment_state_dim must be >= 0, got {self.environment_state_dim}")
-        if not 0 <= self.grounding_dims < max(self.environment_state_dim, 1):
-            raise ValueError(
-                f"grounding_dims ({self.grounding_dims}) must be below environment_state_dim "
-                f"({self.environment_state_dim}): the image-token head keeps the rest"
-            )
         if self.environment_state_token and not self.environment_state_dim:
             raise ValueError(
                 "environment_state_token needs the environment-state head (environment_state_dim)"
@@ -136,10 +127,9 @@ class VLAConfig:
                 f"task_destination_constants has {len(constants)} entries for "
                 f"{len(self.task_destination_sources)} task_destination_sources"
             )
-        if self.task_object_sources and (not self.environment_state_token or self.grounding_dims):
+        if self.task_object_sources and not self.environment_state_token:
             raise ValueError(
-                "the task choice fills the objects token's task values: it needs environment_state_token "
-                "and grounding_dims 0"
+                "the task choice fills the objects token's task values: it needs environment_state_token"
             )
 
         if self.instruction_via_choice and not self.task_object_sources:
@@ -147,10 +137,9 @@ class VLAConfig:
                 "instruction_via_choice hides the words from the actions, so only the task choice carries "
                 "the instruction: it needs the task choice (--task-choice)"
             )
-        if self.arm_frame_features and (not self.environment_state_token or self.grounding_dims):
+        if self.arm_frame_features and not self.environment_state_token:
             raise ValueError(
-                "arm_frame_features reads the objects token's task values: it needs environment_state_token "
-                "and grounding_dims 0"
+                "arm_frame_features reads the objects token's task values: it needs environment_state_token"
             )
 
     @property
@@ -169,6 +158,7 @@ class VLAConfig:
                 f'config.json: "type": {lerobot_type!r} is a LeRobot policy folder, not a vla checkpoint '
                 f"(whose type is absent or {LEROBOT_POLICY_TYPE!r})"
             )
+        data = _migrated(data)
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -181,6 +171,20 @@ class VLAConfig:
             # JSON lists back to tuples
             data[key] = tuple(tuple(triple) for triple in data.get(key, ()))
         return cls(**data)
+
+
+def _migrated(data: dict) -> dict:
+    """A config.json of an older vla as this one reads it. `grounding_dims` (a regression query for the
+    instruction's objects, removed on 2026-12-06: the task choice measured better) is dropped when 0, as in
+    every shipped policy; a policy that used it loads only in the vla that trained it (25ab09a or older)."""
+    data = dict(data)
+    if data.get("grounding_dims", 0):
+        raise ValueError(
+            f"grounding_dims {data['grounding_dims']}: the grounding query was removed; load this policy "
+            "with vla at 25ab09a or older"
+        )
+    data.pop("grounding_dims", None)
+    return data
 
 
 PRESETS: dict[str, VLAConfig] = {

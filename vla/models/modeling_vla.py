@@ -3,15 +3,14 @@
 Input sequence to the language model, per sample (D = language model width):
 
     [camera 1 image (P)] [camera 2 image (P)] [sentence (1)] [state (1)] [objects (1)?] [words (L)]
-    [grounding (1)?] [queries (T)]
+    [queries (T)]
 
 The language model is causal, so the T action queries at the end attend to everything before them.
 Pad words are masked out. Output: control-token logits (B, T, A, n_bins), decoded to normalised
 actions by the bin centres (`vla.tokenization.BinningActionTokenizer`). With `environment_state_dim`,
 training also reads object positions out of the image tokens (vla/models/environment_head.py); with
 `environment_state_token`, those predicted positions are the `objects` token the actions are read after;
-with `grounding_dims`, the `grounding` query regresses where the instruction's objects are
-(vla/models/grounding_head.py); with the task choice (`task_object_sources`), the token's instruction
+with the task choice (`task_object_sources`), the token's instruction
 object and destination are the predicted positions of the objects the words pick
 (vla/models/task_choice.py); with `instruction_via_choice`, the sentence and the words are masked out
 of the sequence and the choice alone carries the instruction.
@@ -31,7 +30,6 @@ from vla.models.arm_frame import ArmFrameFeatures
 from vla.models.backbone import backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
 from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
-from vla.models.grounding_head import GroundingHead
 from vla.models.task_choice import TASK_VALUES, TaskChoiceHead
 
 
@@ -52,7 +50,21 @@ class VLABatch:
 
 
 class VLAModel(nn.Module):
-    def __init__(self, config: VLAConfig, text_vocab_size: int, backbone_config: dict | None = None):
+    """Every module is built here from `config`; nothing changes the architecture afterwards (a fine-tune
+    that needs more modules builds a new model from its config: vla/training/policy_setup.py).
+
+    `text_vocab_size`: the instruction tokenizer's vocabulary; `backbone_config`: a checkpoint's
+    backbone_config.json (rebuilds the backbone without `config.backbone_path`); `environment_ranges`:
+    (low, high) (E,) of the environment state's normalisation, which the task choice and the arm-frame
+    features read (None: placeholders, for a checkpoint whose saved buffers replace them)."""
+
+    def __init__(
+        self,
+        config: VLAConfig,
+        text_vocab_size: int,
+        backbone_config: dict | None = None,
+        environment_ranges: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
         super().__init__()
         self.config = config
         self.backbone = build_backbone(config, text_vocab_size, backbone_config)
@@ -61,43 +73,42 @@ class VLAModel(nn.Module):
         self.state_proj = nn.Linear(config.state_dim, width)
         self.sentence_proj = nn.Linear(config.sentence_dim, width) if config.sentence_encoder else None
         self.action_head = ActionHead(width, config.chunk_length, config.action_dim, config.n_action_bins)
-        self.environment_head = None
-        self.environment_proj = None  # predicted positions -> the `objects` token
-        self.grounding_head = None
-        if config.environment_state_dim:
-            self.add_environment_head(config.environment_state_dim - config.grounding_dims)
+        dims = config.environment_state_dim
+        if environment_ranges is None:
+            environment_ranges = np.full(dims, -1.0), np.ones(dims)
+        # the image-token read-out of object positions (training's auxiliary loss; the token's input)
+        self.environment_head = EnvironmentStateHead(self._image_tokens(), width, dims) if dims else None
+        # predicted positions -> the `objects` token, zero at first: the token starts as one constant for
+        # every input, and what it carries about the input is learnt
+        self.environment_proj = None
         if config.environment_state_token:
-            self.add_environment_token()
-        if config.grounding_dims:
-            self.add_grounding_head(config.grounding_dims)
+            self.environment_proj = nn.Linear(dims, width)
+            nn.init.zeros_(self.environment_proj.weight)
+            nn.init.zeros_(self.environment_proj.bias)
         self.task_choice = None
-        placeholders = np.full(config.environment_state_dim, -1.0), np.ones(config.environment_state_dim)
-        if config.task_choice:  # normalisation placeholders: the checkpoint's buffers replace them
-            self.add_task_choice(*placeholders)
-        self.arm_frame = None
-        if config.arm_frame_features:
-            self.add_arm_frame(*placeholders)
+        if config.task_choice:
+            features = config.sentence_dim if self.sentence_proj is not None else width
+            self.task_choice = TaskChoiceHead(
+                features,
+                config.task_object_sources,
+                config.task_destination_sources,
+                *environment_ranges,
+                config.task_destination_constants,
+            )
+        self.arm_frame = ArmFrameFeatures(width, *environment_ranges) if config.arm_frame_features else None
 
-    def add_arm_frame(self, low, high) -> None:
-        """The task object's and destination's bearing and reach in the objects token
-        (vla/models/arm_frame.py); `low`, `high` (E,): the environment state's normalisation."""
-        self.arm_frame = ArmFrameFeatures(backbone_width(self.backbone), low, high)
+    @property
+    def text_vocab_size(self) -> int:
+        return self.backbone.text_model.get_input_embeddings().num_embeddings
 
-    def add_task_choice(self, low, high) -> None:
-        """The words-to-candidates choice of the token's task values (vla/models/task_choice.py); `low`,
-        `high` (E,): the environment state's normalisation."""
-        features = (
-            self.config.sentence_dim if self.sentence_proj is not None else backbone_width(self.backbone)
-        )
-        config = self.config
-        self.task_choice = TaskChoiceHead(
-            features,
-            config.task_object_sources,
-            config.task_destination_sources,
-            low,
-            high,
-            config.task_destination_constants,
-        )
+    def _image_tokens(self) -> int:
+        """Image tokens per sample, all cameras: the preset's, or a pretrained tower's own patch and shuffle
+        sizes."""
+        if self.config.backbone_path is None:
+            return len(self.config.cameras) * self.config.vision.tokens_per_image
+        vision = self.backbone.config.vision_config
+        side = vision.image_size // vision.patch_size
+        return len(self.config.cameras) * side**2 // self.backbone.config.scale_factor**2
 
     def instruction_features(self, batch: VLABatch) -> torch.Tensor:
         """(B, F) what the task choice reads: the sentence embedding, or (presets without a sentence
@@ -107,29 +118,6 @@ class VLAModel(nn.Module):
         words = self.backbone.text_model.get_input_embeddings()(batch.words).float()  # (B, L, D)
         present = (batch.words != 0).float().unsqueeze(-1)  # (B, L, 1)
         return (words * present).sum(dim=1) / present.sum(dim=1).clamp(min=1.0)
-
-    def add_grounding_head(self, dims: int) -> None:
-        """The grounding query and its regression of the instruction's `dims` object coordinates."""
-        self.grounding_head = GroundingHead(backbone_width(self.backbone), dims)
-
-    def add_environment_token(self) -> None:
-        """The projection of the head's predicted positions into the `objects` token, zero at first: the
-        token starts as one constant for every input, and what it carries about the input is learnt. (Its
-        place in the sequence still moves a trained policy's outputs a little.)"""
-        scene_dims = self.environment_head.proj.out_features
-        self.environment_proj = nn.Linear(scene_dims, backbone_width(self.backbone))
-        nn.init.zeros_(self.environment_proj.weight)
-        nn.init.zeros_(self.environment_proj.bias)
-
-    def add_environment_head(self, dim: int) -> None:
-        """A fresh auxiliary localisation head for `dim` environment-state values (also when fine-tuning
-        a checkpoint trained without one)."""
-        image_tokens = len(self.config.cameras) * self.config.vision.tokens_per_image
-        if self.config.backbone_path is not None:  # a pretrained tower: its own patch and shuffle sizes
-            vision = self.backbone.config.vision_config
-            side = vision.image_size // vision.patch_size
-            image_tokens = len(self.config.cameras) * side**2 // self.backbone.config.scale_factor**2
-        self.environment_head = EnvironmentStateHead(image_tokens, backbone_width(self.backbone), dim)
 
     def forward(
         self, batch: VLABatch, with_environment_state: bool = False
@@ -165,8 +153,6 @@ class VLAModel(nn.Module):
             parts.append(token.unsqueeze(1))  # (B, 1, D)
         words_start = sum(part.shape[1] for part in parts)
         parts.append(words)
-        if self.grounding_head is not None:
-            parts.append(self.grounding_head.query_token(b))
         parts.append(self.action_head.query_tokens(b))
         sequence = torch.cat([part.to(images.dtype) for part in parts], dim=1)  # (B, seq, D)
         mask = torch.ones(sequence.shape[:2], dtype=torch.long, device=sequence.device)
@@ -184,9 +170,6 @@ class VLAModel(nn.Module):
         logits = self.action_head(hidden[:, -self.config.chunk_length :])
         if not with_environment_state:
             return logits
-        if self.grounding_head is not None:  # the query sits just before the action queries
-            named = self.grounding_head(hidden[:, -self.config.chunk_length - 1])  # (B, G)
-            objects = torch.cat([objects, named.to(objects.dtype)], dim=1)  # (B, E): scene, then named
         return logits, objects
 
     def loss(self, batch: VLABatch) -> torch.Tensor:
@@ -194,33 +177,22 @@ class VLAModel(nn.Module):
 
 
 def training_losses(model: torch.nn.Module, batch: VLABatch, environment_weight: float) -> dict:
-    """{"actions": chunk cross-entropy, "environment_state": the image-token head's smooth-L1 on the scene,
-    "grounding": the grounding query's on the instruction's objects (policies with `grounding_dims`),
+    """{"actions": chunk cross-entropy, "environment_state": the image-token head's smooth-L1,
     "task_choice": the choice's cross-entropy and "task_choice_accuracy" (policies with a task choice),
-    "total": actions + weight * (environment_state + grounding + task_choice)}; the auxiliary terms with a
-    weight > 0.
+    "total": actions + weight * (environment_state + task_choice)}; the auxiliary terms with a weight > 0.
     `model` may be the DDP wrapper of a VLAModel."""
     if environment_weight <= 0:
         actions = chunk_loss(model(batch), batch)
         return {"actions": actions, "total": actions}
     if batch.environment_state is None:
         raise ValueError(
-            "--environment-state-weight needs observation.environment_state in the training data "
-            "(record it from the sim: vla record --source expert, or --stream-expert)"
+            "the environment-state loss needs observation.environment_state in the training data "
+            "(record it from the sim: vla record --source expert, or train on the expert stream)"
         )
     logits, environment = model(batch, with_environment_state=True)
     losses = {"actions": chunk_loss(logits, batch)}
-    named = getattr(model, "module", model).config.grounding_dims  # the trailing, instruction-named values
-    scene = environment.shape[1] - named
-    losses["environment_state"] = environment_state_loss(
-        environment[:, :scene], batch.environment_state[:, :scene]
-    )
+    losses["environment_state"] = environment_state_loss(environment, batch.environment_state)
     auxiliary = losses["environment_state"]
-    if named:
-        losses["grounding"] = environment_state_loss(
-            environment[:, scene:], batch.environment_state[:, scene:]
-        )
-        auxiliary = auxiliary + losses["grounding"]
     core = getattr(model, "module", model)
     if core.task_choice is not None:
         losses["task_choice"], right = core.task_choice.loss(

@@ -135,26 +135,6 @@ class TaskChoiceHead(nn.Module):
         values = scene_metres[:, sources.clamp(min=0)]  # (B, K, 3)
         return torch.where(sources >= 0, values, constants.to(values.dtype).expand_as(values))
 
-    def add_destinations(self, sources: Sources, constants: Constants) -> None:
-        """Append destination candidates to a trained choice (fine-tuning a policy to a wider set): their
-        logits start at zero weight and a bias far below the others', so every existing choice stays as
-        it was until the new candidates are trained."""
-        old = self.destination_logits
-        grown = nn.Linear(old.in_features, old.out_features + len(sources)).to(old.weight.device)
-        with torch.no_grad():
-            grown.weight.zero_()
-            grown.weight[: old.out_features] = old.weight
-            grown.bias.fill_(float(old.bias.min()) - 10.0)
-            grown.bias[: old.out_features] = old.bias
-        self.destination_logits = grown
-        device = self.destination_sources.device
-        self.destination_sources = torch.cat(
-            [self.destination_sources, torch.as_tensor(sources, dtype=torch.long, device=device)]
-        )
-        self.destination_constants = torch.cat(
-            [self.destination_constants, torch.as_tensor(constants, dtype=torch.float32, device=device)]
-        )
-
     def forward(self, features: torch.Tensor, scene: torch.Tensor) -> torch.Tensor:
         """(B, F) instruction features, (B, S) normalised scene -> (B, 6) normalised task values."""
         return self.select(*self.logits(features), scene)

@@ -10,7 +10,7 @@ from vla.models.instruction import InstructionEncoder
 from vla.models.modeling_vla import VLABatch
 from vla.tokenization import BinningActionTokenizer
 from vla.tokenization.text import encode_instructions
-from vla.training.augment import augment_images, drop_state, perturb_state
+from vla.training.augment import augment_images
 
 
 class BatchEncoder:
@@ -22,18 +22,14 @@ class BatchEncoder:
         device: torch.device,
         augment: bool,
         tasks: list[str] = (),
-        state_noise: float = 0.0,
-        state_dropout: float = 0.0,
         shift_px: int = 6,
         teacher_objects: float = 0.0,
     ):
         """`tasks`: the instructions that batches with a "task_index" (DeviceBatches) index into.
-        `state_noise`: std of the noise added to the normalised joint state of training batches;
-        `state_dropout`: share of training samples whose state is zeroed (after the noise);
         `shift_px`: the augmentation's random image shift; `teacher_objects`: share of training samples
         whose `objects` token shows the recorded object positions instead of the predicted ones."""
         self.bundle, self.device, self.augment = bundle, device, augment
-        self.state_noise, self.state_dropout, self.shift_px = state_noise, state_dropout, shift_px
+        self.shift_px = shift_px
         self.teacher_objects = teacher_objects
         self.image_size = bundle.model.backbone.config.vision_config.image_size
         self.instructions = InstructionEncoder(bundle.config, bundle.text_tokenizer)
@@ -55,8 +51,6 @@ class BatchEncoder:
         else:
             words, sentence = self.instructions(batch["task"], self.device, train)
         state = batch["state"].to(self.device)
-        if train:
-            state = drop_state(perturb_state(state, self.state_noise), self.state_dropout)
         environment = batch.get("environment_state")
         if environment is not None:
             environment = environment.to(self.device)

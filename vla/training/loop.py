@@ -2,7 +2,7 @@
 
 The run is set up by `run_setup.prepare` (data, policy, optimizer), reports through `run_logging` and saves
 through `run_checkpoints`; this module holds the step loop. The names other code imports from here
-(`TrainConfig`, `train`, `BatchEncoder`, `fresh_bundle`, `with_environment_head`, ...) stay importable.
+(`TrainConfig`, `train`, `BatchEncoder`, `fresh_bundle`, `training_policy`, ...) stay importable.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from vla.models.modeling_vla import VLAModel, training_losses
 from vla.training.batch_encoder import BatchEncoder
 from vla.training.interrupt import StopSignals
 from vla.training.policy_setup import (
+    ObjectsTraining,
     destinations_to_add,
     fine_tuning_bundle,
     fresh_bundle,
     model_config,
-    with_environment_head,
-    with_instruction_via_choice,
+    rebuilt,
+    training_policy,
 )
 from vla.training.run_checkpoints import last_checkpoint, save_training_checkpoint
 from vla.training.run_logging import log_step, tensorboard_writer, validate
@@ -33,6 +34,7 @@ from vla.training.train_config import TrainConfig
 
 __all__ = [
     "BatchEncoder",
+    "ObjectsTraining",
     "TrainConfig",
     "TrainResult",
     "TrainingRun",
@@ -42,9 +44,9 @@ __all__ = [
     "load_training_data",
     "model_config",
     "prepare",
+    "rebuilt",
     "train",
-    "with_environment_head",
-    "with_instruction_via_choice",
+    "training_policy",
 ]
 
 

@@ -1,12 +1,11 @@
 """The policy a run trains: a fresh one, or --init's with its normalisation checked against the data,
-and the heads and options its training asks for (environment state, grounding, task choice)."""
+and the heads and options its training asks for (environment state, task choice), built from its config."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-import numpy as np
 
 from vla.models.checkpoint import PolicyBundle
 from vla.models.configuration_vla import VLAConfig, preset
@@ -32,101 +31,143 @@ def fresh_bundle(config: VLAConfig, instructions: list[str], normalization: Norm
         text_tokenizer = Tokenizer.from_file(str(Path(config.backbone_path) / "tokenizer.json"))
     else:  # a word vocabulary from the instructions the dataset actually holds
         text_tokenizer = build_word_tokenizer(instructions)
-    model = VLAModel(config, text_tokenizer.get_vocab_size())
+    ranges = normalization.environment_state
+    environment_ranges = (ranges.low, ranges.high) if ranges is not None else None
+    model = VLAModel(config, text_tokenizer.get_vocab_size(), environment_ranges=environment_ranges)
     action_tokenizer = BinningActionTokenizer(BinningConfig(config.n_action_bins, config.action_dim))
     return PolicyBundle(config, model, normalization, text_tokenizer, action_tokenizer)
 
 
-def with_environment_head(
-    bundle: PolicyBundle,
+@dataclass(frozen=True)
+class ObjectsTraining:
+    """What a run asks of the policy's object modules (`TrainConfig`'s flags): the environment-state loss
+    `weight`, the objects `token`, the task choice among `task_choice_names` (the environment state's
+    names; None: no choice) and `fixed_destinations` (x, y, z in m), the `arm_frame` features and the
+    instruction `via_choice` only."""
+
+    weight: float = 0.0
+    token: bool = False
+    task_choice_names: tuple[str, ...] | None = None
+    fixed_destinations: tuple[tuple[float, float, float], ...] = ()
+    arm_frame: bool = False
+    via_choice: bool = False
+
+
+def training_policy(
+    initial: PolicyBundle | None,
+    base: VLAConfig,
+    instructions: list[str],
     data: Normalization,
-    weight: float,
-    token: bool = False,
-    grounding_dims: int = 0,
-    task_choice_names: list[str] | None = None,
-    fixed_destinations: tuple[tuple[float, float, float], ...] = (),
-    arm_frame: bool = False,
+    objects: ObjectsTraining,
 ) -> PolicyBundle:
-    """With an auxiliary weight > 0: the bundle with the heads its training asks for, added to
-    `bundle.model` in place when missing: the image-token head on the scene part of the environment state,
-    the `objects` token (`token`), the grounding query on its last `grounding_dims` values and, given the
-    environment state's names (`task_choice_names`), the task choice (vla/models/task_choice.py) with
-    `fixed_destinations` (x, y, z in m) among its destinations; a policy whose choice lacks some of them
-    gets them appended; with `arm_frame`, the token's bearing-and-reach features
-    (vla/models/arm_frame.py). The state's normalisation is the policy's own where it has one, else the
-    training data's (`data`)."""
-    if (token or grounding_dims or task_choice_names is not None or arm_frame) and weight <= 0:
+    """The policy a run trains, built once from the config its training asks for: a fresh one of config
+    `base` for data with these `instructions` and normalisation, or `initial` (its normalisation already
+    checked against the data), rebuilt with its weights when it lacks a module (`rebuilt`)."""
+    own = initial.normalization.environment_state if initial is not None else None
+    config, ranges = training_config(initial.config if initial else base, own, data, objects)
+    if initial is None:
+        normalization = data if ranges is None else replace(data, environment_state=ranges)
+        return fresh_bundle(config, instructions, normalization)
+    model = initial.model
+    if config != initial.config:
+        environment_ranges = (ranges.low, ranges.high) if ranges is not None else None
+        model = rebuilt(initial.model, config, environment_ranges)
+    normalization = replace(initial.normalization, environment_state=ranges)
+    return replace(initial, config=config, model=model, normalization=normalization)
+
+
+def training_config(
+    config: VLAConfig, own: RangeNormalizer | None, data: Normalization, objects: ObjectsTraining
+) -> tuple[VLAConfig, RangeNormalizer | None]:
+    """`config` with the object modules `objects` asks for, and the environment state's normalisation: the
+    policy's own (`own`) where it has one, else (with a weight > 0) the training data's. A policy whose
+    task choice lacks some of the data's destinations gets them appended."""
+    if (objects.token or objects.task_choice_names is not None or objects.arm_frame) and objects.weight <= 0:
         raise ValueError(
-            "--environment-state-token, --grounding-dims, --task-choice and --arm-frame-features need "
-            "--environment-state-weight > 0 (their heads are trained)"
+            "the objects token, the task choice and the arm-frame features need an environment-state "
+            "weight > 0 (their heads are trained)"
         )
-    if weight <= 0:
-        return bundle
+    ranges = own
+    if objects.weight > 0:
+        config = _with_object_modules(config, own, data, objects)
+        ranges = own or data.environment_state
+    if objects.via_choice and not config.instruction_via_choice:
+        config = replace(config, instruction_via_choice=True)  # refused without a task choice
+    return config, ranges
+
+
+def _with_object_modules(
+    config: VLAConfig, own: RangeNormalizer | None, data: Normalization, objects: ObjectsTraining
+) -> VLAConfig:
     if data.environment_state is None:
         raise ValueError(
-            "--environment-state-weight: the training data has no observation.environment_state (record it "
-            "from the simulator: vla record --source expert, or train with --stream-expert)"
+            "the environment-state loss: the training data has no observation.environment_state (record it "
+            "from the simulator: vla record --source expert, or train on the expert stream)"
         )
-    theirs, ours = data.environment_state, bundle.normalization.environment_state
-    dim = len(theirs.low)
-    config = bundle.config
-    grounding = grounding_dims or config.grounding_dims
-    scene = dim - grounding
-    model = bundle.model
-    head = model.environment_head
-    if head is not None and head.proj.out_features != scene:
+    dim = len(data.environment_state.low)
+    if config.environment_state_dim and config.environment_state_dim != dim:
         raise ValueError(
-            f"the policy's environment-state head has {head.proj.out_features} outputs; the data's {dim} "
-            f"values less {grounding} named by the instruction leave {scene}"
+            f"the policy's environment-state head has {config.environment_state_dim} outputs; the data's "
+            f"environment state has {dim} values"
         )
-    if ours is None:
-        ours = theirs
-    elif len(ours.low) == scene < dim:  # a scene-only policy gets grounding: the data's ranges for it
-        ours = RangeNormalizer(
-            np.concatenate([ours.low, theirs.low[scene:]]), np.concatenate([ours.high, theirs.high[scene:]])
-        )
-    elif len(ours.low) != dim:
-        raise ValueError(
-            f"the policy normalises {len(ours.low)} environment-state values, the data has {dim}"
-        )
+    if own is not None and len(own.low) != dim:
+        raise ValueError(f"the policy normalises {len(own.low)} environment-state values, the data has {dim}")
     config = replace(
         config,
         environment_state_dim=dim,
-        environment_state_token=config.environment_state_token or token,
-        grounding_dims=grounding,
-        arm_frame_features=config.arm_frame_features or arm_frame,
+        environment_state_token=config.environment_state_token or objects.token,
+        arm_frame_features=config.arm_frame_features or objects.arm_frame,
     )
-    added_destinations = None  # (sources, constants) appended to a trained choice
-    if task_choice_names is not None:
-        if len(task_choice_names) != dim:
-            raise ValueError(
-                f"--task-choice: {len(task_choice_names)} environment-state names for {dim} values"
-            )
-        objects, destinations, constants = task_choice_sources(task_choice_names, fixed_destinations)
-        if config.task_choice:
-            added_destinations = destinations_to_add(config, objects, destinations, constants)
-        if not config.task_choice or added_destinations:
-            config = replace(
-                config,
-                task_object_sources=objects,
-                task_destination_sources=destinations,
-                task_destination_constants=constants,
-            )
-    model.config = config
-    if model.environment_head is None:
-        model.add_environment_head(scene)
-    if config.environment_state_token and model.environment_proj is None:
-        model.add_environment_token()
-    if grounding and model.grounding_head is None:
-        model.add_grounding_head(grounding)
-    if config.task_choice and model.task_choice is None:
-        model.add_task_choice(ours.low, ours.high)
-    elif added_destinations:
-        model.task_choice.add_destinations(*added_destinations)
-    if config.arm_frame_features and model.arm_frame is None:
-        model.add_arm_frame(ours.low, ours.high)
-    normalization = replace(bundle.normalization, environment_state=ours)
-    return replace(bundle, config=config, normalization=normalization)
+    names = objects.task_choice_names
+    if names is None:
+        return config
+    if len(names) != dim:
+        raise ValueError(f"the task choice: {len(names)} environment-state names for {dim} values")
+    sources = task_choice_sources(list(names), objects.fixed_destinations)
+    if config.task_choice and not destinations_to_add(config, *sources):
+        return config
+    return replace(
+        config,
+        task_object_sources=sources[0],
+        task_destination_sources=sources[1],
+        task_destination_constants=sources[2],
+    )
+
+
+def rebuilt(old: VLAModel, config: VLAConfig, environment_ranges=None) -> VLAModel:
+    """A model built from `config` that carries `old`'s weights. Modules `old`'s config lacked start as
+    `VLAModel` builds them; a task choice given more destinations keeps its trained logits, and the new
+    ones start at zero weight with a bias far below the others', so every trained choice stays as it was
+    until the new candidates are trained. `environment_ranges`: (low, high) (E,) for modules built new."""
+    backbone_config = json.loads(old.backbone.config.to_json_string())
+    model = VLAModel(config, old.text_vocab_size, backbone_config, environment_ranges)
+    model.to(next(old.parameters()).device)
+    fresh = model.state_dict()
+    weights = {}
+    for key, value in old.state_dict().items():
+        if key not in fresh:
+            raise ValueError(f"{key}: the rebuilt policy has no such weight (its config dropped a module)")
+        if value.shape != fresh[key].shape:
+            value = _grown_destinations(key, value, fresh[key])
+        weights[key] = value
+    model.load_state_dict(weights, strict=False)  # keys `old` lacks keep their fresh values
+    return model
+
+
+def _grown_destinations(key: str, trained, fresh):
+    """A task choice's destination tensor `trained` (K, ...) extended to the new candidates of `fresh`
+    (K + k, ...): logits far below the trained ones, sources and constants as `fresh` has them."""
+    if not key.startswith("task_choice.destination"):
+        raise ValueError(
+            f"{key}: the rebuilt policy's shape {tuple(fresh.shape)} is not {tuple(trained.shape)}"
+        )
+    grown = fresh.clone()
+    if key == "task_choice.destination_logits.weight":
+        grown.zero_()
+    elif key == "task_choice.destination_logits.bias":
+        grown.fill_(float(trained.min()) - 10.0)
+    grown[: len(trained)] = trained
+    return grown
 
 
 def fine_tuning_bundle(
@@ -145,16 +186,6 @@ def fine_tuning_bundle(
         widen,
     )
     return replace(initial, normalization=normalization)
-
-
-def with_instruction_via_choice(bundle: PolicyBundle, via_choice: bool) -> PolicyBundle:
-    """The bundle whose language model no longer sees the sentence and word tokens (`via_choice`), so the
-    instruction reaches the actions through the task choice only; a policy trained that way keeps it."""
-    if not via_choice or bundle.config.instruction_via_choice:
-        return bundle
-    config = replace(bundle.config, instruction_via_choice=True)  # refused without a task choice
-    bundle.model.config = config
-    return replace(bundle, config=config)
 
 
 def destinations_to_add(config: VLAConfig, objects, destinations, constants) -> tuple | None:

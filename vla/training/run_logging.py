@@ -31,14 +31,12 @@ def log_step(
         streamed = {"episodes": stats["episodes"], "rendered_s": f"{stats['frames_per_s']:.0f}"}
     if "environment_state" in losses:
         streamed["loc"] = f"{losses['environment_state'].item():.3f}"
-    if "grounding" in losses:
-        streamed["ground"] = f"{losses['grounding'].item():.3f}"
     if "task_choice_accuracy" in losses:  # share of the batch with object and destination right
         streamed["choice"] = f"{losses['task_choice_accuracy'].item():.2f}"
     progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}", **streamed)
     if writer is not None:
         writer.add_scalar("train/loss", loss.item(), step)
-        for name in ("environment_state", "grounding", "task_choice"):
+        for name in ("environment_state", "task_choice"):
             if name in losses:
                 writer.add_scalar(f"train/{name}_loss", losses[name].item(), step)
         if "task_choice_accuracy" in losses:
@@ -62,6 +60,4 @@ def validate(run: TrainingRun, writer, progress, step: int) -> float:
             writer.add_scalar(f"val/action_error/{dim}", float(error), step)
         if metrics.localisation_error is not None:
             writer.add_scalar("val/localisation_error_mm", metrics.localisation_error * 1000, step)
-        if metrics.grounding_error is not None:
-            writer.add_scalar("val/grounding_error_mm", metrics.grounding_error * 1000, step)
     return metrics.loss

@@ -26,11 +26,10 @@ from vla.training.finetune import add_lora, freeze_vision_tower
 from vla.training.frames import arrays_from_episodes, arrays_stats, feature_names
 from vla.training.optim import ScheduleClock, build_optimizer, load_optimizer
 from vla.training.policy_setup import (
+    ObjectsTraining,
     fine_tuning_bundle,
-    fresh_bundle,
     model_config,
-    with_environment_head,
-    with_instruction_via_choice,
+    training_policy,
 )
 from vla.training.precision import autocast_for
 from vla.training.run_checkpoints import last_checkpoint, resume_from_last
@@ -166,14 +165,24 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
             device,
             cfg.augment,
             getattr(loader, "tasks", ()),
-            cfg.state_noise,
-            cfg.state_dropout,
             cfg.shift_px,
             cfg.environment_state_teacher,
         ),
         autocast,
         start_step,
         validation,
+    )
+
+
+def objects_training(cfg: TrainConfig, names: list[str] | None) -> ObjectsTraining:
+    """The object modules `cfg` asks for; `names`: the environment state's, for the task choice."""
+    return ObjectsTraining(
+        cfg.environment_state_weight,
+        cfg.environment_state_token,
+        tuple(names) if cfg.task_choice else None,
+        expert_fixed_destinations() if cfg.task_choice else (),
+        cfg.arm_frame_features,
+        cfg.instruction_via_choice,
     )
 
 
@@ -194,7 +203,6 @@ def _dataset_loader(
             feature_names(features.get(ACTION, {}).get("names")),
             cfg.widen_normalization,
         )
-    bundle = initial or fresh_bundle(model_config(cfg), instructions, normalization)
     names = None
     if cfg.task_choice:
         if lerobot_dataset is not None:
@@ -206,17 +214,9 @@ def _dataset_loader(
                 f"--task-choice: {cfg.dataset} does not name its {ENVIRONMENT_STATE} values (record it "
                 "from the simulator: vla record --source expert, or train with --stream-expert)"
             )
-    bundle = with_environment_head(
-        bundle,
-        normalization,
-        cfg.environment_state_weight,
-        cfg.environment_state_token,
-        cfg.grounding_dims,
-        names,
-        expert_fixed_destinations() if cfg.task_choice else (),
-        cfg.arm_frame_features,
+    bundle = training_policy(
+        initial, model_config(cfg), instructions, normalization, objects_training(cfg, names)
     )
-    bundle = with_instruction_via_choice(bundle, cfg.instruction_via_choice)
     chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
     if rank == 0 and chunks.arrays is not None:
         seconds = time.perf_counter() - tic
@@ -259,20 +259,11 @@ def _stream_loader(
             initial = fine_tuning_bundle(
                 initial, normalization, ACTION_NAMES, ACTION_NAMES, cfg.widen_normalization
             )
-        bundle = initial or fresh_bundle(
-            model_config(cfg), suite_instructions(cfg.stream.suite), normalization
+        names = expert_environment_state_names(cfg.stream.suite) if cfg.task_choice else None
+        instructions = suite_instructions(cfg.stream.suite)
+        bundle = training_policy(
+            initial, model_config(cfg), instructions, normalization, objects_training(cfg, names)
         )
-        bundle = with_environment_head(
-            bundle,
-            normalization,
-            cfg.environment_state_weight,
-            cfg.environment_state_token,
-            cfg.grounding_dims,
-            expert_environment_state_names(cfg.stream.suite) if cfg.task_choice else None,
-            expert_fixed_destinations() if cfg.task_choice else (),
-            cfg.arm_frame_features,
-        )
-        bundle = with_instruction_via_choice(bundle, cfg.instruction_via_choice)
         config = bundle.config
         camera_keys = [camera_key(camera) for camera in config.cameras]
         batches = stream_batches(

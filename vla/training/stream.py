@@ -8,14 +8,6 @@ ring on the training device (vla/training/ring.py) that overwrites the oldest. E
 about (training samples/s) / (rendered frames/s) times, whatever the ring's size, and no layout is
 shown for longer than it takes the workers to refill the ring.
 
-DAgger (`--stream-dagger-policy P --stream-dagger-share S`): in a share S of the rounds, P drives the
-episodes and the expert only labels them (vla/record_arrays.py `_dagger_episode`), so the ring also holds
-the states a trained policy reaches, its near misses included, with the expert's way to the cube.
-
-Retries (`--stream-miss-share S`): a share S of the first grasps is aimed beside the cube, and the
-expert re-plans from the empty, closed gripper; the ring gets those episodes from the miss on
-(sim/expert_retry.py).
-
 Tasks: the suite's training tasks (sim/tasks/suites.py `Suite.training_tasks`): its train split and, for
 `tabletop_compose`, absent-object tasks at `absent_share` of them (default: the suite's). Held-out
 compositions and paraphrases never enter: every job is checked (vla/record_arrays.py `ExpertJob`).
@@ -36,7 +28,6 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -58,9 +49,6 @@ class StreamConfig:
     first_seed: int = STREAM_FIRST_SEED
     first_job: int = 0  # a resumed run's `stream_next_job`
     noise_deg: float = 0.0  # burst perturbations of the expert's executed arm targets (sim/expert_noise.py)
-    dagger_policy: str = ""  # a checkpoint or export folder that drives a share of the episodes (DAgger)
-    dagger_share: float = 0.0  # that share, in rounds of one job per task
-    miss_share: float = 0.0  # share of first grasps aimed beside the cube and retried (sim/expert_retry.py)
     absent_share: float | None = None  # share of absent-object tasks (None: the suite's default)
 
     def __post_init__(self) -> None:
@@ -70,20 +58,6 @@ class StreamConfig:
             raise ValueError(
                 f"--stream-start-frames ({self.start_frames}) must be in 1..--stream-frames ({self.capacity})"
             )
-        if not 0.0 <= self.dagger_share <= 1.0:
-            raise ValueError(f"--stream-dagger-share must be in [0, 1], got {self.dagger_share}")
-        if not 0.0 <= self.miss_share <= 1.0:
-            raise ValueError(f"--stream-miss-share must be in [0, 1], got {self.miss_share}")
-        if self.dagger_share > 0 and not self.dagger_policy:
-            raise ValueError("--stream-dagger-share needs --stream-dagger-policy (the policy that drives)")
-        if self.dagger_policy not in ("", "expert") and not Path(self.dagger_policy).is_dir():
-            # checked here: a worker would only fail on it at the first DAgger round, minutes in
-            raise FileNotFoundError(f"--stream-dagger-policy {self.dagger_policy}: no such folder")
-
-    def is_dagger_round(self, round_index: int) -> bool:
-        """Whether round `round_index` (one job of each task) is driven by the DAgger policy: `dagger_share`
-        of the rounds, spread evenly (round r is when floor(r * share) steps up)."""
-        return int((round_index + 1) * self.dagger_share) > int(round_index * self.dagger_share)
 
 
 def suite_instructions(suite: str) -> list[str]:
@@ -126,8 +100,6 @@ class ExpertStream:
             self.config.first_seed + n * SEEDS_PER_JOB,
             EPISODES_PER_JOB,
             noise_deg=self.config.noise_deg,
-            driver=self.config.dagger_policy if self.config.is_dagger_round(n // len(self.tasks)) else "",
-            miss_share=self.config.miss_share,
         )
         self.pending.append(self.pool.submit(run_expert_job, job))
         self.next_job += 1

@@ -26,12 +26,9 @@ class TrainConfig:
     device: str = "auto"
     num_workers: int = 0
     augment: bool = True
-    state_noise: float = 0.0  # std of Gaussian noise on the normalised joint state (training batches only)
-    state_dropout: float = 0.0  # share of training samples whose joint state is zeroed
     shift_px: int = 6  # random image shift of the augmentation, pixels (0: colour jitter only)
     environment_state_weight: float = 0.0  # > 0: auxiliary object-position loss (needs environment state)
     environment_state_token: bool = False  # the head's predicted positions feed the language model
-    grounding_dims: int = 0  # > 0: the last this many environment-state values feed the grounding query
     task_choice: bool = False  # the token's task values: the instruction's choice among the predicted objects
     arm_frame_features: bool = False  # the token also carries the task objects' bearing and reach
     instruction_via_choice: bool = False  # the actions see the instruction only through the task choice
@@ -60,10 +57,6 @@ class TrainConfig:
             raise ValueError("--steps and --batch-size must be at least 1")
         if self.val_batches < 1:
             raise ValueError("--val-batches must be at least 1")
-        if not 0.0 <= self.state_noise <= 1.0:
-            raise ValueError(f"--state-noise is a std in normalised units, 0 to 1; got {self.state_noise}")
-        if not 0.0 <= self.state_dropout < 1.0:
-            raise ValueError(f"--state-dropout is a probability in [0, 1); got {self.state_dropout}")
         check_precision(self.precision)
         if self.lr_schedule not in ("steps", "time"):
             raise ValueError(f"--lr-schedule is steps or time; got {self.lr_schedule!r}")

@@ -35,15 +35,12 @@ class HeldOutMetrics:
     # Mean |predicted - recorded| environment-state value (metres for the sim's object positions) over the
     # objects on the table (recorded value not 0), from the image-token head; None without one.
     localisation_error: float | None = None
-    grounding_error: float | None = None  # the same over the instruction's objects (the grounding query)
 
     def summary(self) -> str:
         error = " ".join(f"{e:.1f}" for e in self.action_error)
         text = f"held-out loss {self.loss:.4f}, action error [{error}]"
         if self.localisation_error is not None:
             text += f", localisation error {self.localisation_error * 1000:.1f} mm"
-        if self.grounding_error is not None:
-            text += f", grounding error {self.grounding_error * 1000:.1f} mm"
         return text
 
 
@@ -73,8 +70,7 @@ class HeldOutLoss:
         was_training = model.training
         model.eval()
         loss, frames, error_sum, steps = 0.0, 0, 0.0, 0
-        localisation, grounding = [], []  # |error| of each recorded object coordinate, metres
-        named = getattr(getattr(model, "config", None), "grounding_dims", 0)
+        localisation = []  # |error| of each recorded object coordinate, metres
         locate = (
             getattr(model, "environment_head", None) is not None and self.environment_normalizer is not None
         )
@@ -86,9 +82,7 @@ class HeldOutLoss:
                     located = self.environment_normalizer.unnormalize(environment.float().cpu().numpy())
                     recorded = self.environment_normalizer.unnormalize(batch["environment_state"].numpy())
                     error, on_table = np.abs(located - recorded), np.abs(recorded) > 1e-4
-                    scene = error.shape[1] - named
-                    localisation.append(error[:, :scene][on_table[:, :scene]])
-                    grounding.append(error[:, scene:][on_table[:, scene:]])
+                    localisation.append(error[on_table])
                 else:
                     logits = model(inputs)  # (B, T, A, K)
                 loss += float(chunk_loss(logits, inputs)) * len(batch["state"])
@@ -101,6 +95,5 @@ class HeldOutLoss:
             steps += int(real.sum())
         model.train(was_training)
         located_error = float(np.concatenate(localisation).mean()) if localisation else None
-        grounded_error = float(np.concatenate(grounding).mean()) if localisation and named else None
         actions = np.asarray(error_sum / max(steps, 1), np.float32)
-        return HeldOutMetrics(loss / frames, actions, located_error, grounded_error)
+        return HeldOutMetrics(loss / frames, actions, located_error)
