@@ -6,7 +6,7 @@
 
 For each checkpoint and each dataset (a LeRobot dataset or a frame cache): the chunk loss and the mean
 |decoded action - expert action| per action dimension in the dataset's units (SO-101: degrees for the
-five arm joints, 0-100 for the gripper), on a fixed seeded subset of frames, as `vla train --val-dataset`
+five arm joints, 0-100 for the gripper), on a fixed seeded subset of frames, as `vla train --data.val_dataset`
 computes them (vla/training/validation.py). Render held-out caches from seeds no training set uses:
 
     vla record --source expert --arrays --suite tabletop --episodes-per-task 2 --seed 500000 \

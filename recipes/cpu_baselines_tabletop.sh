@@ -3,7 +3,7 @@
 # frame cache of expert episodes, with the same optimiser steps and batch size, then evaluated by the
 # same harness (`vla eval`, the same seeds). The baselines' models, LRs and schedules are lerobot's
 # presets (vla/baselines/lerobot_policies.py lists the few deviations); nano uses the shipped policy's
-# training flags (recipes/cpu_oracle_tabletop.sh) without the stream.
+# training flags (recipes/historical/cpu_oracle_tabletop.sh) without the stream.
 #
 # The step budget is what a 2-core CPU affords in about an hour and a quarter (bf16 autocast, CPU-2: nano
 # 0.24 s, ACT 1.1-1.6 s, Diffusion 3.6 s per step of 16), far below the shipped policy's 15,375 steps of
@@ -30,17 +30,17 @@ if [ ! -f "$DATA/arrays.json" ]; then
     --seed 100000 --workers 2 --root "$DATA" 2>&1 | tail -n 1
 fi
 
-common=(--dataset "$DATA" --steps "$STEPS" --batch-size "$BATCH" --seed 0 --precision bf16 \
-  --save-every "$STEPS" --log-every 50)
-nano=(--policy vla --preset nano --lr 3e-4 --warmup-steps 100 --environment-state-weight 1 --shift-px 0 \
-  --environment-state-token --environment-state-teacher 1.0 --task-choice)
+common=(--data.dataset "$DATA" --optim.steps "$STEPS" --optim.batch_size "$BATCH" --run.seed 0 --optim.precision bf16 \
+  --run.save_every "$STEPS" --run.log_every 50)
+nano=(--policy.kind vla --policy.model nano --optim.lr 3e-4 --optim.warmup_steps 100 --objects.weight 1 --augment.shift_px 0 \
+  --objects.token --objects.teacher 1.0 --objects.task_choice)
 for policy in $POLICIES; do
   out="$RUNS/$policy"
-  args=(--policy "$policy")
+  args=(--policy.kind "$policy")
   [ "$policy" = nano ] && args=("${nano[@]}")
   if [ ! -f "$out/training_done" ]; then
     stamp "train $policy: $STEPS steps x $BATCH"
-    "$PY" -m vla train "${common[@]}" "${args[@]}" --out "$out" 2>&1 | tr '\r' '\n' \
+    "$PY" -m vla train "${common[@]}" "${args[@]}" --run.out "$out" 2>&1 | tr '\r' '\n' \
       | grep -v -E "training: |it/s\]" > "$RUNS/$policy.train.log"
     touch "$out/training_done"
     tail -n 2 "$RUNS/$policy.train.log"

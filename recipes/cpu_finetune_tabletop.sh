@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fine-tune the GPU-trained `nano` on fresh expert episodes, on a CPU, watching a held-out loss.
 #
-# Why: the GPU run (recipes/gpu_tabletop.sh, 640 episodes, ~10 epochs) memorised its episodes: loss 1.0 on
+# Why: the GPU run (recipes/historical/gpu_tabletop.sh, 640 episodes, ~10 epochs) memorised its episodes: loss 1.0 on
 # them, 4.1 on new layouts of the same tasks (docs/LOG.md, 2026-11-28). More passes over the same frames
 # cannot fix that; new layouts can. On a 2-core CPU, rendering (~80 frames/s) outpaces training
 # (~30 samples/s), so every sample here is a frame the policy has not memorised.
@@ -26,9 +26,9 @@ WORKERS="${WORKERS:-2}"
   --seed 300000 --workers "$WORKERS" --root "$DATA"
 [ -d "$VAL" ] || "$PY" -m vla record --source expert --arrays --suite tabletop --episodes-per-task 2 \
   --seed 500000 --workers "$WORKERS" --root "$VAL"
-"$PY" -m vla train --dataset "$DATA" --val-dataset "$VAL" --out "$OUT" --init "$INIT" --no-freeze-vision \
-  --steps "$STEPS" --batch-size 32 --lr 1.5e-4 --warmup-steps 100 --save-every 500 --log-every 50 --seed 1 \
-  --max-seconds "$TRAIN_SECONDS"
+"$PY" -m vla train --data.dataset "$DATA" --data.val_dataset "$VAL" --run.out "$OUT" --policy.init "$INIT" --policy.freeze_vision false \
+  --optim.steps "$STEPS" --optim.batch_size 32 --optim.lr 1.5e-4 --optim.warmup_steps 100 --run.save_every 500 --run.log_every 50 --run.seed 1 \
+  --optim.max_seconds "$TRAIN_SECONDS"
 "$PY" -m vla export --policy "$OUT/checkpoints/last" --out "exports/$(basename "$OUT")"
 "$PY" -m vla eval --policy "exports/$(basename "$OUT")" --suite tabletop --episodes-per-task "${EVAL_EPISODES:-25}" \
   --workers "$WORKERS" --out "results/$(basename "$OUT")_train"

@@ -20,18 +20,18 @@ cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 RUNS="${RUNS:-runs}"
 INIT="${INIT:-policies/tabletop_nano}"
-TRAIN_SECONDS="${TRAIN_SECONDS:-3300}"  # the cosine reaches its floor here (--lr-schedule time)
+TRAIN_SECONDS="${TRAIN_SECONDS:-3300}"  # the cosine reaches its floor here (--optim.schedule time)
 EVAL_EPISODES="${EVAL_EPISODES:-25}"   # per task
 NAME="${NAME:-nano_retry_control}"  # its name when shipped
 STREAM_SEED="${STREAM_SEED:-22000000}"  # first layout seed of the stream
-SEED="${SEED:-32}"                      # vla train --seed
+SEED="${SEED:-32}"                      # vla train --run.seed
 OUT="$RUNS/$NAME"
-[ -d "$OUT/checkpoints/last" ] || "$PY" -m vla train --policy vla --preset nano --out "$OUT" --init "$INIT" \
-  --no-freeze-vision --widen-normalization --stream-expert tabletop --stream-workers 1 --stream-frames 30000 \
-  --stream-start-frames 2000 --stream-noise-deg 3 --stream-seed "$STREAM_SEED" \
-  --environment-state-weight 1 --shift-px 0 --precision bf16 --environment-state-token \
-  --environment-state-teacher 1.0 --task-choice --arm-frame-features --instruction-via-choice \
-  --batch-size 32 --lr 1e-4 --warmup-steps 100 --steps 100000 --max-seconds "$TRAIN_SECONDS" \
-  --lr-schedule time --seed "$SEED" --save-every 500 --log-every 50
+[ -d "$OUT/checkpoints/last" ] || "$PY" -m vla train --policy.kind vla --policy.model nano --run.out "$OUT" --policy.init "$INIT" \
+  --policy.freeze_vision false --policy.widen_normalization --data.stream.suite tabletop --data.stream.workers 1 --data.stream.capacity 30000 \
+  --data.stream.start_frames 2000 --data.stream.noise_deg 3 --data.stream.first_seed "$STREAM_SEED" \
+  --objects.weight 1 --augment.shift_px 0 --optim.precision bf16 --objects.token \
+  --objects.teacher 1.0 --objects.task_choice --objects.arm_frame --objects.via_choice \
+  --optim.batch_size 32 --optim.lr 1e-4 --optim.warmup_steps 100 --optim.steps 100000 --optim.max_seconds "$TRAIN_SECONDS" \
+  --optim.schedule time --run.seed "$SEED" --run.save_every 500 --run.log_every 50
 "$PY" -m vla eval --policy "$OUT/checkpoints/last" --episodes-per-task "$EVAL_EPISODES" --seed 1000 \
   --workers 2 --no-video --out "results/${NAME}_s1000"

@@ -50,11 +50,11 @@ if [[ " $PHASES " == *" train "* ]]; then
   stamp "train $BASELINES: $STEPS steps of $BATCH, ${TRAIN_SECONDS} s cap, $STREAM_WORKERS stream workers each"
   pids=()
   for kind in $BASELINES; do
-    "$PY" -m vla train --policy "$kind" --out "$WORK/runs/$kind" --stream-expert tabletop \
-      --stream-workers "$STREAM_WORKERS" --stream-frames "$STREAM_FRAMES" \
-      --stream-start-frames "$STREAM_START_FRAMES" --stream-noise-deg 3 --stream-seed "$STREAM_SEED" \
-      --steps "$STEPS" --batch-size "$BATCH" --seed 0 --max-seconds "$TRAIN_SECONDS" \
-      --save-every 1000 --log-every 250 > "$KEEP/train_$kind.log" 2>&1 &
+    "$PY" -m vla train --policy.kind "$kind" --run.out "$WORK/runs/$kind" --data.stream.suite tabletop \
+      --data.stream.workers "$STREAM_WORKERS" --data.stream.capacity "$STREAM_FRAMES" \
+      --data.stream.start_frames "$STREAM_START_FRAMES" --data.stream.noise_deg 3 --data.stream.first_seed "$STREAM_SEED" \
+      --optim.steps "$STEPS" --optim.batch_size "$BATCH" --run.seed 0 --optim.max_seconds "$TRAIN_SECONDS" \
+      --run.save_every 1000 --run.log_every 250 > "$KEEP/train_$kind.log" 2>&1 &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The shipped `nano` trained on at GPU scale: fresh expert layouts streamed from many render processes into
-# a ring on the GPU while the policy trains (`vla train --stream-expert`), then its checkpoint kept. On the
+# a ring on the GPU while the policy trains (`vla train --data.stream.suite`), then its checkpoint kept. On the
 # borrowed GPU machine it runs through bench/gpu/device_run.sh (RECIPE=recipes/gpu_stream_tabletop.sh,
 # PY=python3, carried wheels); elsewhere after `make setup`. docs/RESULTS.md gives the figures and the machine.
 #
@@ -9,7 +9,7 @@
 # succeed but not how many, at 64k-96k samples each. Here the same flags get 1.4M samples in 6.5 min, on the
 # expert whose jaws open to 60 % (sim/expert.py GRIPPER_OPEN since 2026-12-03 night), so the policy's
 # gripper range is widened from 45 to 60 (--widen-normalization). The cosine follows the wall clock
-# (--lr-schedule time), so the run ends at the bottom of it whatever the machine's speed.
+# (--optim.schedule time), so the run ends at the bottom of it whatever the machine's speed.
 #
 # Reproducing the shipped `nano_stream` (2026-12-04, docs/RESULTS.md): its INIT is `nano_radial_more`, the
 # policies/tabletop_nano of a37c33d. The working tree travels to the GPU machine whole and may hold 64 MiB
@@ -49,14 +49,14 @@ stamp "held-out cache -> $VAL"
 [ -f "$VAL/arrays.json" ] || { stamp "held-out cache failed"; exit 1; }
 
 stamp "train nano from $INIT: ${TRAIN_SECONDS} s, batch $BATCH, $STREAM_WORKERS stream workers"
-"$PY" -m vla train --policy vla --preset nano --out "$WORK/runs/nano" --init "$INIT" --no-freeze-vision \
-  --widen-normalization --stream-expert tabletop --stream-workers "$STREAM_WORKERS" \
-  --stream-frames "$STREAM_FRAMES" --stream-start-frames "$STREAM_START_FRAMES" --stream-noise-deg 3 \
-  --stream-seed "$STREAM_SEED" \
-  --environment-state-weight 1 --shift-px 0 --environment-state-token --environment-state-teacher 1.0 \
-  --task-choice --arm-frame-features --instruction-via-choice \
-  --batch-size "$BATCH" --lr "$LR" --warmup-steps 200 --steps 100000 --max-seconds "$TRAIN_SECONDS" \
-  --lr-schedule time --seed "$SEED" --save-every 1000 --log-every 100 --val-dataset "$VAL" 2>&1 \
+"$PY" -m vla train --policy.kind vla --policy.model nano --run.out "$WORK/runs/nano" --policy.init "$INIT" --policy.freeze_vision false \
+  --policy.widen_normalization --data.stream.suite tabletop --data.stream.workers "$STREAM_WORKERS" \
+  --data.stream.capacity "$STREAM_FRAMES" --data.stream.start_frames "$STREAM_START_FRAMES" --data.stream.noise_deg 3 \
+  --data.stream.first_seed "$STREAM_SEED" \
+  --objects.weight 1 --augment.shift_px 0 --objects.token --objects.teacher 1.0 \
+  --objects.task_choice --objects.arm_frame --objects.via_choice \
+  --optim.batch_size "$BATCH" --optim.lr "$LR" --optim.warmup_steps 200 --optim.steps 100000 --optim.max_seconds "$TRAIN_SECONDS" \
+  --optim.schedule time --run.seed "$SEED" --run.save_every 1000 --run.log_every 100 --data.val_dataset "$VAL" 2>&1 \
   | tr '\r' '\n' | awk 'NR % 20 == 1 || !/training:/' | tee "$KEEP/train_nano.log" | grep -v "training:"
 stamp "training done"
 

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 DATASET="${DATASET:-datasets/tabletop_expert_100}"
 OUT="${OUT:-runs/nano_tabletop}"
 STEPS="${STEPS:-20000}"
-.venv/bin/vla train --dataset "$DATASET" --out "$OUT" --preset nano --steps "$STEPS" --batch-size 64 \
-  --lr 3e-4 --warmup-steps 500 --save-every 2000 --log-every 50 --seed 0 --num-workers 2
+.venv/bin/vla train --data.dataset "$DATASET" --run.out "$OUT" --policy.model nano --optim.steps "$STEPS" --optim.batch_size 64 \
+  --optim.lr 3e-4 --optim.warmup_steps 500 --run.save_every 2000 --run.log_every 50 --run.seed 0 --data.num_workers 2
 .venv/bin/vla eval --policy "$OUT/checkpoints/last" --suite tabletop --episodes-per-task "${EVAL_EPISODES:-100}" \
   --workers "${WORKERS:-2}" --out "results/$(basename "$OUT")_train"
 .venv/bin/vla eval --policy "$OUT/checkpoints/last" --suite tabletop --episodes-per-task "${EVAL_EPISODES:-100}" \

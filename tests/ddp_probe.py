@@ -7,21 +7,16 @@ from pathlib import Path
 
 import torch
 
-from vla.training.loop import TrainConfig, train
+from vla.training.loop import train
+from vla.training.train_config import DataConfig, OptimConfig, PolicyConfig, RunConfig, TrainConfig
 
 dataset, out = Path(sys.argv[1]), Path(sys.argv[2])
 result = train(
     TrainConfig(
-        dataset=dataset,
-        out=out,
-        preset="debug",
-        steps=4,
-        batch_size=4,
-        warmup_steps=1,
-        save_every=100,
-        log_every=1,
-        device="cpu",
-        augment=True,
+        run=RunConfig(out=out, save_every=100, log_every=1, device="cpu"),
+        data=DataConfig(dataset=dataset),
+        policy=PolicyConfig(model="debug"),
+        optim=OptimConfig(steps=4, batch_size=4, warmup_steps=1),
     )
 )
 digest = hashlib.sha256()

@@ -97,23 +97,24 @@ INTERACTIVE: dict[str, Session] = {
 
 # Size flags set to a tiny value wherever a command carries them, per program (first words of argv).
 _ONE_EPISODE = {"--episodes-per-task": "1", "--episodes": "1", "--workers": "1"}
+_TINY_TRAINING = {
+    "--optim.steps": "2",
+    "--optim.batch_size": "2",
+    "--run.save_every": "2",
+    "--optim.warmup_steps": "1",
+    "--policy.model": "debug",
+    "--optim.max_seconds": "60",
+    "--data.stream.workers": "1",
+    "--data.stream.capacity": "400",
+    "--data.stream.start_frames": "100",
+    "--data.val_batches": "1",
+}
 SIZE_FLAGS: dict[tuple[str, ...], dict[str, str]] = {
     ("vla", "eval"): _ONE_EPISODE,
     ("vla", "demo"): _ONE_EPISODE,
     ("vla", "record"): _ONE_EPISODE,
     ("vla", "sim", "expert"): _ONE_EPISODE,
-    ("vla", "train"): {
-        "--steps": "2",
-        "--batch-size": "2",
-        "--save-every": "2",
-        "--warmup-steps": "1",
-        "--preset": "debug",
-        "--max-seconds": "60",
-        "--stream-workers": "1",
-        "--stream-frames": "400",
-        "--stream-start-frames": "100",
-        "--val-batches": "1",
-    },
+    ("vla", "train"): _TINY_TRAINING,
     ("vla", "bench", "sim"): {"--steps": "3"},
     ("vla", "bench", "record"): {"--episodes": "1"},
     ("vla", "bench", "policy"): {"--batch-size": "2", "--train-steps": "1", "--infer-calls": "3"},
@@ -142,14 +143,16 @@ ADDED_FLAGS: dict[tuple[str, ...], list[tuple[str, str]]] = {
     ("vla", "demo"): [("--episodes-per-task", "1")],
     ("vla", "record"): [("--task", "pick_red_cube")],
     ("vla", "sim", "expert"): [("--episodes", "1")],
-    ("vla", "train"): [("--steps", "2"), ("--batch-size", "2"), ("--save-every", "2")],
+    ("vla", "train"): [
+        (flag, value) for flag, value in _TINY_TRAINING.items() if flag != "--optim.max_seconds"
+    ],
     ("vla", "bench", "sim"): [("--steps", "3")],
     ("vla", "bench", "record"): [("--episodes", "1")],
     ("vla", "bench", "policy"): [("--train-steps", "1"), ("--infer-calls", "3")],
     ("vla", "bench", "latency"): [("--calls", "3")],
 }
-# The preset is a size only for a model built from scratch: `--init` takes the checkpoint's.
-KEEP_PRESET_WITH = "--init"
+# The architecture is a size only for a model built from scratch: `--policy.init` takes the checkpoint's.
+KEEP_MODEL_WITH, MODEL_FLAG = "--policy.init", "--policy.model"
 # Placeholders a page may use, filled with what an earlier command made.
 PLACEHOLDERS = {
     "<dataset>": "datasets/tabletop_expert",
@@ -267,8 +270,10 @@ def sized(argv: list[str]) -> list[str]:
     argv = [_fill(word) for word in argv]
     name = program(argv)
     sizes = dict(SIZE_FLAGS.get(name, {}))
-    if KEEP_PRESET_WITH in argv:
-        sizes.pop("--preset", None)
+    added = ADDED_FLAGS.get(name, [])
+    if KEEP_MODEL_WITH in argv:
+        sizes.pop(MODEL_FLAG, None)
+        added = [(flag, value) for flag, value in added if flag != MODEL_FLAG]
     out: list[str] = []
     skip_next = False
     for index, word in enumerate(argv):
@@ -283,7 +288,7 @@ def sized(argv: list[str]) -> list[str]:
             skip_next = True
         else:
             out.append(word)
-    for flag, value in ADDED_FLAGS.get(name, []):
+    for flag, value in added:
         if not any(word == flag or word.startswith(flag + "=") for word in out):
             out += [flag, value] if value else [flag]
     return out

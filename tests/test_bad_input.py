@@ -171,7 +171,13 @@ def test_checkpoint_without_weights_is_refused_before_the_progress_bar(checkpoin
 def test_train_init_without_weights_is_one_line(checkpoint, tmp_path, vla):
     (checkpoint / WEIGHTS).unlink()
     result = vla(
-        "train", "--init", str(checkpoint), "--dataset", str(tmp_path), "--out", str(tmp_path / "run")
+        "train",
+        "--policy.init",
+        str(checkpoint),
+        "--data.dataset",
+        str(tmp_path),
+        "--run.out",
+        str(tmp_path / "run"),
     )
     assert_one_line_error(result, "model.safetensors")
 
@@ -223,15 +229,23 @@ def test_truncated_weights_are_reported_as_corrupt(checkpoint):
 # ----- dataset paths -----------------------------------------------------------------------------------
 def test_misspelt_dataset_path_says_it_does_not_exist(tmp_path, vla):
     missing = tmp_path / "my_teleopp"
-    result = vla("train", "--dataset", str(missing), "--out", str(tmp_path / "run"), "--preset", "debug")
-    assert_one_line_error(result, f"--dataset {missing} does not exist", "frame cache")
+    result = vla("train", "--data.dataset", str(missing), "--run.out", str(tmp_path / "run"))
+    assert_one_line_error(result, f"--data.dataset {missing} does not exist", "frame cache")
     assert_one_line_error(vla("data", "check", str(missing)), f"{missing} does not exist", code=1)
 
 
 def test_a_folder_that_is_no_dataset_says_what_is_accepted(tmp_path, vla):
     (tmp_path / "inner" / "meta").mkdir(parents=True)
     (tmp_path / "inner" / "meta" / "info.json").write_text("{}")
-    result = vla("train", "--dataset", str(tmp_path), "--out", str(tmp_path / "run"), "--preset", "debug")
+    result = vla(
+        "train",
+        "--data.dataset",
+        str(tmp_path),
+        "--run.out",
+        str(tmp_path / "run"),
+        "--policy.model",
+        "debug",
+    )
     assert_one_line_error(result, "not a LeRobot dataset (no meta/info.json)", "frame cache", "inner")
     data_check = assert_one_line_error(vla("data", "check", str(tmp_path)), "not a LeRobot dataset", code=1)
     assert "frame cache" not in data_check  # vla data check reads LeRobot datasets only

@@ -30,13 +30,15 @@ def test_blocks_parse_into_commands(tmp_path):
 
 
 def test_sizes_and_placeholders():
-    run = sized(shlex.split("vla train --dataset <dataset> --preset nano --steps 20000 --out runs/nano"))
-    assert run == [
-        "vla", "train", "--dataset", "datasets/tabletop_expert", "--preset", "debug", "--steps", "2",
-        "--out", "runs/nano", "--batch-size", "2", "--save-every", "2",
+    run = sized(shlex.split("vla train --data.dataset <dataset> --optim.steps 20000 --run.out runs/nano"))
+    assert run[:7] == [
+        "vla", "train", "--data.dataset", "datasets/tabletop_expert", "--optim.steps", "2", "--run.out",
     ]  # fmt: skip
-    finetune = sized(shlex.split("vla train --dataset d --init policies/tabletop_nano --steps 9 --out o"))
-    assert "--preset" not in finetune  # the checkpoint's preset stays
+    assert run[run.index("--policy.model") + 1] == "debug" and run[run.index("--optim.batch_size") + 1] == "2"
+    finetune = sized(
+        shlex.split("vla train --data.dataset d --policy.init policies/tabletop_nano --run.out o")
+    )
+    assert "--policy.model" not in finetune  # the checkpoint's architecture stays
     run = sized(shlex.split(".venv/bin/vla eval --episodes-per-task=50 --workers 2 --task pick_red_cube"))
     assert run[2:] == ["--episodes-per-task=1", "--workers", "1", "--task", "pick_red_cube", "--no-video"]
 

@@ -7,7 +7,6 @@ import dataclasses
 import json
 import re
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ import torch
 
 from sim.env import environment_state_names
 from sim.scene import SceneConfig
-from tests.test_frame_cache import CAMERAS, recorded_cache
+from tests.test_frame_cache import CAMERAS, recorded_cache, tiny_train_command
 from vla.training.frames import open_arrays
 
 
@@ -114,10 +113,9 @@ def test_training_learns_to_locate_the_objects(cache, tmp_path):
 
     _, folder = cache
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "vla", "train", "--dataset", str(folder), "--out", str(out)]
-    command += ["--preset", "debug", "--steps", "40", "--save-every", "40", "--batch-size", "16"]
-    command += ["--lr", "1e-3", "--device", "cpu", "--val-dataset", str(folder), "--val-batches", "2"]
-    command += ["--environment-state-weight", "1", "--shift-px", "0"]
+    command = tiny_train_command(folder, out, steps=40, save_every=40, batch_size=16)
+    command += ["--optim.lr", "1e-3", "--data.val_dataset", str(folder), "--data.val_batches", "2"]
+    command += ["--objects.weight", "1", "--augment.shift_px", "0"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     pattern = r"step (\d+): held-out .*localisation error ([\d.]+) mm"
@@ -315,7 +313,7 @@ def test_oracle_objects_read_the_simulator_positions_instead_of_the_prediction(t
     with pytest.raises(KeyError, match=re.escape("observation.environment_state")):
         oracle.infer(obs)
 
-    with pytest.raises(ValueError, match="--environment-state-token"):
+    with pytest.raises(ValueError, match=r"--objects\.token"):
         OracleObjectsPolicy(VLAPolicy(make_bundle(seed=6)), "exact", env=None)
     with pytest.raises(ValueError, match="one of exact, grounding"):
         OracleObjectsPolicy(predicted, "perfect", env=None)

@@ -7,8 +7,9 @@ from sim.expert_noise import ExpertNoise
 from sim.robot import ARM_JOINTS
 from sim.rollout import ExpertRunner
 from vla.cli import build_parser
-from vla.cli_train import _stream_config
+from vla.config_cli import parse
 from vla.record_arrays import expert_jobs
+from vla.training.train_config import TrainConfig
 
 HZ = 30.0
 
@@ -74,10 +75,8 @@ def test_zero_noise_is_the_clean_expert(env_factory):
 def test_the_noise_reaches_recording_jobs_and_the_stream():
     jobs = expert_jobs("tabletop", ["pick_red_cube", "push_green_cube_right"], 12, 100_000, noise_deg=4.0)
     assert jobs and all(job.noise_deg == 4.0 for job in jobs)
-    args = build_parser().parse_args(
-        ["train", "--stream-expert", "tabletop", "--out", "x", "--stream-noise-deg", "3"]
-    )
-    assert _stream_config(args).noise_deg == 3.0
+    options = ["--data.stream.suite", "tabletop", "--run.out", "x", "--data.stream.noise_deg", "3"]
+    assert parse(TrainConfig, options, {}).stream.noise_deg == 3.0
     args = build_parser().parse_args(
         ["record", "--source", "expert", "--root", "x", "--expert-noise-deg", "2"]
     )

@@ -57,10 +57,10 @@ def test_lora_trains_adapters_and_merges_into_plain_weights(tmp_path):
 
 @pytest.mark.slow
 def test_fine_tuning_on_new_data_widens_the_ranges_it_leaves(recorded_dataset, tmp_path):
-    """`vla train --dataset <new data> --init <policy> --lora-rank 8` as the README writes it: the policy's
-    gripper range ends at 10 %, the recorded expert opens it further. The run widens that range (and not
-    the ones the data stays within), says so in one line, and saves the widened ranges;
-    --no-widen-normalization refuses the data instead."""
+    """`vla train --data.dataset <new data> --policy.init <policy> --policy.lora_rank 8` as the README
+    writes it: the policy's gripper range ends at 10 %, the recorded expert opens it further. The run
+    widens that range (and not the ones the data stays within), says so in one line, and saves the
+    widened ranges; --policy.widen_normalization false refuses the data instead."""
     policy = save_checkpoint(tmp_path / "policy", make_bundle())
     ranges = json.loads((policy / NORMALIZATION).read_text())
     for part in ("state", "action"):
@@ -73,17 +73,26 @@ def test_fine_tuning_on_new_data_widens_the_ranges_it_leaves(recorded_dataset, t
             "-m",
             "vla",
             "train",
-            "--dataset",
+            "--data.dataset",
             str(recorded_dataset),
-            "--init",
+            "--policy.init",
             str(policy),
         ]
-        command += ["--lora-rank", "8", "--steps", "1", "--batch-size", "4", "--device", "cpu"]
+        command += [
+            "--policy.lora_rank",
+            "8",
+            "--optim.steps",
+            "1",
+            "--optim.batch_size",
+            "4",
+            "--run.device",
+            "cpu",
+        ]
         return subprocess.run(
-            [*command, "--out", str(tmp_path / out), *extra], capture_output=True, text=True, timeout=600
+            [*command, "--run.out", str(tmp_path / out), *extra], capture_output=True, text=True, timeout=600
         )
 
-    refused = fine_tune("refused", "--no-widen-normalization")
+    refused = fine_tune("refused", "--policy.widen_normalization", "false")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "action gripper.pos: the data spans" in refused.stderr
 

@@ -82,12 +82,18 @@ def test_device_batches_gather_the_chunks_delta_timestamps_give(cache):
     assert len(seen) == len(set(seen)) == (len(arrays.state) // 16) * 16  # an epoch: each frame at most once
 
 
+def tiny_train_command(folder, out, steps: int, save_every: int, batch_size: int) -> list[str]:
+    """`vla train` of the debug architecture on the CPU on `folder`, the command the training tests run."""
+    command = [sys.executable, "-m", "vla", "train", "--data.dataset", str(folder), "--run.out", str(out)]
+    command += ["--policy.model", "debug", "--optim.steps", str(steps), "--run.save_every", str(save_every)]
+    return command + ["--optim.batch_size", str(batch_size), "--run.device", "cpu"]
+
+
 def test_vla_train_runs_on_a_frame_cache_with_a_held_out_loss(cache, tmp_path):
     _, folder = cache
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "vla", "train", "--dataset", str(folder), "--out", str(out)]
-    command += ["--preset", "debug", "--steps", "10", "--save-every", "5", "--batch-size", "8"]
-    command += ["--device", "cpu", "--val-dataset", str(folder), "--val-batches", "2"]
+    command = tiny_train_command(folder, out, steps=10, save_every=5, batch_size=8)
+    command += ["--data.val_dataset", str(folder), "--data.val_batches", "2"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (out / "checkpoints" / "last" / "model.safetensors").is_file()

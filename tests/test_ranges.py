@@ -61,7 +61,7 @@ def test_widening_is_the_default_and_says_so_in_one_line():
         in lines[0]
     )
     assert "shoulder_pan" not in lines[0]  # inside its range: not widened, not named
-    assert "--no-widen-normalization" in lines[0]
+    assert "--policy.widen_normalization false" in lines[0]
 
 
 def test_refusing_names_every_joint_on_one_line():

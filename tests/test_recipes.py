@@ -10,13 +10,16 @@ from pathlib import Path
 import pytest
 
 from vla.cli import build_parser
+from vla.config_cli import leaves
+from vla.training.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+# recipes/historical/ holds the scripts of earlier stages, which run only at the commit their header names
 SCRIPTS = sorted([*ROOT.glob("recipes/*.sh"), *ROOT.glob("bench/gpu/*.sh")])
 # `-m vla SUBCOMMAND ...` or `bin/vla SUBCOMMAND ...` (a nested one such as `bench policy` included) up to
 # the end of the command: a pipe, a redirection, `&`, `;` or `||`.
 COMMAND = re.compile(r"(?:-m |bin/)vla (\w+(?: [a-z]\w*)?)((?:(?!\s(?:\||2>|>|&|;)).)*)")
-FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_.-]*")
 ARRAY = re.compile(r"(\w+)=\(([^)]*)\)")  # bash arrays of flags, spliced in as "${name[@]}"
 SPLICE = re.compile(r"\$\{(\w+)\[@\]\}")
 
@@ -42,7 +45,10 @@ def subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentPa
 
 
 def subcommand_options(command: str) -> set[str]:
-    """The options of `vla <command>`; "bench policy" is a nested subcommand, "data check" too."""
+    """The options of `vla <command>`; "bench policy" is a nested subcommand, "data check" too; `vla train`'s
+    come from its config tree."""
+    if command == "train":
+        return {"--preset", "--config"} | {f"--{name}" for name, _, _ in leaves(TrainConfig)}
     parser = build_parser()
     for word in command.split():
         nested = subparser(parser, word)

@@ -1,11 +1,12 @@
-"""The learning-rate schedule: by steps, or by the share of a wall-time cap (`--lr-schedule time`)."""
+"""The learning-rate schedule: by steps, or by the share of a wall-time cap (`--optim.schedule time`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from vla.training.loop import TrainConfig
+from vla.config_cli import parse
 from vla.training.optim import ScheduleClock, warmup_cosine
+from vla.training.train_config import TrainConfig
 
 
 class FakeClock:
@@ -52,9 +53,12 @@ def test_by_time_a_fast_run_still_follows_its_steps(clock):
 
 
 def test_a_time_schedule_needs_a_cap_and_no_resume(tmp_path):
-    with pytest.raises(ValueError, match="--max-seconds"):
-        TrainConfig(dataset=tmp_path, out=tmp_path / "run", lr_schedule="time")
-    with pytest.raises(ValueError, match="--resume"):
-        TrainConfig(dataset=tmp_path, out=tmp_path / "run", lr_schedule="time", max_seconds=60, resume=True)
-    with pytest.raises(ValueError, match="steps or time"):
-        TrainConfig(dataset=tmp_path, out=tmp_path / "run", lr_schedule="hours")
+    def config(*options: str) -> TrainConfig:
+        return parse(TrainConfig, ["--data.dataset", str(tmp_path), "--run.out", "run", *options], {})
+
+    with pytest.raises(ValueError, match=r"--optim\.max_seconds"):
+        config("--optim.schedule", "time")
+    with pytest.raises(ValueError, match=r"--run\.resume"):
+        config("--optim.schedule", "time", "--optim.max_seconds", "60", "--run.resume")
+    with pytest.raises(ValueError, match=r"--optim\.schedule is one of steps, time; got 'hours'"):
+        config("--optim.schedule", "hours")

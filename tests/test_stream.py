@@ -1,5 +1,5 @@
 """Training on a stream of expert episodes: the ring that holds the newest episodes on the training
-device, the worker processes that render them, and `vla train --stream-expert` end to end."""
+device, the worker processes that render them, and `vla train --data.stream.suite` end to end."""
 
 from __future__ import annotations
 
@@ -86,7 +86,9 @@ def test_ring_rejects_what_it_cannot_hold():
 
 def test_stream_takes_jobs_round_robin_over_the_tasks():
     tasks = suite_tasks("tabletop")
-    stream = ExpertStream(StreamConfig(workers=1, capacity=1_000, start_frames=1, first_job=1))
+    stream = ExpertStream(
+        StreamConfig(suite="tabletop", workers=1, capacity=1_000, start_frames=1, first_job=1)
+    )
     try:
         first = stream.take(wait=True)  # job 1: the suite's second task, two successful episodes
         while len(first) < 4:
@@ -107,16 +109,25 @@ def test_stream_takes_jobs_round_robin_over_the_tasks():
 
 def test_vla_train_streams_and_resumes_the_stream(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "vla", "train", "--stream-expert", "tabletop", "--out", str(out)]
-    command += ["--preset", "debug", "--batch-size", "8", "--device", "cpu", "--save-every", "10"]
-    command += ["--stream-frames", "600", "--stream-start-frames", "100"]
-    result = subprocess.run(command + ["--steps", "10"], capture_output=True, text=True, timeout=600)
+    command = [sys.executable, "-m", "vla", "train", "--data.stream.suite", "tabletop", "--run.out", str(out)]
+    command += [
+        "--policy.model",
+        "debug",
+        "--optim.batch_size",
+        "8",
+        "--run.device",
+        "cpu",
+        "--run.save_every",
+        "10",
+    ]
+    command += ["--data.stream.capacity", "600", "--data.stream.start_frames", "100"]
+    result = subprocess.run(command + ["--optim.steps", "10"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "streaming tabletop expert episodes from 1 worker(s)" in result.stdout
     state = json.loads((out / "checkpoints" / "last" / "training_state.json").read_text())
     assert state["step"] == 10 and state["stream_next_job"] >= 1 and state["stream_episodes"] >= 2
     resumed = subprocess.run(
-        command + ["--steps", "20", "--resume"], capture_output=True, text=True, timeout=600
+        command + ["--optim.steps", "20", "--run.resume"], capture_output=True, text=True, timeout=600
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     after = json.loads((out / "checkpoints" / "last" / "training_state.json").read_text())
@@ -124,18 +135,30 @@ def test_vla_train_streams_and_resumes_the_stream(tmp_path):
 
 
 def test_vla_train_takes_a_dataset_or_a_stream_not_both(tmp_path):
-    both = [sys.executable, "-m", "vla", "train", "--stream-expert", "tabletop", "--dataset", str(tmp_path)]
-    result = subprocess.run(both + ["--out", str(tmp_path / "run")], capture_output=True, text=True)
-    assert result.returncode != 0 and "not allowed with argument" in result.stderr
+    both = [
+        sys.executable,
+        "-m",
+        "vla",
+        "train",
+        "--data.stream.suite",
+        "tabletop",
+        "--data.dataset",
+        str(tmp_path),
+    ]
+    result = subprocess.run(both + ["--run.out", str(tmp_path / "run")], capture_output=True, text=True)
+    assert result.returncode == 2 and "exactly one of them" in result.stderr
 
 
 def test_a_baseline_trains_on_the_same_stream(tmp_path):
     from vla.baselines.lerobot_policies import is_lerobot_policy_folder
-    from vla.baselines.train import BaselineRun, train_baseline
+    from vla.baselines.train import train_baseline
+    from vla.config_cli import parse
+    from vla.training.train_config import TrainConfig
 
-    stream = StreamConfig(capacity=600, start_frames=100)
-    run = BaselineRun("act", None, tmp_path / "act", steps=2, batch_size=2, device="cpu", stream=stream)
-    summary = train_baseline(run)
+    options = ["--policy.kind", "act", "--run.out", str(tmp_path / "act"), "--run.device", "cpu"]
+    options += ["--optim.steps", "2", "--optim.batch_size", "2", "--data.stream.suite", "tabletop"]
+    options += ["--data.stream.capacity", "600", "--data.stream.start_frames", "100"]
+    summary = train_baseline(parse(TrainConfig, options, {}))
     assert summary["steps"] == 2 and np.isfinite(summary["final_loss"])
     assert summary["frames"] >= 100  # the stream's episodes, counted as they went into the ring
     assert is_lerobot_policy_folder(tmp_path / "act" / "checkpoints" / "last")

@@ -8,7 +8,6 @@ import dataclasses
 import json
 import re
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ import torch
 from sim.env import TASK_STATE_NAMES, environment_state_names, fixed_destinations
 from sim.scene import SceneConfig
 from tests.test_environment_state import cache  # noqa: F401  (the module's two-task frame cache)
-from tests.test_frame_cache import CAMERAS
+from tests.test_frame_cache import CAMERAS, tiny_train_command
 from vla.models.normalization import RangeNormalizer
 from vla.models.task_choice import NO_DESTINATION, TASK_NAMES, TaskChoiceHead, task_choice_sources
 
@@ -47,7 +46,7 @@ def test_candidates_follow_the_state_names():
     assert constants == ((0.0, 0.0, 0.0),) * 7 + SIDES  # what the sides' -1 sources read
     assert SIDES[0][1] > 0.1 and SIDES[1][1] < -0.1 and SIDES[0][2] == 0.0  # left is +y
     assert task_choice_sources(NAMES)[1] == destinations[:7]  # no fixed destinations: objects only
-    with pytest.raises(ValueError, match=r"--task-choice needs the simulator's task values"):
+    with pytest.raises(ValueError, match=r"--objects\.task_choice needs the simulator's task values"):
         task_choice_sources(NAMES[:-6])
 
 
@@ -155,21 +154,18 @@ def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, t
     _, folder = cache
     assert open_arrays(folder, CAMERAS).environment_state_names == NAMES  # the cache keeps the names
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "vla", "train", "--dataset", str(folder), "--out", str(out)]
+    command = tiny_train_command(folder, out, steps=40, save_every=40, batch_size=16)
     command += [
-        "--preset",
-        "debug",
-        "--steps",
-        "40",
-        "--save-every",
-        "40",
-        "--batch-size",
-        "16",
-        "--log-every",
+        "--run.log_every",
         "5",
+        "--optim.lr",
+        "1e-3",
+        "--objects.weight",
+        "1",
+        "--augment.shift_px",
+        "0",
     ]
-    command += ["--lr", "1e-3", "--device", "cpu", "--environment-state-weight", "1", "--shift-px", "0"]
-    command += ["--environment-state-token", "--task-choice", "--arm-frame-features"]
+    command += ["--objects.token", "--objects.task_choice", "--objects.arm_frame"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     accuracy = [float(a) for a in re.findall(r"choice=([\d.]+)", result.stderr)]
@@ -202,7 +198,7 @@ def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, t
     vocabulary = bundle.text_tokenizer.get_vocab_size()
     without = dataclasses.replace(bundle, config=preset("debug"), model=VLAModel(preset("debug"), vocabulary))
     save_checkpoint(plain, without)
-    with pytest.raises(ValueError, match="not trained with --task-choice"):
+    with pytest.raises(ValueError, match=r"not trained with --objects\.task_choice"):
         probe_task_choice(plain)
 
 

@@ -26,17 +26,17 @@ def train_command(dataset: Path, out: Path, *extra: str) -> list[str]:
     return [
         *VLA,
         "train",
-        "--dataset",
+        "--data.dataset",
         str(dataset),
-        "--out",
+        "--run.out",
         str(out),
-        "--preset",
+        "--policy.model",
         "debug",
-        "--batch-size",
+        "--optim.batch_size",
         "8",
-        "--log-every",
+        "--run.log_every",
         "5",
-        "--device",
+        "--run.device",
         "cpu",
         *extra,
     ]
@@ -49,12 +49,12 @@ def run_train(dataset: Path, out: Path, *extra: str) -> subprocess.CompletedProc
 @pytest.mark.slow
 def test_train_checkpoint_resume_and_infer(dataset, tmp_path):
     out = tmp_path / "run"
-    first = run_train(dataset, out, "--steps", "10", "--save-every", "5")
+    first = run_train(dataset, out, "--optim.steps", "10", "--run.save_every", "5")
     assert first.returncode == 0, first.stderr[-3000:]
     checkpoints = sorted(p.name for p in (out / "checkpoints").iterdir())
     assert checkpoints == ["last", "step_0000005", "step_0000010"]
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))
-    resumed = run_train(dataset, out, "--steps", "15", "--save-every", "5", "--resume")
+    resumed = run_train(dataset, out, "--optim.steps", "15", "--run.save_every", "5", "--run.resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     state = json.loads((out / "checkpoints" / "last" / "training_state.json").read_text())
     assert state["step"] == 15
@@ -80,9 +80,9 @@ def test_train_checkpoint_resume_and_infer(dataset, tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_saves_the_step_reached_and_stops(dataset, tmp_path):
-    """A preempted run (SIGTERM, or Ctrl-C) saves where it is, not at its last --save-every, and exits 0."""
+    """A preempted run (SIGTERM, or Ctrl-C) saves where it is, not at its last save, and exits 0."""
     out, log = tmp_path / "run", tmp_path / "train.log"
-    command = train_command(dataset, out, "--steps", "100000", "--save-every", "100000")
+    command = train_command(dataset, out, "--optim.steps", "100000", "--run.save_every", "100000")
     with log.open("w") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
         try:
@@ -102,17 +102,19 @@ def test_sigterm_saves_the_step_reached_and_stops(dataset, tmp_path):
 
 
 def test_stop_at_step_saves_there_on_the_longer_schedule(dataset, tmp_path):
-    """--stop-at-step ends a run part-way through its schedule, as a recipe that continues from it needs."""
+    """--optim.stop_at_step ends a run part-way through its schedule, as a recipe continuing from it needs."""
     out = tmp_path / "run"
-    result = run_train(dataset, out, "--steps", "100", "--stop-at-step", "7", "--save-every", "1000")
+    result = run_train(
+        dataset, out, "--optim.steps", "100", "--optim.stop_at_step", "7", "--run.save_every", "1000"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     state = json.loads((out / "checkpoints" / "last" / "training_state.json").read_text())
-    assert state["step"] == 7 and state["train_config"]["steps"] == "100"
-    assert "stopped at step 7 of 100: --stop-at-step" in result.stdout
+    assert state["step"] == 7 and state["train_config"]["optim"]["steps"] == 100
+    assert "stopped at step 7 of 100: --optim.stop_at_step" in result.stdout
 
 
 def test_train_rejects_a_folder_that_is_not_a_dataset(tmp_path):
-    result = run_train(tmp_path, tmp_path / "run", "--steps", "1")
+    result = run_train(tmp_path, tmp_path / "run", "--optim.steps", "1")
     assert result.returncode == 2
     assert "not a LeRobot dataset (no meta/info.json)" in result.stderr
 

@@ -88,8 +88,8 @@ def add_parser(subparsers) -> None:
     language.add_argument(
         "--policy",
         type=Path,
-        help="a checkpoint trained with --task-choice: report, per task, how often its choice names the "
-        "instruction's object and destination, for training and held-out instructions",
+        help="a checkpoint trained with --objects.task_choice: report, per task, how often its choice names "
+        "the instruction's object and destination, for training and held-out instructions",
     )
     language.set_defaults(run=run_language)
 

@@ -60,7 +60,7 @@ def add_parser(subparsers) -> None:
         const="exact",
         default="",
         choices=["exact", "grounding"],
-        help="diagnostic for a checkpoint trained with --environment-state-token: its objects token shows "
+        help="diagnostic for a checkpoint trained with --objects.token: its objects token shows "
         "the simulator's exact positions (exact, the default) or its own predictions with the named "
         "object's copied in (grounding) instead of what it predicts (vla/evaluation/oracle.py)",
     )

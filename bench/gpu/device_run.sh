@@ -3,8 +3,8 @@
 # torch, transformers and onnxruntime but no MuJoCo, LeRobot or EGL loader, and no network. Carried in:
 # .gl/ (Debian's libglvnd/EGL packages), .whl/ (wheels: bench/gpu/wheels.txt) and .whl/sentences.npz
 # (MiniLM embeddings of every suite instruction: the 90 MB encoder does not fit the 64 MB transfer).
-# Then RECIPE (recipes/gpu_tabletop.sh unless set; recipes/gpu_stream_tabletop.sh trains the shipped policy on,
-# recipes/gpu_baselines_tabletop.sh trains and evaluates ACT and Diffusion Policy beside it)
+# Then RECIPE (recipes/gpu_baselines_tabletop.sh unless set: it trains and evaluates ACT and Diffusion Policy
+# beside the shipped policy; recipes/gpu_stream_tabletop.sh trains the shipped policy on)
 # with the settings passed in the environment; what it keeps comes back in $OUT as keep.tgz.part00, 01, ...
 # (cat them, then tar -xzf).
 set -uo pipefail
@@ -25,7 +25,7 @@ python3 -c "import mujoco, torch, transformers; print('mujoco', mujoco.__version
 python3 -c "import sim; from sim.env import TabletopEnv; o, _ = TabletopEnv().reset(seed=0); \
 print('render ok, front mean', o['pixels']['front'].mean())" || exit 1
 # The recipe stops in time for the packing below (the tool's call limit is 600 s).
-timeout "${RECIPE_SECONDS:-420}" bash "${RECIPE:-recipes/gpu_tabletop.sh}" 2>&1 | tee "$KEEP/run.log"
+timeout "${RECIPE_SECONDS:-420}" bash "${RECIPE:-recipes/gpu_baselines_tabletop.sh}" 2>&1 | tee "$KEEP/run.log"
 status=${PIPESTATUS[0]}
 # A recipe stopped by the timeout before it copied its checkpoint: keep the newest one saved (no optimizer).
 last="$WORK/runs/nano/checkpoints/last"

@@ -151,7 +151,8 @@ class BaselineTrainer:
 
     `stats` as `baseline_stats` returns. `overrides` sets further config fields (tests shrink the models
     with it; real runs leave it None). `total_steps` sizes the LR schedule (Diffusion's cosine decay; ACT
-    has no scheduler). `precision` as `vla train --precision`: auto is bf16 autocast on CUDA, fp32 elsewhere.
+    has no scheduler). `precision` as `vla train --optim.precision`: auto is bf16 autocast on CUDA, fp32
+    elsewhere.
     """
 
     def __init__(

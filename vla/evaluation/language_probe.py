@@ -75,8 +75,8 @@ class TaskChoiceProbe:
 
 
 def probe_task_choice(checkpoint, suite: str = "tabletop") -> list[TaskChoiceProbe]:
-    """For a policy trained with `--task-choice` (vla/models/task_choice.py): per task, the share of its
-    training and held-out instructions for which the choice names the task's object and destination, the
+    """For a policy trained with `--objects.task_choice` (vla/models/task_choice.py): per task, the share of
+    its training and held-out instructions for which the choice names the task's object and destination, the
     candidates the simulator's task values copy (`TabletopEnv.task_state_sources`)."""
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.env import TabletopEnv
@@ -88,7 +88,7 @@ def probe_task_choice(checkpoint, suite: str = "tabletop") -> list[TaskChoicePro
     bundle = load_checkpoint(checkpoint)
     model = bundle.model.eval()
     if model.task_choice is None:
-        raise ValueError(f"{checkpoint}: this policy was not trained with --task-choice")
+        raise ValueError(f"{checkpoint}: this policy was not trained with --objects.task_choice")
     encoder = InstructionEncoder(bundle.config, bundle.text_tokenizer)
     env = TabletopEnv(suite=suite, render_mode=None, pixels=False)
     results = []

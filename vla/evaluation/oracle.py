@@ -1,6 +1,6 @@
 """Perfect perception as a diagnostic: a policy whose `objects` token is given positions, not predicted.
 
-A checkpoint trained with `--environment-state-token` reads the object positions its head predicts from
+A checkpoint trained with `--objects.token` reads the object positions its head predicts from
 the cameras through one token. `vla eval --oracle-objects MODE` replaces what that token shows:
 
 - `exact`: the simulator's `environment_state` (every object, and the instruction's object and
@@ -36,8 +36,7 @@ class OracleObjectsPolicy:
         model, normalizer = policy.model, policy.bundle.normalization.environment_state
         if model.environment_proj is None or normalizer is None:
             raise ValueError(
-                "--oracle-objects needs a policy trained with --environment-state-token "
-                "(this one has no objects token)"
+                "--oracle-objects needs a policy trained with --objects.token (this one has no objects token)"
             )
         self.policy, self.mode, self.env = policy, mode, env
         self.config = policy.config

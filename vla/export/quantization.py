@@ -28,9 +28,9 @@ QUANTIZABLE_OPS = ("MatMul", "Gemm", "Conv", "Gather")  # Gather: embedding tabl
 # action bins come next. Together they are ~1 % of the multiply-adds, so fp32 there costs no latency.
 # The environment-state head and its token (policies with `environment_state_token`) carry object
 # positions the arm must reach to a few millimetres: two small matrices, kept fp32 as a precaution (not
-# measured with bench/int8_sensitivity.py). So is the task choice (policies trained with `--task-choice`),
-# whose softmax picks among those positions: ~10 k multiply-adds, and the bearing-and-reach features
-# (`--arm-frame-features`) read off them. The vision tower's patch embedding (its
+# measured with bench/int8_sensitivity.py). So is the task choice (policies trained with
+# `--objects.task_choice`), whose softmax picks among those positions: ~10 k multiply-adds, and the
+# bearing-and-reach features (`--objects.arm_frame`) read off them. The vision tower's patch embedding (its
 # convolutions: the conv stem, 10 % of the shipped policy's multiply-adds) stays fp32 for speed:
 # onnxruntime's int8 convolutions are slower than its fp32 ones on CPU-2. Keeping them float took the
 # shipped policy's int8 graph from 7.96 to 5.08 ms per chunk, against 7.05 for fp32

@@ -60,11 +60,13 @@ def build_backbone(config: VLAConfig, text_vocab_size: int, saved_config: dict |
         return _with_stem(SmolVLMModel(scratch_backbone_config(config, text_vocab_size)), config)
     path = Path(config.backbone_path)
     if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"--backbone {path}: no config.json (expected a local SmolVLM model folder)")
+        raise FileNotFoundError(
+            f"--policy.backbone {path}: no config.json (expected a local SmolVLM model folder)"
+        )
     backbone_config = AutoConfig.from_pretrained(path, local_files_only=True)
     if backbone_config.model_type not in ("smolvlm", "idefics3"):
         raise ValueError(
-            f"--backbone {path}: model_type {backbone_config.model_type!r} is not SmolVLM/Idefics3"
+            f"--policy.backbone {path}: model_type {backbone_config.model_type!r} is not SmolVLM/Idefics3"
         )
     model = AutoModel.from_pretrained(path, local_files_only=True)
     return getattr(model, "model", model)  # ...ForConditionalGeneration wraps the base model

@@ -135,7 +135,7 @@ class VLAConfig:
         if self.instruction_via_choice and not self.task_object_sources:
             raise ValueError(
                 "instruction_via_choice hides the words from the actions, so only the task choice carries "
-                "the instruction: it needs the task choice (--task-choice)"
+                "the instruction: it needs the task choice (--objects.task_choice)"
             )
         if self.arm_frame_features and not self.environment_state_token:
             raise ValueError(

@@ -11,7 +11,7 @@ with nano's tower alone, the held-out error after 64k samples was 8.0 mm with a 
 (32, 64, 128, 192 channels) against 12.0 mm with patchify (`bench/localisation_probe.py`).
 
 Output shape equals patchify's, (B, D, H / patch, W / patch), so the tower's position embeddings and
-layers are unchanged. Pretrained towers (`--backbone`) keep their own patchify weights.
+layers are unchanged. Pretrained towers (`--policy.backbone`) keep their own patchify weights.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def task_choice_sources(
     if tuple(names[-TASK_VALUES:]) != TASK_NAMES:
         raise ValueError(
             f"observation.environment_state names end with {names[-TASK_VALUES:]}, not {list(TASK_NAMES)}: "
-            "--task-choice needs the simulator's task values (sim/env.py TASK_STATE_NAMES)"
+            "--objects.task_choice needs the simulator's task values (sim/env.py TASK_STATE_NAMES)"
         )
     scene = names[:-TASK_VALUES]
 

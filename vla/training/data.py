@@ -32,7 +32,7 @@ class ChunkSample:
     environment_state: torch.Tensor | None = None  # (E,) float32, normalised, when the data has it
 
 
-# What `--dataset` takes besides a LeRobot dataset, for the error a wrong path gets.
+# What `--data.dataset` takes besides a LeRobot dataset, for the error a wrong path gets.
 FRAME_CACHE = "a frame cache (a folder holding arrays.json, as `vla record --arrays` writes)"
 
 
@@ -50,12 +50,12 @@ def open_lerobot_dataset(root: Path, config: VLAConfig):
 
     from vla.data.check import require_dataset_root
 
-    root = require_dataset_root(Path(root), "--dataset", also_accepted=FRAME_CACHE)
+    root = require_dataset_root(Path(root), "--data.dataset", also_accepted=FRAME_CACHE)
     probe = LeRobotDataset(repo_id=f"local/{root.name}", root=root, video_backend=VIDEO_BACKEND)
     fps = probe.fps
     missing = [camera_key(c) for c in config.cameras if camera_key(c) not in probe.features]
     if missing:
-        raise KeyError(f"--dataset {root}: no feature {missing}; it has {sorted(probe.features)}")
+        raise KeyError(f"--data.dataset {root}: no feature {missing}; it has {sorted(probe.features)}")
     delta = {ACTION: [i / fps for i in range(config.chunk_length)]}
     return LeRobotDataset(
         repo_id=f"local/{root.name}", root=root, video_backend=VIDEO_BACKEND, delta_timestamps=delta

@@ -1,7 +1,7 @@
 """Stopping a training run cleanly: Ctrl-C or SIGTERM (a scheduler's preemption) saves, then stops.
 
 The first SIGINT or SIGTERM is remembered; the loop finishes its optimiser step, saves a checkpoint and
-leaves, so `--resume` continues from that step instead of the last `--save-every` one. A second signal
+leaves, so `--run.resume` continues from that step instead of the last `--run.save_every` one. A second signal
 interrupts at once (KeyboardInterrupt), for a save that hangs.
 """
 

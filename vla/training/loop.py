@@ -55,11 +55,11 @@ class TrainResult:
     last_checkpoint: Path  # <out>/checkpoints/last
     model: VLAModel  # this process's trained model (every DDP rank holds identical weights)
     final_loss: float
-    val_loss: float | None = None  # held-out loss at the last checkpoint (--val-dataset)
+    val_loss: float | None = None  # held-out loss at the last checkpoint (--data.val_dataset)
 
 
 def train(cfg: TrainConfig) -> TrainResult:
-    """Train from scratch, from --init, or --resume; checkpoints go to `<out>/checkpoints/`."""
+    """Train from scratch, from --policy.init, or --run.resume; checkpoints go to `<out>/checkpoints/`."""
     run = prepare(cfg)
     try:
         with StopSignals(enabled=run.world == 1) as stop:
@@ -70,47 +70,48 @@ def train(cfg: TrainConfig) -> TrainResult:
 
 
 def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
-    """The step loop: train, log, validate and save until `cfg.steps`, a stop signal or a cap."""
+    """The step loop: train, log, validate and save until `cfg.optim.steps`, a stop signal or a cap."""
     from tqdm import tqdm
 
     cfg = run.cfg
-    writer = tensorboard_writer(cfg.out) if run.rank == 0 else None
+    writer = tensorboard_writer(cfg.run.out) if run.rank == 0 else None
     progress = tqdm(
-        total=cfg.steps, initial=run.start_step, desc="training", unit="step", disable=run.rank != 0
+        total=cfg.optim.steps, initial=run.start_step, desc="training", unit="step", disable=run.rank != 0
     )
     step, epoch, samples = run.start_step, 0, 0
     val_loss = validate(run, writer, progress, step) if run.validation is not None else None
     tic = started = time.perf_counter()
     run.schedule.start()
-    # Stopping early (wall-time cap, --stop-at-step or a stop signal) is decided after a step, which is then
+    # Stopping early (wall-time cap, --optim.stop_at_step or a stop signal) is decided after a step, which is
+    # then
     # saved; a cap or signal that arrives while an epoch's last batch is fetched stops after the next epoch's
     # first.
     stopping = out_of_time = False
-    while step < cfg.steps and not stopping:
+    while step < cfg.optim.steps and not stopping:
         if run.sampler is not None:
             run.sampler.set_epoch(epoch)
         for batch in run.loader:
             with run.autocast:
                 inputs = run.encode(batch)
                 # Through DDP, so gradients are synchronised.
-                losses = training_losses(run.ddp_model, inputs, cfg.environment_state_weight)
+                losses = training_losses(run.ddp_model, inputs, cfg.objects.weight)
             loss = losses["actions"]  # the figure logged as the loss, comparable with runs without the aux
             run.optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+            grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.optim.grad_clip)
             run.optimizer.step()
             run.scheduler.step()
             step += 1
             samples += len(batch["state"]) * run.world
-            if step % cfg.log_every == 0 or step == cfg.steps:
+            if step % cfg.run.log_every == 0 or step == cfg.optim.steps:
                 rate = samples / (time.perf_counter() - tic)
                 log_step(run, progress, writer, step, losses, grad_norm, rate)
                 samples, tic = 0, time.perf_counter()
             progress.update(1)
-            out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started > cfg.max_seconds
-            at_stop_step = 0 < cfg.stop_at_step <= step
+            out_of_time = cfg.optim.max_seconds > 0 and time.perf_counter() - started > cfg.optim.max_seconds
+            at_stop_step = 0 < cfg.optim.stop_at_step <= step
             stopping = out_of_time or at_stop_step or stop.received is not None
-            if run.rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps or stopping):
+            if run.rank == 0 and (step % cfg.run.save_every == 0 or step == cfg.optim.steps or stopping):
                 if run.validation is not None:
                     paused = time.perf_counter()
                     val_loss = validate(run, writer, progress, step)
@@ -119,18 +120,24 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
                 save_training_checkpoint(
                     cfg, run.bundle, run.optimizer, run.loader, step, float(loss.item()), val_loss
                 )
-            if step >= cfg.steps or stopping:
+            if step >= cfg.optim.steps or stopping:
                 break
         epoch += 1
     if stop.received is not None:
-        print(f"stopped at step {step} of {cfg.steps} by {stop.received}, saved: continue with --resume")
+        print(
+            f"stopped at step {step} of {cfg.optim.steps} by {stop.received}, saved: continue with "
+            "--run.resume"
+        )
     elif out_of_time:
-        print(f"stopped at step {step} of {cfg.steps}: --max-seconds {cfg.max_seconds:g} reached")
-    elif step < cfg.steps:
-        print(f"stopped at step {step} of {cfg.steps}: --stop-at-step")
+        print(
+            f"stopped at step {step} of {cfg.optim.steps}: --optim.max_seconds {cfg.optim.max_seconds:g} "
+            "reached"
+        )
+    elif step < cfg.optim.steps:
+        print(f"stopped at step {step} of {cfg.optim.steps}: --optim.stop_at_step")
     progress.close()
     if writer is not None:
         writer.close()
     if run.world > 1:
         dist.barrier()
-    return TrainResult(last_checkpoint(cfg.out), run.model, float(loss.item()), val_loss)
+    return TrainResult(last_checkpoint(cfg.run.out), run.model, float(loss.item()), val_loss)

@@ -23,7 +23,7 @@ class ScheduleClock:
     """Where a run stands on its learning-rate schedule, in steps, and the multiplier there.
 
     By default that is the optimiser step. A run capped by wall time (`max_seconds` > 0, `vla train
-    --lr-schedule time`) is, after warm-up, as far along as the larger of its step and the share of
+    --optim.schedule time`) is, after warm-up, as far along as the larger of its step and the share of
     `max_seconds` it has trained, so it ends at the bottom of the cosine when the cap stops it, however
     fast its machine steps, instead of being cut halfway down (a restarted cosine's mid-schedule checkpoint
     lost 9 points of success: docs/LOG.md, 2026-12-02)."""

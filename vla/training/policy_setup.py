@@ -1,4 +1,4 @@
-"""The policy a run trains: a fresh one, or --init's with its normalisation checked against the data,
+"""The policy a run trains: a fresh one, or --policy.init's with its normalisation checked against the data,
 and the heads and options its training asks for (environment state, task choice), built from its config."""
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from vla.training.train_config import TrainConfig
 
 
 def model_config(cfg: TrainConfig) -> VLAConfig:
-    """The preset, pointed at --backbone when one is given."""
-    return preset(cfg.preset, **({"backbone_path": str(cfg.backbone)} if cfg.backbone else {}))
+    """The preset, pointed at --policy.backbone when one is given."""
+    return preset(
+        cfg.policy.model, **({"backbone_path": str(cfg.policy.backbone)} if cfg.policy.backbone else {})
+    )
 
 
 def fresh_bundle(config: VLAConfig, instructions: list[str], normalization: Normalization) -> PolicyBundle:
@@ -198,7 +200,7 @@ def destinations_to_add(config: VLAConfig, objects, destinations, constants) -> 
     n = len(have)
     if config.task_object_sources != objects or (destinations[:n], constants[:n]) != (have, have_constants):
         raise ValueError(
-            f"--task-choice: the policy chooses among objects {list(config.task_object_sources)} and "
+            f"--objects.task_choice: the policy chooses among objects {list(config.task_object_sources)} and "
             f"destinations {list(have)} (constants {list(have_constants)}), which the training data's "
             f"{list(objects)} and {list(destinations)} (constants {list(constants)}) do not extend"
         )

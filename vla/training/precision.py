@@ -1,4 +1,4 @@
-"""Autocast precision for training, shared by `vla train` and the LeRobot baselines (`--precision`).
+"""Autocast precision for training, shared by `vla train` and the LeRobot baselines (`--optim.precision`).
 
 bf16 autocast keeps weights and optimizer state in fp32 and runs matmuls and convolutions in bf16. On CUDA
 it is the default. On a CPU with AVX-512 bf16 or AMX units it is worth asking for: on CPU-2 (AMD EPYC,
@@ -22,7 +22,7 @@ PRECISIONS = ("auto", "bf16", "fp32")  # auto: bf16 on CUDA, fp32 elsewhere
 
 def check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
-        raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+        raise ValueError(f"--optim.precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
 
 
 def uses_bf16(precision: str, device: torch.device) -> bool:
@@ -49,8 +49,9 @@ def autocast_for(precision: str, device: torch.device):
 
         if device.type == "cpu" and cpu_has_bf16_units() is False:
             print(
-                "warning: --precision bf16 on a CPU without AVX-512 bf16 or AMX units: torch emulates bf16 "
-                "here, which can be ~10x slower than --precision fp32",
+                "warning: --optim.precision bf16 on a CPU without AVX-512 bf16 or AMX units: torch emulates "
+                "bf16 "
+                "here, which can be ~10x slower than --optim.precision fp32",
                 file=sys.stderr,
             )
 

@@ -5,7 +5,7 @@ clips everything beyond [-1, 1]. Data that leaves the old range would be learnt 
 new demonstrations open to 60 % but the policy's range ends at 45 % is trained to open to 45 %, and no
 loss curve shows it (this happened: docs/LOG.md, 2026-12-03 night). So fine-tuning widens the policy's
 ranges to cover such data, only on the dimensions the data leaves, and says so in one line naming each joint
-with its old and new range; `vla train --no-widen-normalization` refuses the data instead.
+with its old and new range; `vla train --policy.widen_normalization false` refuses the data instead.
 """
 
 from __future__ import annotations
@@ -92,9 +92,10 @@ def with_data_ranges(
         return policy
     if not widen:
         raise ValueError(
-            "the fine-tuning data leaves the ranges the --init policy normalises by, so it would be learnt "
+            "the fine-tuning data leaves the ranges the --policy.init policy normalises by, so it would be "
+            "learnt "
             f"clipped: {'; '.join(lines)}; check the data's units and calibration, or leave out "
-            "--no-widen-normalization to widen the policy's ranges to cover it"
+            "--policy.widen_normalization false to widen the policy's ranges to cover it"
         )
     wide = replace(
         policy, state=widened(policy.state, data.state), action=widened(policy.action, data.action)
@@ -102,7 +103,7 @@ def with_data_ranges(
     notes = widening_note(policy.state, wide.state, state_names, "state")
     notes += widening_note(policy.action, wide.action, action_names, "action")
     report(
-        f"fine-tuning data leaves the --init policy's ranges; widened: {', '.join(notes)} "
-        "(--no-widen-normalization refuses such data instead)"
+        f"fine-tuning data leaves the --policy.init policy's ranges; widened: {', '.join(notes)} "
+        "(--policy.widen_normalization false refuses such data instead)"
     )
     return wide

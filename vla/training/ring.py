@@ -1,6 +1,6 @@
 """A fixed-size ring of episodes on the training device: new episodes overwrite the oldest.
 
-`vla train --stream-expert` keeps the episodes rendered while it trains here (vla/training/stream.py).
+`vla train --data.stream.suite` keeps the episodes rendered while it trains here (vla/training/stream.py).
 Storage is allocated once (`capacity` frames, 98 KB each for two 128 x 128 cameras), episodes are written
 contiguously at a cursor that wraps to 0 when an episode does not fit before the end, and every episode
 the write overlaps is dropped whole, so a chunk never reads a frame of another episode. Batches are

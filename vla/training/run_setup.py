@@ -32,7 +32,7 @@ from vla.training.policy_setup import (
     training_policy,
 )
 from vla.training.precision import autocast_for
-from vla.training.run_checkpoints import last_checkpoint, resume_from_last
+from vla.training.run_checkpoints import last_checkpoint, resume_from_last, save_run_config
 from vla.training.stream import StreamBatches, start_stream, stream_batches, suite_instructions
 from vla.training.train_config import TrainConfig
 from vla.training.validation import HeldOutLoss
@@ -69,8 +69,8 @@ def _distributed() -> tuple[int, int]:
 def load_training_data(
     cfg: TrainConfig, config: VLAConfig
 ) -> tuple[object | None, list[str], Normalization, object]:
-    """(LeRobotDataset or None, instructions, normalisation, frame cache or None) for `cfg.dataset`."""
-    lerobot_dataset, arrays = open_training_source(cfg.dataset, config)
+    """(LeRobotDataset or None, instructions, normalisation, frame cache or None) for `cfg.data.dataset`."""
+    lerobot_dataset, arrays = open_training_source(cfg.data.dataset, config)
     if arrays is not None:
         stats = arrays_stats(arrays)
         return None, sorted(set(arrays.tasks)), Normalization.from_lerobot_stats(stats), arrays
@@ -92,62 +92,73 @@ class TrainingRun:
     sampler: DistributedSampler | None
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
-    schedule: ScheduleClock  # the scheduler's position: steps, or the share of --max-seconds trained
+    schedule: ScheduleClock  # the scheduler's position: steps, or the share of --optim.max_seconds trained
     encode: BatchEncoder
     autocast: object
     start_step: int
-    validation: HeldOutLoss | None  # rank 0, with --val-dataset
+    validation: HeldOutLoss | None  # rank 0, with --data.val_dataset
 
 
 def prepare(cfg: TrainConfig) -> TrainingRun:
-    """Process group, seeds, data, policy (fresh, --init or --resume), fine-tuning, optimizer, schedule."""
+    """Process group, seeds, data, policy (fresh, --policy.init or --run.resume), fine-tuning, optimizer,
+    schedule."""
     rank, world = _distributed()
-    device = _device(cfg.device)
+    device = _device(cfg.run.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
-    torch.manual_seed(cfg.seed)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.run.seed)
+    random.seed(cfg.run.seed)
+    np.random.seed(cfg.run.seed)
 
+    if rank == 0:
+        save_run_config(cfg)
     cfg, resume_state = resume_from_last(cfg)
 
-    initial = load_checkpoint(cfg.init) if cfg.init is not None else None  # --init or --resume
+    initial = (
+        load_checkpoint(cfg.policy.init) if cfg.policy.init is not None else None
+    )  # --policy.init or --run.resume
     if cfg.stream is not None:
         if world > 1:
-            raise ValueError("--stream-expert trains in one process; run it without torchrun")
+            raise ValueError("--data.stream.suite trains in one process; run it without torchrun")
         if device.type == "cpu":
             _leave_cores_to_workers(cfg.stream.workers)
-        first_job = resume_state.get("stream_next_job", 0) if resume_state else 0
+        first_job = resume_state["stream_next_job"] if resume_state else cfg.stream.first_job
         stream = replace(cfg.stream, first_job=first_job)
-        bundle, loader = _stream_loader(replace(cfg, stream=stream), initial, device)
+        bundle, loader = _stream_loader(replace(cfg, data=replace(cfg.data, stream=stream)), initial, device)
         sampler = None
     else:
         bundle, loader, sampler = _dataset_loader(cfg, initial, device, rank, world)
 
-    fine_tuning = cfg.init is not None and not cfg.resume
-    if cfg.freeze_vision if cfg.freeze_vision is not None else fine_tuning:
+    fine_tuning = cfg.policy.init is not None and not cfg.run.resume
+    if cfg.policy.freeze_vision if cfg.policy.freeze_vision is not None else fine_tuning:
         freeze_vision_tower(bundle.model)
-    if cfg.lora_rank:
-        add_lora(bundle.model, cfg.lora_rank)
+    if cfg.policy.lora_rank:
+        add_lora(bundle.model, cfg.policy.lora_rank)
     model = bundle.model.to(device).train()
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay)
+    optimizer = build_optimizer(model, cfg.optim.lr, cfg.optim.weight_decay)
     start_step = 0
     if resume_state is not None:
         start_step = resume_state["step"]
-        if not cfg.lora_rank:  # LoRA adapters restart from the merged weights: no optimizer state to match
-            load_optimizer(optimizer, last_checkpoint(cfg.out))
+        if (
+            not cfg.policy.lora_rank
+        ):  # LoRA adapters restart from the merged weights: no optimizer state to match
+            load_optimizer(optimizer, last_checkpoint(cfg.run.out))
     for group in optimizer.param_groups:
-        group.setdefault("initial_lr", cfg.lr)  # LambdaLR needs it to start mid-schedule on --resume
+        group.setdefault(
+            "initial_lr", cfg.optim.lr
+        )  # LambdaLR needs it to start mid-schedule on --run.resume
     schedule = ScheduleClock(
-        cfg.warmup_steps, cfg.steps, cfg.max_seconds if cfg.lr_schedule == "time" else 0.0
+        cfg.warmup_steps, cfg.optim.steps, cfg.optim.max_seconds if cfg.optim.schedule == "time" else 0.0
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule.multiplier, last_epoch=start_step - 1)
-    autocast = autocast_for(cfg.precision, device)
+    autocast = autocast_for(cfg.optim.precision, device)
     validation = None
-    if cfg.val_dataset is not None and rank == 0:
-        validation = HeldOutLoss(cfg.val_dataset, bundle, cfg.batch_size, cfg.val_batches, cfg.seed)
+    if cfg.data.val_dataset is not None and rank == 0:
+        validation = HeldOutLoss(
+            cfg.data.val_dataset, bundle, cfg.optim.batch_size, cfg.data.val_batches, cfg.run.seed
+        )
     return TrainingRun(
         cfg,
         rank,
@@ -163,10 +174,10 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         BatchEncoder(
             bundle,
             device,
-            cfg.augment,
+            cfg.augment.enabled,
             getattr(loader, "tasks", ()),
-            cfg.shift_px,
-            cfg.environment_state_teacher,
+            cfg.augment.shift_px,
+            cfg.objects.teacher,
         ),
         autocast,
         start_step,
@@ -177,72 +188,77 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
 def objects_training(cfg: TrainConfig, names: list[str] | None) -> ObjectsTraining:
     """The object modules `cfg` asks for; `names`: the environment state's, for the task choice."""
     return ObjectsTraining(
-        cfg.environment_state_weight,
-        cfg.environment_state_token,
-        tuple(names) if cfg.task_choice else None,
-        expert_fixed_destinations() if cfg.task_choice else (),
-        cfg.arm_frame_features,
-        cfg.instruction_via_choice,
+        cfg.objects.weight,
+        cfg.objects.token,
+        tuple(names) if cfg.objects.task_choice else None,
+        expert_fixed_destinations() if cfg.objects.task_choice else (),
+        cfg.objects.arm_frame,
+        cfg.objects.via_choice,
     )
 
 
 def _dataset_loader(
     cfg: TrainConfig, initial: PolicyBundle | None, device: torch.device, rank: int, world: int
 ) -> tuple[PolicyBundle, DataLoader | DeviceBatches, DistributedSampler | None]:
-    """The policy (fresh or `initial`) and batches of `cfg.dataset`: on the device, or a DataLoader."""
+    """The policy (fresh or `initial`) and batches of `cfg.data.dataset`: on the device, or a DataLoader."""
     tic = time.perf_counter()
     lerobot_dataset, instructions, normalization, arrays = load_training_data(
         cfg, initial.config if initial else model_config(cfg)
     )
-    if initial is not None and not cfg.resume:  # a resumed run keeps the ranges it started with
+    if initial is not None and not cfg.run.resume:  # a resumed run keeps the ranges it started with
         features = lerobot_dataset.meta.features if lerobot_dataset is not None else {}
         initial = fine_tuning_bundle(
             initial,
             normalization,
             feature_names(features.get(OBS_STATE, {}).get("names")),
             feature_names(features.get(ACTION, {}).get("names")),
-            cfg.widen_normalization,
+            cfg.policy.widen_normalization,
         )
     names = None
-    if cfg.task_choice:
+    if cfg.objects.task_choice:
         if lerobot_dataset is not None:
             names = feature_names(lerobot_dataset.meta.features.get(ENVIRONMENT_STATE, {}).get("names"))
         else:
             names = arrays.environment_state_names
         if not names:
             raise ValueError(
-                f"--task-choice: {cfg.dataset} does not name its {ENVIRONMENT_STATE} values (record it "
-                "from the simulator: vla record --source expert, or train with --stream-expert)"
+                f"--objects.task_choice: {cfg.data.dataset} does not name its {ENVIRONMENT_STATE} values "
+                "(record it "
+                "from the simulator: vla record --source expert, or train with --data.stream.suite)"
             )
     bundle = training_policy(
         initial, model_config(cfg), instructions, normalization, objects_training(cfg, names)
     )
-    chunks = ChunkDataset(lerobot_dataset, bundle.config, bundle.normalization, cfg.cache_in_memory, arrays)
+    chunks = ChunkDataset(
+        lerobot_dataset, bundle.config, bundle.normalization, cfg.data.cache_in_memory, arrays
+    )
     if rank == 0 and chunks.arrays is not None:
         seconds = time.perf_counter() - tic
         frames, cameras = len(chunks), len(bundle.config.cameras)
         print(f"loaded {frames} frames x {cameras} cameras in {seconds:.1f} s ({frames / seconds:.0f}/s)")
-    sampler = DistributedSampler(chunks, world, rank, seed=cfg.seed) if world > 1 else None
-    if chunks.arrays is not None and world == 1 and len(chunks) >= cfg.batch_size:
+    sampler = DistributedSampler(chunks, world, rank, seed=cfg.run.seed) if world > 1 else None
+    if chunks.arrays is not None and world == 1 and len(chunks) >= cfg.optim.batch_size:
         config = bundle.config
         loader = DeviceBatches(
             chunks.arrays,
             chunks.camera_keys,
             config.chunk_length,
             device,
-            cfg.batch_size,
-            cfg.seed,
+            cfg.optim.batch_size,
+            cfg.run.seed,
             bundle.normalization,
         )
     else:
         loader = DataLoader(
             chunks,
-            batch_size=cfg.batch_size,
+            batch_size=cfg.optim.batch_size,
             shuffle=sampler is None,
             sampler=sampler,
             collate_fn=collate,
-            drop_last=len(chunks) >= cfg.batch_size * world,
-            num_workers=0 if chunks.arrays is not None else cfg.num_workers,  # decoding workers without cache
+            drop_last=len(chunks) >= cfg.optim.batch_size * world,
+            num_workers=0
+            if chunks.arrays is not None
+            else cfg.data.num_workers,  # decoding workers without cache
         )
     return bundle, loader, sampler
 
@@ -255,11 +271,11 @@ def _stream_loader(
     stream, first = start_stream(cfg.stream)
     try:
         normalization = Normalization.from_lerobot_stats(arrays_stats(arrays_from_episodes(first)))
-        if initial is not None and not cfg.resume:  # a resumed run keeps the ranges it started with
+        if initial is not None and not cfg.run.resume:  # a resumed run keeps the ranges it started with
             initial = fine_tuning_bundle(
-                initial, normalization, ACTION_NAMES, ACTION_NAMES, cfg.widen_normalization
+                initial, normalization, ACTION_NAMES, ACTION_NAMES, cfg.policy.widen_normalization
             )
-        names = expert_environment_state_names(cfg.stream.suite) if cfg.task_choice else None
+        names = expert_environment_state_names(cfg.stream.suite) if cfg.objects.task_choice else None
         instructions = suite_instructions(cfg.stream.suite)
         bundle = training_policy(
             initial, model_config(cfg), instructions, normalization, objects_training(cfg, names)
@@ -273,8 +289,8 @@ def _stream_loader(
             config.chunk_length,
             bundle.normalization,
             device,
-            cfg.batch_size,
-            cfg.seed,
+            cfg.optim.batch_size,
+            cfg.run.seed,
         )
     except BaseException:
         stream.close()

@@ -1,4 +1,4 @@
-"""Training on expert episodes rendered while the policy trains (`vla train --stream-expert SUITE`).
+"""Training on expert episodes rendered while the policy trains (`vla train --data.stream.suite SUITE`).
 
 Why: a policy trained for many epochs on a fixed set of layouts memorises them. The shipped policy
 reached loss 1.0 on its 640 training layouts and 4.1 on new ones, and a fine-tune on 480 new layouts
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
+from vla.config_cli import option
 from vla.models.normalization import Normalization
 from vla.record_arrays import SEEDS_PER_JOB, ExpertJob, run_expert_job
 from vla.training.interrupt import STOP_SIGNALS
@@ -42,21 +43,24 @@ STREAM_FIRST_SEED = 1_000_000
 
 @dataclass(frozen=True)
 class StreamConfig:
-    suite: str = "tabletop"
-    workers: int = 1  # expert processes rendering beside the training process
-    capacity: int = 20_000  # frames the ring holds (98 KB each for two 128 x 128 cameras)
-    start_frames: int = 2_000  # frames to wait for before the first step
-    first_seed: int = STREAM_FIRST_SEED
-    first_job: int = 0  # a resumed run's `stream_next_job`
-    noise_deg: float = 0.0  # burst perturbations of the expert's executed arm targets (sim/expert_noise.py)
-    absent_share: float | None = None  # share of absent-object tasks (None: the suite's default)
+    """Expert episodes rendered while the policy trains, instead of a dataset (module docstring)."""
+
+    suite: str = option("", "stream this suite's expert episodes (tabletop, tabletop_compose; empty: off)")
+    workers: int = option(1, "expert processes rendering beside training")
+    capacity: int = option(20_000, "frames the ring holds (98 KB each)")
+    start_frames: int = option(2_000, "frames rendered before the first step")
+    first_seed: int = option(STREAM_FIRST_SEED, "first layout seed (above every recorded or evaluated seed)")
+    first_job: int = option(0, "first job of the stream (a resumed run continues its own)")
+    noise_deg: float = option(0.0, "DART: push the executed arm targets off the plan by up to this, deg")
+    absent_share: float | None = option(None, "share of absent-object tasks (none: the suite's)")
 
     def __post_init__(self) -> None:
         if self.workers < 1:
-            raise ValueError(f"--stream-workers must be at least 1, got {self.workers}")
+            raise ValueError(f"--data.stream.workers must be at least 1, got {self.workers}")
         if not 0 < self.start_frames <= self.capacity:
             raise ValueError(
-                f"--stream-start-frames ({self.start_frames}) must be in 1..--stream-frames ({self.capacity})"
+                f"--data.stream.start_frames ({self.start_frames}) must be in 1..--data.stream.capacity "
+                f"({self.capacity})"
             )
 
 
@@ -162,7 +166,9 @@ def stream_batches(
     rendered = sorted(first[0]["images"])
     missing = [key for key in camera_keys if key not in rendered]
     if missing:
-        raise KeyError(f"--stream-expert {stream.config.suite}: no camera {missing}; it renders {rendered}")
+        raise KeyError(
+            f"--data.stream.suite {stream.config.suite}: no camera {missing}; it renders {rendered}"
+        )
     ring = FrameRing(
         stream.config.capacity,
         camera_keys,

@@ -1,77 +1,152 @@
-"""`TrainConfig`: the typed options of one `vla train` run, checked when built."""
+"""`TrainConfig`: every option of one `vla train` run, as one typed tree, checked when built.
+
+The `vla train` command line is generated from it (vla/config_cli.py), a run folder and each checkpoint
+keep it as `train_config.json`, and `--config <that file>` runs it again. Named presets (`TRAIN_PRESETS`)
+are starting points: `vla train --preset tabletop_nano --optim.lr 5e-4`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from vla.training.precision import check_precision
+from vla.config_cli import group, option
+from vla.training.precision import PRECISIONS, check_precision
 from vla.training.stream import StreamConfig
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    dataset: Path | None  # a LeRobot v3 dataset, or a frame cache (vla.training.frames.save_arrays)
-    out: Path
-    preset: str = "nano"
-    steps: int = 10_000
-    batch_size: int = 64
-    lr: float = 3e-4
-    weight_decay: float = 0.01
-    warmup_steps: int = 500
-    grad_clip: float = 1.0
-    save_every: int = 2_000
-    log_every: int = 50
-    seed: int = 0
-    device: str = "auto"
-    num_workers: int = 0
-    augment: bool = True
-    shift_px: int = 6  # random image shift of the augmentation, pixels (0: colour jitter only)
-    environment_state_weight: float = 0.0  # > 0: auxiliary object-position loss (needs environment state)
-    environment_state_token: bool = False  # the head's predicted positions feed the language model
-    task_choice: bool = False  # the token's task values: the instruction's choice among the predicted objects
-    arm_frame_features: bool = False  # the token also carries the task objects' bearing and reach
-    instruction_via_choice: bool = False  # the actions see the instruction only through the task choice
-    environment_state_teacher: float = (
-        0.0  # share of training samples whose token gets the recorded positions
+class RunConfig:
+    out: Path | None = option(None, "run folder: checkpoints/, tensorboard/, train_config.json (required)")
+    seed: int = option(0, "seed of the weights, batches and augmentation")
+    device: str = option("auto", "auto | cpu | cuda | cuda:N")
+    resume: bool = option(False, "continue from <out>/checkpoints/last")
+    save_every: int = option(2_000, "steps between checkpoints")
+    log_every: int = option(50, "steps between log lines")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: Path | None = option(None, "a LeRobot v3 dataset or a frame cache (vla record --arrays)")
+    val_dataset: Path | None = option(None, "held-out episodes: their loss at the start and every checkpoint")
+    val_batches: int = option(8, "held-out batches per validation")
+    cache_in_memory: bool = option(True, "decode the dataset's frames once, into memory")
+    num_workers: int = option(0, "decoding processes when not cached")
+    stream: StreamConfig = group(StreamConfig, "instead of a dataset: the expert, rendered while training")
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    kind: str = option(
+        "vla", "vla, or LeRobot's act / diffusion on the same batches", choices=("vla", "act", "diffusion")
     )
-    cache_in_memory: bool = True
-    resume: bool = False
-    init: Path | None = None  # fine-tune from this checkpoint
-    backbone: Path | None = None  # pretrained SmolVLM folder instead of the preset's scratch backbone
-    freeze_vision: bool | None = None  # default: frozen when fine-tuning (--init), trained otherwise
-    lora_rank: int = 0  # > 0: train LoRA adapters on the language model instead of its weights
-    max_seconds: float = 0.0  # > 0: stop (and save) once this run has trained this long
-    lr_schedule: str = "steps"  # "time": the cosine also follows the share of max_seconds trained
-    stop_at_step: int = 0  # > 0: stop (and save) at this step, though the lr schedule spans `steps`
-    val_dataset: Path | None = None  # held-out episodes: loss at the start and at every checkpoint
-    val_batches: int = 8  # batches of `batch_size` held-out samples per validation
-    precision: str = "auto"  # "bf16" | "fp32" autocast; auto: bf16 on CUDA, fp32 on the CPU
-    widen_normalization: bool = True  # with --init: widen the ranges the data leaves (False: refuse the data)
-    stream: StreamConfig | None = None  # instead of `dataset`: expert episodes rendered while training
+    model: str = option(
+        "nano", "architecture preset (vla/models/configuration_vla.py)", choices=("nano", "debug")
+    )
+    init: Path | None = option(None, "fine-tune this checkpoint")
+    backbone: Path | None = option(None, "a local pretrained SmolVLM folder (never downloaded)")
+    freeze_vision: bool | None = option(None, "freeze the vision tower (none: frozen with init)")
+    lora_rank: int = option(0, "> 0: train LoRA adapters of this rank instead (peft)")
+    widen_normalization: bool = option(True, "with init: widen ranges the data leaves, naming each joint")
+
+
+@dataclass(frozen=True)
+class ObjectsConfig:
+    weight: float = option(0.0, "weight of the object-position loss on the image tokens (0: off)")
+    token: bool = option(False, "the predicted positions enter the model as an objects token")
+    teacher: float = option(0.0, "share of samples whose token shows the recorded positions")
+    task_choice: bool = option(False, "the instruction picks the token's object and destination")
+    arm_frame: bool = option(False, "the token carries their bearing and reach from the arm's base")
+    via_choice: bool = option(False, "the instruction reaches the actions only through the choice")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    steps: int = option(10_000, "optimiser steps (the cosine's length)")
+    batch_size: int = option(64, "samples per step (per GPU)")
+    lr: float = option(3e-4, "peak learning rate (AdamW)")
+    weight_decay: float = option(0.01, "AdamW weight decay")
+    warmup_steps: int = option(500, "linear warmup (at most a tenth of steps)")
+    grad_clip: float = option(1.0, "gradient-norm clip")
+    schedule: str = option(
+        "steps", "the cosine follows the steps, or the share of max_seconds", choices=("steps", "time")
+    )
+    max_seconds: float = option(0.0, "> 0: stop and save after this long")
+    stop_at_step: int = option(0, "> 0: stop and save here, the schedule still spanning steps")
+    precision: str = option("auto", "autocast; auto: bf16 on CUDA, fp32 on a CPU", choices=PRECISIONS)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    enabled: bool = option(True, "random image shifts and colour jitter")
+    shift_px: int = option(6, "largest shift, pixels (0: colour jitter only)")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Train the policy on a LeRobot dataset or the expert stream (torchrun --nproc-per-node=N for DDP)."""
+
+    run: RunConfig = group(RunConfig, "the run")
+    data: DataConfig = group(DataConfig, "what it trains on")
+    policy: PolicyConfig = group(PolicyConfig, "what it trains")
+    objects: ObjectsConfig = group(ObjectsConfig, "object grounding of the shipped policy (vla/models/)")
+    optim: OptimConfig = group(OptimConfig, "optimisation")
+    augment: AugmentConfig = group(AugmentConfig, "augmentation")
+
+    @property
+    def stream(self) -> StreamConfig | None:
+        """The expert stream it trains on, or None when it trains on `data.dataset`."""
+        return self.data.stream if self.data.stream.suite else None
 
     def __post_init__(self) -> None:
-        if (self.dataset is None) == (self.stream is None):
-            raise ValueError("train on --dataset or on --stream-expert, exactly one of them")
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError("--steps and --batch-size must be at least 1")
-        if self.val_batches < 1:
-            raise ValueError("--val-batches must be at least 1")
-        check_precision(self.precision)
-        if self.lr_schedule not in ("steps", "time"):
-            raise ValueError(f"--lr-schedule is steps or time; got {self.lr_schedule!r}")
-        if self.lr_schedule == "time" and (self.max_seconds <= 0 or self.resume):
+        if self.run.out is None:
+            raise ValueError("--run.out is required: the run folder")
+        if (self.data.dataset is None) == (self.stream is None):
+            raise ValueError("train on --data.dataset or on --data.stream.suite, exactly one of them")
+        optim = self.optim
+        if optim.steps < 1 or optim.batch_size < 1 or self.data.val_batches < 1:
+            raise ValueError("--optim.steps, --optim.batch_size and --data.val_batches must be at least 1")
+        check_precision(optim.precision)
+        if optim.schedule == "time" and (optim.max_seconds <= 0 or self.run.resume):
             raise ValueError(
-                "--lr-schedule time needs --max-seconds (the cap it decays towards) and no --resume "
-                "(the first run's clock is not kept)"
+                "--optim.schedule time needs --optim.max_seconds (the cap it decays towards) and no "
+                "--run.resume (the first run's clock is not kept)"
             )
-        if not 0.0 <= self.environment_state_teacher <= 1.0:
-            raise ValueError(
-                f"--environment-state-teacher is a share in [0, 1]; got {self.environment_state_teacher}"
-            )
-        if self.environment_state_teacher > 0 and not self.environment_state_token:
-            raise ValueError("--environment-state-teacher needs --environment-state-token")
-        if self.arm_frame_features and not self.environment_state_token:
-            raise ValueError("--arm-frame-features needs --environment-state-token")
-        if self.shift_px < 0 or self.environment_state_weight < 0:
-            raise ValueError("--shift-px and --environment-state-weight must be >= 0")
+        objects = self.objects
+        if not 0.0 <= objects.teacher <= 1.0:
+            raise ValueError(f"--objects.teacher is a share in [0, 1]; got {objects.teacher}")
+        if (objects.teacher > 0 or objects.arm_frame) and not objects.token:
+            raise ValueError("--objects.teacher and --objects.arm_frame need --objects.token")
+        if self.augment.shift_px < 0 or objects.weight < 0:
+            raise ValueError("--augment.shift_px and --objects.weight must be >= 0")
+
+    @property
+    def warmup_steps(self) -> int:
+        """The warmup the schedule uses: at most a tenth of the run."""
+        return min(self.optim.warmup_steps, max(1, self.optim.steps // 10))
+
+
+# The shipped policy's recipe from scratch: the expert stream with DART noise and every object module the
+# shipped policies/tabletop_nano has (its training_state.json). The shipped weights came from a chain of
+# fine-tunes (recipes/README.md); this preset is that chain's settings as one run.
+TABLETOP_NANO = TrainConfig(
+    run=RunConfig(out=Path("runs/tabletop_nano"), save_every=500),
+    data=DataConfig(stream=StreamConfig(suite="tabletop", capacity=30_000, noise_deg=3.0)),
+    objects=ObjectsConfig(
+        weight=1.0, token=True, teacher=1.0, task_choice=True, arm_frame=True, via_choice=True
+    ),
+    optim=OptimConfig(batch_size=32, lr=1e-4, warmup_steps=100, steps=100_000, precision="bf16"),
+    augment=AugmentConfig(shift_px=0),
+)
+
+TRAIN_PRESETS: dict[str, TrainConfig] = {
+    "tabletop_nano": TABLETOP_NANO,
+    # tests and smoke runs: the tiny architecture on the expert stream, a few steps on a CPU
+    "debug": replace(
+        TABLETOP_NANO,
+        run=RunConfig(out=Path("runs/debug"), save_every=20, log_every=5),
+        data=DataConfig(stream=StreamConfig(suite="tabletop", capacity=500, start_frames=100)),
+        policy=PolicyConfig(model="debug"),
+        optim=OptimConfig(batch_size=8, lr=1e-3, warmup_steps=2, steps=20, precision="fp32"),
+    ),
+}

@@ -1,4 +1,4 @@
-"""Held-out loss during training (`vla train --val-dataset`): the chunk loss on episodes never trained on.
+"""Held-out loss during training (`vla train --data.val_dataset`): the chunk loss on unseen episodes.
 
 Why it matters: behaviour cloning from pixels memorises its training episodes long before it
 generalises. The shipped policy trained on 640 expert episodes for ~10 epochs reached loss 1.0 on them
@@ -51,7 +51,7 @@ class HeldOutLoss:
         source, arrays = open_training_source(dataset, bundle.config)  # frames decoded into memory once
         chunks = ChunkDataset(source, bundle.config, bundle.normalization, True, arrays)
         if len(chunks) == 0:
-            raise ValueError(f"--val-dataset {dataset}: no frames")
+            raise ValueError(f"--data.val_dataset {dataset}: no frames")
         count = min(len(chunks), batch_size * batches)
         picked = np.random.default_rng(seed).choice(len(chunks), size=count, replace=False)
         picked.sort()

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# HISTORICAL: written for the `vla train` command line before 2026-12-06; run it from a checkout of 25ab09a.
 # The perception/grounding split of docs/RESULTS.md ("With exact object positions"), as run on CPU-2:
 # nano from scratch on streamed fresh layouts with the objects token always showing the recorded object
 # positions (`--environment-state-teacher 1.0`, no grounding query, so the token carries all 22 values),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# HISTORICAL: written for the `vla train` command line before 2026-12-06; run it from a checkout of 25ab09a.
 # Two continuations of the shipped policy as run on CPU-2 (docs/LOG.md, 2026-12-02 morning), each from
 # `nano_arm` step 3,000 (recipes/cpu_oracle_tabletop.sh stage 6) with the oracle recipe's flags, each evaluated
 # on the seeds the shipped policy's 25-episode figures use:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# HISTORICAL: written for the `vla train` command line before 2026-12-06; run it from a checkout of 25ab09a.
 # The shipped policy retaught with radial grasps (docs/LOG.md, 2026-12-02 evening and 2026-12-03 evening), as
 # run on CPU-2. The scripted expert closes its jaws along the line from the base to the cube whatever the
 # cube's yaw (sim/expert.py `_grasp_yaw`), so the pan and roll of a grasp are functions of the cube's position,
