@@ -167,7 +167,8 @@ def test_prepare_checkpoint_tags_the_config_and_leaves_the_weights(tmp_path):
     shutil.copytree(SHIPPED, folder)
     config = json.loads((folder / "config.json").read_text())
     del config["type"]  # as `vla train` writes it
-    (folder / "config.json").write_text(json.dumps(config))
+    # as an older vla wrote it: a field this one migrates away, which LeRobot's strict parser would refuse
+    (folder / "config.json").write_text(json.dumps(config | {"grounding_dims": 0}))
     for name in ("policy_preprocessor.json", "policy_postprocessor.json"):
         (folder / name).unlink()
     weights = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
@@ -175,7 +176,7 @@ def test_prepare_checkpoint_tags_the_config_and_leaves_the_weights(tmp_path):
     prepare_checkpoint(folder)
     prepare_checkpoint(folder)  # twice changes nothing
     tagged = json.loads((folder / "config.json").read_text())
-    assert tagged == {"type": "vla_checkpoint", **config}
+    assert tagged == {"type": "vla_checkpoint", **config}  # tagged, and the migrated field is gone
     assert (folder / "policy_preprocessor.json").is_file() and (
         folder / "policy_postprocessor.json"
     ).is_file()

@@ -193,8 +193,8 @@ if __name__ == "__main__":  # regenerate the golden file after an intended numer
 
 
 def test_the_shipped_policy_re_saved_gives_identical_actions(tmp_path):
-    """The shipped config.json predates the model's current config (it carries the removed
-    `grounding_dims`); loaded through the migration and saved again, the policy acts bit for bit the same."""
+    """The shipped policy, loaded and saved again by this vla (its config.json was re-saved when
+    `grounding_dims` was removed), acts bit for bit the same."""
     from tests.test_runtime import observation
 
     shipped = load_checkpoint(Path(__file__).parents[1] / "policies" / "tabletop_nano")

@@ -272,8 +272,12 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):
         robot.follow = None
         robot.position = robot.position + np.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0])  # wrist_roll jumps 1 rad
         moved = time.time()
-        test.spin_for(1.0, robot.publish)
-        assert "replanning from the measured state: wrist_roll is 1.0" in policy.output()
+        # On a loaded machine the node may still be waiting for a chunk when the robot jumps: the replan
+        # comes with the next one, so wait for it rather than for a fixed second.
+        replanned = "replanning from the measured state: wrist_roll is 1.0"
+        replanned_in_time = test.spin_until(lambda: replanned in policy.output(), 10, robot.publish)
+        assert replanned_in_time, policy.output()[-1500:]
+        test.spin_for(0.5, robot.publish)
         # Commanded wrist_roll: the rate limit (0.1 rad a step) allows no jump but the re-anchoring one.
         rolls = [m.points[0].positions[4] for t, m in monitor.commands if t > moved - 2 * PERIOD]
         jumps = [(a, b) for a, b in itertools.pairwise(rolls) if abs(b - a) > 0.5]
@@ -281,8 +285,9 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):
         from std_msgs.msg import String
 
         robot.instruction.publish(String(data="pick up the green cube"))
-        test.spin_for(1.0, robot.publish)
-        assert "replanning from the measured state: new instruction" in policy.output()
+        replanned = "replanning from the measured state: new instruction"
+        replanned_in_time = test.spin_until(lambda: replanned in policy.output(), 10, robot.publish)
+        assert replanned_in_time, policy.output()[-1500:]
 
         # Deactivate holds; cleanup frees the model.
         assert change_state(test, Transition.TRANSITION_DEACTIVATE)
