@@ -71,8 +71,9 @@ def parse(cls: type, argv: list[str], presets: dict[str, Any]) -> Any:
                 raise KeyError(f"--preset {value}: no such preset; the presets are {', '.join(presets)}")
             values = merged(values, to_dict(presets[value]))
         else:
+            from_file = read_file(Path(value))  # its own errors name the file
             try:
-                values = merged(values, read_file(Path(value)))
+                values = merged(values, from_file)
             except ValueError as error:
                 raise ValueError(f"--config {value}: {error}") from None
     # the preset, then the file, then the options: the file is read before the options are applied
@@ -81,9 +82,10 @@ def parse(cls: type, argv: list[str], presets: dict[str, Any]) -> Any:
 
 def defaults(cls: type) -> dict:
     """The type's own defaults as a nested dict (without building it: a required option may be unset)."""
+    hints = typing.get_type_hints(cls)
     values = {}
     for field in dataclasses.fields(cls):
-        kind = typing.get_type_hints(cls)[field.name]
+        kind = hints[field.name]
         values[field.name] = defaults(kind) if dataclasses.is_dataclass(kind) else field.default
     return values
 
@@ -270,5 +272,4 @@ def _optional(kind: Any) -> Any | None:
 def _type_name(kind: Any) -> str:
     optional = _optional(kind)
     inner = optional if optional is not None else kind
-    name = {bool: "BOOL", int: "INT", float: "FLOAT", str: "TEXT", Path: "PATH"}.get(inner, str(inner))
-    return name
+    return {bool: "BOOL", int: "INT", float: "FLOAT", str: "TEXT", Path: "PATH"}.get(inner, str(inner))

@@ -13,8 +13,6 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from vla.baselines.lerobot_policies import BaselineTrainer, baseline_chunk_length, baseline_stats
 from vla.contract import CAMERA_NAMES, camera_key
 from vla.training.batches import DeviceBatches
@@ -26,6 +24,7 @@ from vla.training.frames import (
     open_arrays,
 )
 from vla.training.interrupt import StopSignals
+from vla.training.run_setup import training_device
 from vla.training.stream import StreamBatches, start_stream, stream_batches
 from vla.training.train_config import TrainConfig
 
@@ -45,9 +44,7 @@ def training_arrays(dataset: Path) -> DatasetArrays:
 
 def train_baseline(cfg: TrainConfig) -> dict:
     """Train, save every `save_every` steps and at the end; returns (and writes) the training summary."""
-    device = torch.device(
-        ("cuda" if torch.cuda.is_available() else "cpu") if cfg.run.device == "auto" else cfg.run.device
-    )
+    device = training_device(cfg.run.device)
     stream = None
     if cfg.stream is not None:
         stream, first = start_stream(cfg.stream)

@@ -33,11 +33,15 @@ def fresh_bundle(config: VLAConfig, instructions: list[str], normalization: Norm
         text_tokenizer = Tokenizer.from_file(str(Path(config.backbone_path) / "tokenizer.json"))
     else:  # a word vocabulary from the instructions the dataset actually holds
         text_tokenizer = build_word_tokenizer(instructions)
-    ranges = normalization.environment_state
-    environment_ranges = (ranges.low, ranges.high) if ranges is not None else None
-    model = VLAModel(config, text_tokenizer.get_vocab_size(), environment_ranges=environment_ranges)
+    ranges = low_high(normalization.environment_state)
+    model = VLAModel(config, text_tokenizer.get_vocab_size(), environment_ranges=ranges)
     action_tokenizer = BinningActionTokenizer(BinningConfig(config.n_action_bins, config.action_dim))
     return PolicyBundle(config, model, normalization, text_tokenizer, action_tokenizer)
+
+
+def low_high(ranges: RangeNormalizer | None) -> tuple | None:
+    """(low, high) (E,) of the environment state's normalisation, as `VLAModel` takes them, or None."""
+    return (ranges.low, ranges.high) if ranges is not None else None
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,7 @@ def training_policy(
         return fresh_bundle(config, instructions, normalization)
     model = initial.model
     if config != initial.config:
-        environment_ranges = (ranges.low, ranges.high) if ranges is not None else None
-        model = rebuilt(initial.model, config, environment_ranges)
+        model = rebuilt(initial.model, config, low_high(ranges))
     normalization = replace(initial.normalization, environment_state=ranges)
     return replace(initial, config=config, model=model, normalization=normalization)
 

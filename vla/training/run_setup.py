@@ -51,7 +51,8 @@ def _leave_cores_to_workers(workers: int) -> None:
         )
 
 
-def _device(name: str) -> torch.device:
+def training_device(name: str) -> torch.device:
+    """`--run.device`: "auto" is the GPU when there is one, else the CPU; any other name as torch reads it."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
@@ -103,7 +104,7 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
     """Process group, seeds, data, policy (fresh, --policy.init or --run.resume), fine-tuning, optimizer,
     schedule."""
     rank, world = _distributed()
-    device = _device(cfg.run.device)
+    device = training_device(cfg.run.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
@@ -223,8 +224,8 @@ def _dataset_loader(
         if not names:
             raise ValueError(
                 f"--objects.task_choice: {cfg.data.dataset} does not name its {ENVIRONMENT_STATE} values "
-                "(record it "
-                "from the simulator: vla record --source expert, or train with --data.stream.suite)"
+                "(record it from the simulator: vla record --source expert, or train with "
+                "--data.stream.suite)"
             )
     bundle = training_policy(
         initial, model_config(cfg), instructions, normalization, objects_training(cfg, names)
@@ -249,6 +250,7 @@ def _dataset_loader(
             bundle.normalization,
         )
     else:
+        decoders = 0 if chunks.arrays is not None else cfg.data.num_workers  # decoding workers without cache
         loader = DataLoader(
             chunks,
             batch_size=cfg.optim.batch_size,
@@ -256,9 +258,7 @@ def _dataset_loader(
             sampler=sampler,
             collate_fn=collate,
             drop_last=len(chunks) >= cfg.optim.batch_size * world,
-            num_workers=0
-            if chunks.arrays is not None
-            else cfg.data.num_workers,  # decoding workers without cache
+            num_workers=decoders,
         )
     return bundle, loader, sampler
 
