@@ -32,7 +32,7 @@ def localisation_mm(policy, observation: dict, instruction: str) -> tuple[float,
 
     policy = getattr(policy, "policy", policy)  # an oracle wrapper's VLAPolicy
     model = getattr(policy, "model", None)
-    if model is None or model.environment_head is None:
+    if model is None or model.objects is None:
         return None
     batch = policy.batch_from_observation(policy_observation(observation, instruction))
     with torch.inference_mode():

@@ -48,15 +48,15 @@ def test_a_policy_gains_the_features_unchanged_and_they_move_its_actions_once_tr
     obs = observation(plain.config.vision.image_size)
     before = VLAPolicy(plain).infer(obs)["actions"]
     located = located_bundle(arm_frame=True)  # the same seed, with the features added
-    assert located.config.arm_frame_features and located.model.arm_frame is not None
+    assert located.config.arm_frame_features and located.model.objects.arm_frame is not None
     np.testing.assert_array_equal(VLAPolicy(located).infer(obs)["actions"], before)
     with torch.no_grad():
-        torch.nn.init.normal_(located.model.arm_frame.proj.weight, std=5.0)
-        located.model.environment_head.proj.bias[-6:] = torch.tensor([0.5, 0.5, 0.0, 0.0, 0.0, 0.0])
+        torch.nn.init.normal_(located.model.objects.arm_frame.proj.weight, std=5.0)
+        located.model.objects.environment_head.proj.bias[-6:] = torch.tensor([0.5, 0.5, 0.0, 0.0, 0.0, 0.0])
     after = VLAPolicy(located).infer(obs)["actions"]
     assert not np.allclose(after, before)
     loaded = load_checkpoint(save_checkpoint(tmp_path / "checkpoint", located))
-    np.testing.assert_allclose(loaded.model.arm_frame.low.numpy(), LOW[-6:])
+    np.testing.assert_allclose(loaded.model.objects.arm_frame.low.numpy(), LOW[-6:])
     np.testing.assert_allclose(VLAPolicy(loaded).infer(obs)["actions"], after)
 
 

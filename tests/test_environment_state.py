@@ -128,7 +128,7 @@ def test_training_learns_to_locate_the_objects(cache, tmp_path):
     assert config["environment_state_dim"] == 22
     bundle = load_checkpoint(last)
     assert bundle.normalization.environment_state is not None
-    assert bundle.model.environment_head.proj.out_features == 22
+    assert bundle.model.objects.environment_head.proj.out_features == 22
     # The head is a training signal only: inference needs no environment state.
     policy = VLAPolicy(bundle)
     arrays = open_arrays(folder, CAMERAS)
@@ -151,11 +151,11 @@ def test_fine_tuning_adds_the_head_to_a_policy_without_one(cache, tmp_path):
     plain = Normalization.from_lerobot_stats({k: stats[k] for k in ("observation.state", "action")})
     bundle = fresh_bundle(preset("debug"), sorted(set(arrays.tasks)), plain)
     save_checkpoint(tmp_path / "plain", bundle)
-    assert bundle.model.environment_head is None
+    assert bundle.model.objects is None
     data = Normalization.from_lerobot_stats(stats)
     located = with_objects(bundle, data)
-    assert located.config.environment_state_dim == 22 and located.model.environment_head is not None
-    assert located.model is not bundle.model and bundle.model.environment_head is None  # built anew
+    assert located.config.environment_state_dim == 22 and located.model.objects.environment_head is not None
+    assert located.model is not bundle.model and bundle.model.objects is None  # built anew
     assert located.normalization.environment_state is data.environment_state
     assert located.normalization.state is plain.state  # the policy's own normalisation otherwise stays
     obs = {key: np.array(arrays.frames[key][0]) for key in CAMERAS}
@@ -204,19 +204,19 @@ def test_objects_token_carries_the_predicted_positions(tmp_path):
     env_range = RangeNormalizer(np.zeros(22, np.float32), np.ones(22, np.float32))
     data = Normalization(bundle.normalization.state, bundle.normalization.action, env_range)
     located = with_objects(bundle, data, token=True)
-    assert located.config.environment_state_token and located.model.environment_proj.in_features == 22
+    assert located.config.environment_state_token and located.model.objects.environment_proj.in_features == 22
     model = located.model.eval()
     with torch.no_grad():
-        model.environment_head.proj.bias += 1.0
+        model.objects.environment_head.proj.bias += 1.0
     unread = model(batch)
     with torch.no_grad():
-        model.environment_head.proj.bias -= 1.0
+        model.objects.environment_head.proj.bias -= 1.0
     torch.testing.assert_close(model(batch), unread)  # zero projection: the predictions do not reach it
-    torch.nn.init.normal_(model.environment_proj.weight, std=1.0)
+    torch.nn.init.normal_(model.objects.environment_proj.weight, std=1.0)
     logits, objects = model(batch, with_environment_state=True)
     assert objects.shape == (2, 22) and not torch.allclose(logits, unread)
     with torch.no_grad():
-        model.environment_head.proj.bias += 1.0  # other predicted positions -> other actions
+        model.objects.environment_head.proj.bias += 1.0  # other predicted positions -> other actions
     assert not torch.allclose(model(batch), logits)
     # Teacher forcing: the rows shown the recorded positions no longer depend on the prediction.
     recorded = dataclasses.replace(
@@ -224,7 +224,7 @@ def test_objects_token_carries_the_predicted_positions(tmp_path):
     )
     shown = model(recorded)
     with torch.no_grad():
-        model.environment_head.proj.bias -= 1.0
+        model.objects.environment_head.proj.bias -= 1.0
     again = model(recorded)
     torch.testing.assert_close(again[0], shown[0])
     assert not torch.allclose(again[1], shown[1])
@@ -281,7 +281,7 @@ def located_policy(seed: int):
     env_range = RangeNormalizer(np.zeros(22, np.float32), np.ones(22, np.float32))
     data = Normalization(bundle.normalization.state, bundle.normalization.action, env_range)
     located = with_objects(bundle, data, token=True)
-    torch.nn.init.normal_(located.model.environment_proj.weight, std=1.0)
+    torch.nn.init.normal_(located.model.objects.environment_proj.weight, std=1.0)
     return located
 
 
@@ -307,7 +307,7 @@ def test_oracle_objects_read_the_simulator_positions_instead_of_the_prediction(t
     assert not np.allclose(oracle.infer(near)["actions"], oracle.infer(far)["actions"])
     shown, guessed = oracle.infer(near)["actions"], predicted.infer(near)["actions"]
     with torch.no_grad():
-        located.model.environment_head.proj.bias += 1.0  # another prediction: the oracle ignores it
+        located.model.objects.environment_head.proj.bias += 1.0  # another prediction: the oracle ignores it
     np.testing.assert_allclose(oracle.infer(near)["actions"], shown)
     assert not np.allclose(predicted.infer(near)["actions"], guessed)  # while the prediction reaches it
     with pytest.raises(KeyError, match=re.escape("observation.environment_state")):

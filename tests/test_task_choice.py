@@ -122,15 +122,15 @@ def test_a_trained_choice_grows_new_destinations_without_changing_its_choices(en
     )
     torch.manual_seed(0)
     model = VLAModel(config, 40, environment_ranges=(normalizer.low, normalizer.high))
-    features = torch.randn(5, model.task_choice.norm.normalized_shape[0])
+    features = torch.randn(5, model.objects.task_choice.norm.normalized_shape[0])
     with torch.no_grad():
-        before = model.task_choice.logits(features)[1].softmax(dim=1)
+        before = model.objects.task_choice.logits(features)[1].softmax(dim=1)
     wider = dataclasses.replace(
         config,
         task_destination_sources=destinations + (NO_DESTINATION,) * 2,
         task_destination_constants=((0.0, 0.0, 0.0),) * len(destinations) + SIDES,
     )
-    head = rebuilt(model, wider).task_choice
+    head = rebuilt(model, wider).objects.task_choice
     with torch.no_grad():
         after = head.logits(features)[1].softmax(dim=1)
     assert after.shape == (5, 9)
@@ -177,7 +177,7 @@ def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, t
     assert config["task_object_sources"] == [list(t) for t in task_choice_sources(NAMES)[0]]
     assert config["task_destination_constants"][-2:] == [list(side) for side in SIDES]
     bundle = load_checkpoint(last)
-    head = bundle.model.task_choice
+    head = bundle.model.objects.task_choice
     np.testing.assert_array_equal(head.low.numpy(), bundle.normalization.environment_state.low)
     arrays = open_arrays(folder, CAMERAS)
     obs = {key: np.array(arrays.frames[key][0]) for key in CAMERAS}
@@ -221,9 +221,9 @@ def via_choice_model(via_choice: bool):
     )
     torch.manual_seed(0)
     model = VLAModel(config, text_vocab_size=12).eval()
-    for parameter in model.environment_proj.parameters():  # a trained token: not the zero init
+    for parameter in model.objects.environment_proj.parameters():  # a trained token: not the zero init
         torch.nn.init.normal_(parameter, std=0.5)
-    model.task_choice.forward = lambda features, scene: torch.zeros(len(scene), 6)
+    model.objects.task_choice.forward = lambda features, scene: torch.zeros(len(scene), 6)
     return model
 
 

@@ -87,7 +87,8 @@ def probe_task_choice(checkpoint, suite: str = "tabletop") -> list[TaskChoicePro
 
     bundle = load_checkpoint(checkpoint)
     model = bundle.model.eval()
-    if model.task_choice is None:
+    choice = model.objects.task_choice if model.objects is not None else None
+    if choice is None:
         raise ValueError(f"{checkpoint}: this policy was not trained with --objects.task_choice")
     encoder = InstructionEncoder(bundle.config, bundle.text_tokenizer)
     env = TabletopEnv(suite=suite, render_mode=None, pixels=False)
@@ -101,12 +102,12 @@ def probe_task_choice(checkpoint, suite: str = "tabletop") -> list[TaskChoicePro
             words, sentence = encoder(texts)
             with torch.inference_mode():
                 features = model.instruction_features(VLABatch(None, None, words, sentence))
-                object_logits, destination_logits = model.task_choice.logits(features)
-            objects = model.task_choice.object_sources[object_logits.argmax(dim=1)]  # (n, 3)
+                object_logits, destination_logits = choice.logits(features)
+            objects = choice.object_sources[object_logits.argmax(dim=1)]  # (n, 3)
             destination = destination_logits.argmax(dim=1)
-            destinations = model.task_choice.destination_sources[destination]  # (n, 3)
+            destinations = choice.destination_sources[destination]  # (n, 3)
             # (n, 3) metres: what the chosen destinations read where their sources are -1
-            places = model.task_choice.destination_constants[destination]
+            places = choice.destination_constants[destination]
             right = (
                 (objects == torch.from_numpy(sources[:3])).all(dim=1)
                 & (destinations == torch.from_numpy(sources[3:])).all(dim=1)

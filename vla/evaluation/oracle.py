@@ -34,7 +34,7 @@ class OracleObjectsPolicy:
         if mode not in ORACLE_MODES:
             raise ValueError(f"--oracle-objects {mode}: one of {', '.join(ORACLE_MODES)}")
         model, normalizer = policy.model, policy.bundle.normalization.environment_state
-        if model.environment_proj is None or normalizer is None:
+        if model.objects is None or not model.objects.has_token or normalizer is None:
             raise ValueError(
                 "--oracle-objects needs a policy trained with --objects.token (this one has no objects token)"
             )

@@ -40,10 +40,7 @@ KEEP_FLOAT = (
     "model.state_proj",
     "model.action_head",
     "decoding",
-    "model.environment_head",
-    "model.environment_proj",
-    "model.task_choice",
-    "model.arm_frame",
+    "model.objects",
     "model.backbone.vision_model.embeddings.patch_embedding",
 )
 

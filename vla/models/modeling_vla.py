@@ -7,13 +7,10 @@ Input sequence to the language model, per sample (D = language model width):
 
 The language model is causal, so the T action queries at the end attend to everything before them.
 Pad words are masked out. Output: control-token logits (B, T, A, n_bins), decoded to normalised
-actions by the bin centres (`vla.tokenization.BinningActionTokenizer`). With `environment_state_dim`,
-training also reads object positions out of the image tokens (vla/models/environment_head.py); with
-`environment_state_token`, those predicted positions are the `objects` token the actions are read after;
-with the task choice (`task_object_sources`), the token's instruction
-object and destination are the predicted positions of the objects the words pick
-(vla/models/task_choice.py); with `instruction_via_choice`, the sentence and the words are masked out
-of the sequence and the choice alone carries the instruction.
+actions by the bin centres (`vla.tokenization.BinningActionTokenizer`). Policies trained with
+simulator labels also read the objects' positions out of the image tokens, and may show them as the
+`objects` token (vla/models/scene_objects.py); with `instruction_via_choice`, the sentence and the words
+are masked out of the sequence and the task choice alone carries the instruction.
 """
 
 from __future__ import annotations
@@ -26,11 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from vla.models.action_head import ActionHead
-from vla.models.arm_frame import ArmFrameFeatures
 from vla.models.backbone import backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
-from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
-from vla.models.task_choice import TASK_VALUES, TaskChoiceHead
+from vla.models.environment_head import environment_state_loss
+from vla.models.scene_objects import SceneObjects
 
 
 @dataclass
@@ -73,35 +69,20 @@ class VLAModel(nn.Module):
         self.state_proj = nn.Linear(config.state_dim, width)
         self.sentence_proj = nn.Linear(config.sentence_dim, width) if config.sentence_encoder else None
         self.action_head = ActionHead(width, config.chunk_length, config.action_dim, config.n_action_bins)
-        dims = config.environment_state_dim
-        if environment_ranges is None:
-            environment_ranges = np.full(dims, -1.0), np.ones(dims)
-        # the image-token read-out of object positions (training's auxiliary loss; the token's input)
-        self.environment_head = EnvironmentStateHead(self._image_tokens(), width, dims) if dims else None
-        # predicted positions -> the `objects` token, zero at first: the token starts as one constant for
-        # every input, and what it carries about the input is learnt
-        self.environment_proj = None
-        if config.environment_state_token:
-            self.environment_proj = nn.Linear(dims, width)
-            nn.init.zeros_(self.environment_proj.weight)
-            nn.init.zeros_(self.environment_proj.bias)
-        self.task_choice = None
-        if config.task_choice:
-            features = config.sentence_dim if self.sentence_proj is not None else width
-            self.task_choice = TaskChoiceHead(
-                features,
-                config.task_object_sources,
-                config.task_destination_sources,
-                *environment_ranges,
-                config.task_destination_constants,
-            )
-        self.arm_frame = ArmFrameFeatures(width, *environment_ranges) if config.arm_frame_features else None
+        self.objects = None
+        if config.environment_state_dim:
+            dims = config.environment_state_dim
+            if environment_ranges is None:
+                environment_ranges = np.full(dims, -1.0), np.ones(dims)
+            instruction_dim = config.sentence_dim if self.sentence_proj is not None else width
+            image_tokens = self._image_token_count()
+            self.objects = SceneObjects(config, image_tokens, width, instruction_dim, environment_ranges)
 
     @property
     def text_vocab_size(self) -> int:
         return self.backbone.text_model.get_input_embeddings().num_embeddings
 
-    def _image_tokens(self) -> int:
+    def _image_token_count(self) -> int:
         """Image tokens per sample, all cameras: the preset's, or a pretrained tower's own patch and shuffle
         sizes."""
         if self.config.backbone_path is None:
@@ -122,58 +103,82 @@ class VLAModel(nn.Module):
     def forward(
         self, batch: VLABatch, with_environment_state: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Control-token logits (B, T, A, n_bins); with `with_environment_state`, also the auxiliary
-        head's (B, E) normalised object positions (the training target's prediction)."""
-        images = encode_images(self.backbone, batch.images * 2.0 - 1.0)  # SigLIP expects [-1, 1]
-        b, n, p, d = images.shape
-        images = (images + self.camera_embedding.to(images.dtype)).reshape(b, n * p, d)  # (B, N*P, D)
-        if with_environment_state and self.environment_head is None:
-            raise ValueError("this policy has no environment-state head (config environment_state_dim is 0)")
-        objects = None  # (B, E) predicted positions
-        if with_environment_state or self.environment_proj is not None:
-            objects = self.environment_head(images)
-            if self.task_choice is not None:  # the token's task values: the chosen objects' predictions
-                scene = objects[:, :-TASK_VALUES]
-                chosen = self.task_choice(self.instruction_features(batch), scene)
-                objects = torch.cat([scene, chosen.to(objects.dtype)], dim=1)  # (B, E)
-        words = self.backbone.text_model.get_input_embeddings()(batch.words)  # (B, L, D)
-        parts = [images]
-        sentence_at = images.shape[1]  # the sentence token's index, when there is one
-        if self.sentence_proj is not None:
-            parts.append(self.sentence_proj(batch.sentence.to(images.dtype)).unsqueeze(1))  # (B, 1, D)
-        parts.append(self.state_proj(batch.state.to(images.dtype)).unsqueeze(1))
-        if self.environment_proj is not None:
-            shown = objects
-            if batch.objects_from_record is not None:
-                recorded = batch.environment_state[:, : objects.shape[1]].to(objects.dtype)
-                shown = torch.where(batch.objects_from_record[:, None], recorded, objects)  # (B, E)
-            token = self.environment_proj(shown.to(images.dtype))  # (B, D)
-            if self.arm_frame is not None:
-                token = token + self.arm_frame(shown).to(token.dtype)
-            parts.append(token.unsqueeze(1))  # (B, 1, D)
-        words_start = sum(part.shape[1] for part in parts)
-        parts.append(words)
-        parts.append(self.action_head.query_tokens(b))
-        sequence = torch.cat([part.to(images.dtype) for part in parts], dim=1)  # (B, seq, D)
-        mask = torch.ones(sequence.shape[:2], dtype=torch.long, device=sequence.device)
-        if self.config.instruction_via_choice:  # the instruction reaches the actions through the choice only
-            mask[:, words_start : words_start + words.shape[1]] = 0
-            if self.sentence_proj is not None:
-                mask[:, sentence_at] = 0
-        else:
-            mask[:, words_start : words_start + words.shape[1]] = (batch.words != 0).long()
-        # Pad words advance no position, so the queries see the same positions whatever the padding.
+        """Control-token logits (B, T, A, n_bins); with `with_environment_state`, also the (B, E) normalised
+        object positions read from the images (the auxiliary loss's prediction)."""
+        images = self.image_tokens(batch.images)  # (B, N*P, D)
+        dtype = images.dtype
+        located = self.locate_objects(images, batch, with_environment_state)  # (B, E) or None
+        # the instruction reaches the actions through the task choice alone with instruction_via_choice
+        shown = not self.config.instruction_via_choice
+        segments = [
+            (images, True),
+            *((token, shown) for token in self.sentence_tokens(batch, dtype)),
+            (self.state_proj(batch.state.to(dtype)).unsqueeze(1), True),
+            *((token, True) for token in self.objects_tokens(located, batch, dtype)),
+            (self.backbone.text_model.get_input_embeddings()(batch.words), (batch.words != 0) & shown),
+            (self.action_head.query_tokens(len(images)), True),
+        ]
+        sequence = torch.cat([tokens.to(dtype) for tokens, _ in segments], dim=1)  # (B, S, D)
+        mask = attention_mask(segments)  # (B, S)
+        # Hidden tokens (pad words) advance no position, so the queries see the same positions whatever
+        # the padding.
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         hidden = self.backbone.text_model(
             inputs_embeds=sequence, attention_mask=mask, position_ids=positions
         ).last_hidden_state
         logits = self.action_head(hidden[:, -self.config.chunk_length :])
-        if not with_environment_state:
-            return logits
-        return logits, objects
+        return (logits, located) if with_environment_state else logits
+
+    def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, N, 3, H, W) in [0, 1] -> (B, N*P, D) image tokens of all cameras, each camera's embedding
+        added."""
+        tokens = encode_images(self.backbone, images * 2.0 - 1.0)  # SigLIP expects [-1, 1]
+        b, n, p, d = tokens.shape
+        return (tokens + self.camera_embedding.to(tokens.dtype)).reshape(b, n * p, d)
+
+    def sentence_tokens(self, batch: VLABatch, dtype: torch.dtype) -> list[torch.Tensor]:
+        """[(B, 1, D)] the sentence embedding's token, or [] for presets without a sentence encoder."""
+        if self.sentence_proj is None:
+            return []
+        return [self.sentence_proj(batch.sentence.to(dtype)).unsqueeze(1)]
+
+    def locate_objects(
+        self, images: torch.Tensor, batch: VLABatch, with_environment_state: bool
+    ) -> torch.Tensor | None:
+        """(B, E) object positions when the `objects` token or the caller needs them, else None."""
+        if self.objects is None:
+            if with_environment_state:
+                raise ValueError(
+                    "this policy has no environment-state head (config environment_state_dim is 0)"
+                )
+            return None
+        if not (with_environment_state or self.objects.has_token):
+            return None
+        features = self.instruction_features(batch) if self.objects.task_choice is not None else None
+        return self.objects.locate(images, features)
+
+    def objects_tokens(self, located: torch.Tensor | None, batch: VLABatch, dtype: torch.dtype) -> list:
+        """[(B, 1, D)] the `objects` token, or [] for a policy without one."""
+        if located is None or not self.objects.has_token:
+            return []
+        return self.objects.tokens(located, dtype, batch.environment_state, batch.objects_from_record)
 
     def loss(self, batch: VLABatch) -> torch.Tensor:
         return chunk_loss(self.forward(batch), batch)
+
+
+def attention_mask(segments: list[tuple[torch.Tensor, bool | torch.Tensor]]) -> torch.Tensor:
+    """(B, S) int64 attention mask of the sequence `segments` make: each is (tokens (B, n, D), visible),
+    visible a bool for the whole segment or (B, n) bool per token."""
+    tokens = segments[0][0]
+    parts = []
+    for part, visible in segments:
+        shape = part.shape[:2]
+        if isinstance(visible, bool):
+            parts.append(torch.full(shape, int(visible), dtype=torch.long, device=tokens.device))
+        else:
+            parts.append(visible.long().to(tokens.device))
+    return torch.cat(parts, dim=1)
 
 
 def training_losses(model: torch.nn.Module, batch: VLABatch, environment_weight: float) -> dict:
@@ -194,8 +199,8 @@ def training_losses(model: torch.nn.Module, batch: VLABatch, environment_weight:
     losses["environment_state"] = environment_state_loss(environment, batch.environment_state)
     auxiliary = losses["environment_state"]
     core = getattr(model, "module", model)
-    if core.task_choice is not None:
-        losses["task_choice"], right = core.task_choice.loss(
+    if core.objects.task_choice is not None:
+        losses["task_choice"], right = core.objects.task_choice.loss(
             core.instruction_features(batch), batch.environment_state
         )
         losses["task_choice_accuracy"] = right.float().mean().detach()

@@ -162,14 +162,14 @@ def rebuilt(old: VLAModel, config: VLAConfig, environment_ranges=None) -> VLAMod
 def _grown_destinations(key: str, trained, fresh):
     """A task choice's destination tensor `trained` (K, ...) extended to the new candidates of `fresh`
     (K + k, ...): logits far below the trained ones, sources and constants as `fresh` has them."""
-    if not key.startswith("task_choice.destination"):
+    if not key.startswith("objects.task_choice.destination"):
         raise ValueError(
             f"{key}: the rebuilt policy's shape {tuple(fresh.shape)} is not {tuple(trained.shape)}"
         )
     grown = fresh.clone()
-    if key == "task_choice.destination_logits.weight":
+    if key == "objects.task_choice.destination_logits.weight":
         grown.zero_()
-    elif key == "task_choice.destination_logits.bias":
+    elif key == "objects.task_choice.destination_logits.bias":
         grown.fill_(float(trained.min()) - 10.0)
     grown[: len(trained)] = trained
     return grown

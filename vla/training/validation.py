@@ -71,9 +71,7 @@ class HeldOutLoss:
         model.eval()
         loss, frames, error_sum, steps = 0.0, 0, 0.0, 0
         localisation = []  # |error| of each recorded object coordinate, metres
-        locate = (
-            getattr(model, "environment_head", None) is not None and self.environment_normalizer is not None
-        )
+        locate = getattr(model, "objects", None) is not None and self.environment_normalizer is not None
         for batch in self.batches:
             with autocast:
                 inputs = encode(batch, train=False)

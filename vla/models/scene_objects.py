@@ -1,0 +1,106 @@
+"""What the model reads about the scene's objects, as one module: where they are and which the words name.
+
+Policies trained with simulator labels (`environment_state_dim` > 0) read the objects' positions out of
+the image tokens (environment_head.py: the auxiliary loss's prediction). With `environment_state_token`
+those positions enter the sequence as one `objects` token; with the task choice (task_choice.py) its last
+six values are the predicted positions of the objects the words pick; with the arm-frame features
+(arm_frame.py) the token also carries their bearing and reach from the arm's base. A policy without
+labels has none of this, and VLAModel builds no SceneObjects.
+
+State-dict keys sit under `objects.` (e.g. `objects.environment_head.proj.weight`); checkpoints saved
+before 2026-12-06 (afternoon) kept these modules at the model's top level, and `migrated_weights` renames
+their keys on load.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from vla.models.arm_frame import ArmFrameFeatures
+from vla.models.configuration_vla import VLAConfig
+from vla.models.environment_head import EnvironmentStateHead
+from vla.models.task_choice import TASK_VALUES, TaskChoiceHead
+
+MODULES = ("environment_head", "environment_proj", "task_choice", "arm_frame")
+
+
+class SceneObjects(nn.Module):
+    """(B, N*P, D) image tokens -> (B, E) normalised object positions (`locate`) -> the `objects` token
+    (`tokens`).
+
+    `instruction_dim`: the width of the features the task choice reads (VLAModel.instruction_features);
+    `environment_ranges`: (low, high) (E,) of the environment state's normalisation, which the task choice
+    and the arm-frame features read to work in metres."""
+
+    def __init__(
+        self,
+        config: VLAConfig,
+        image_tokens: int,
+        width: int,
+        instruction_dim: int,
+        environment_ranges: tuple[np.ndarray, np.ndarray],
+    ):
+        super().__init__()
+        dims = config.environment_state_dim
+        self.environment_head = EnvironmentStateHead(image_tokens, width, dims)
+        # predicted positions -> the `objects` token, zero at first: the token starts as one constant for
+        # every input, and what it carries about the input is learnt
+        self.environment_proj = None
+        if config.environment_state_token:
+            self.environment_proj = nn.Linear(dims, width)
+            nn.init.zeros_(self.environment_proj.weight)
+            nn.init.zeros_(self.environment_proj.bias)
+        self.task_choice = None
+        if config.task_choice:
+            self.task_choice = TaskChoiceHead(
+                instruction_dim,
+                config.task_object_sources,
+                config.task_destination_sources,
+                *environment_ranges,
+                config.task_destination_constants,
+            )
+        self.arm_frame = ArmFrameFeatures(width, *environment_ranges) if config.arm_frame_features else None
+
+    @property
+    def has_token(self) -> bool:
+        return self.environment_proj is not None
+
+    def locate(self, image_tokens: torch.Tensor, instruction: torch.Tensor) -> torch.Tensor:
+        """(B, E) normalised positions: the head's read-out, whose last six task values are, with a task
+        choice, the chosen objects' predictions. `instruction`: (B, F) the task choice's input."""
+        located = self.environment_head(image_tokens)
+        if self.task_choice is None:
+            return located
+        scene = located[:, :-TASK_VALUES]
+        chosen = self.task_choice(instruction, scene)
+        return torch.cat([scene, chosen.to(located.dtype)], dim=1)
+
+    def tokens(
+        self,
+        located: torch.Tensor,
+        dtype: torch.dtype,
+        recorded: torch.Tensor | None = None,
+        from_record: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
+        """[(B, 1, D)] the `objects` token, or [] for a policy without one. Training's teacher forcing:
+        samples where `from_record` (B,) is true show `recorded` (B, >=E) positions instead of `located`."""
+        if self.environment_proj is None:
+            return []
+        shown = located
+        if from_record is not None:
+            recorded = recorded[:, : located.shape[1]].to(located.dtype)
+            shown = torch.where(from_record[:, None], recorded, located)
+        token = self.environment_proj(shown.to(dtype))  # (B, D)
+        if self.arm_frame is not None:
+            token = token + self.arm_frame(shown).to(token.dtype)
+        return [token.unsqueeze(1)]
+
+
+def migrated_weights(weights: dict) -> dict:
+    """A state dict saved before these modules moved under `objects.`, with its keys renamed; newer ones
+    come back as they are."""
+    return {
+        f"objects.{key}" if key.split(".", 1)[0] in MODULES else key: value for key, value in weights.items()
+    }
