@@ -78,13 +78,19 @@ class TabletopEnv(gym.Env):
         render_mode: str | None = "rgb_array",
         scene_config: SceneConfig | None = None,
         pixels: bool = True,
+        episode_seconds: float | None = None,
     ):
         """`pixels=False`: observations hold `agent_pos` only and no camera is ever rendered, for runs
-        that need physics alone (expert checks, tolerance benches), ~7x faster on a CPU."""
+        that need physics alone (expert checks, tolerance benches), ~7x faster on a CPU.
+        `episode_seconds`: an episode's time limit instead of the task's own (the policy's, 8-14 s), for a
+        person teleoperating, who needs longer."""
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         if not pixels and render_mode is not None:
             raise ValueError("pixels=False renders nothing: pass render_mode=None with it")
+        if episode_seconds is not None and not episode_seconds > 0:
+            raise ValueError(f"episode_seconds must be > 0 (s), got {episode_seconds}")
+        self.episode_seconds = episode_seconds
         self.suite = suite
         self.suite_spec = get_suite(suite)
         self.split = split
@@ -143,7 +149,8 @@ class TabletopEnv(gym.Env):
 
     @property
     def max_episode_steps(self) -> int:
-        return round(self.current_task.time_limit_s * self.config.control_hz)
+        seconds = self.episode_seconds or self.current_task.time_limit_s
+        return round(seconds * self.config.control_hz)
 
     @property
     def _max_episode_steps(self) -> int:

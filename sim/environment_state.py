@@ -22,7 +22,7 @@ import numpy as np
 
 from sim.palette import colour_id
 from sim.scene import SceneConfig
-from sim.tasks.push import SIDE_SIGN, side_destination
+from sim.tasks.push import AWAY, SIDE_SIGN, side_destination
 
 # The last entries of the fixed scene's environment state: where the objects the instruction names are.
 # They depend on the instruction, not on the picture alone (vla/models/task_choice.py learns to pick
@@ -55,7 +55,7 @@ def task_values(scene: np.ndarray, sources: np.ndarray, constants: np.ndarray | 
 
 def fixed_destinations() -> dict[str, tuple[float, float, float]]:
     """The destinations that are places, not objects (x, y, z in m): the sides pushes go to, by name."""
-    return {f"{side}_side": side_destination(side) for side in SIDE_SIGN}
+    return {f"{side}_side": side_destination(side) for side in (*SIDE_SIGN, AWAY)}
 
 
 def object_entries(

@@ -16,7 +16,7 @@ from sim.ik import ArmIK, nearest_grasp_yaw, top_down_rotation
 from sim.robot import ARM_JOINTS
 from sim.scene import BOWL_RADIUS, BOWL_WALL_HEIGHT, CUBE_HALF
 from sim.tasks import AbsentTask, PickTask, PlaceTask, PushTask, SceneState, StackTask, Task
-from sim.tasks.push import SIDE_END_M
+from sim.tasks.push import AWAY_END_M, PUSH_BEHIND_M, SIDE_END_M, PushAwayTask
 
 GRIPPER_OPEN = 60.0  # %: moving pad 6.3 cm from the grasp centre, the pads 8.3 cm apart around a 3 cm cube
 GRIPPER_CLOSED = 0.0  # %: commanded fully closed; the cube stops the jaw and sets the grip force
@@ -200,6 +200,8 @@ def plan_for(task: Task, state: SceneState) -> list[Waypoint]:
         return grasp + release_waypoints(base_xy, release_z, yaw)
     if isinstance(task, PushTask):
         return push_waypoints(state, task.slots["cube"], task.sign)
+    if isinstance(task, PushAwayTask):
+        return push_away_waypoints(state, task.slots["cube"])
     raise TypeError(f"no scripted expert for task family {task.family!r}")
 
 
@@ -208,11 +210,27 @@ def push_waypoints(state: SceneState, colour: str, sign: float) -> list[Waypoint
     x, y = state.cube_pos[colour][:2]
     yaw = np.pi / 2  # jaws side by side along y: the pushing face is flat and square to the motion
     push_z = 0.02
-    behind = y - sign * 0.05
+    behind = y - sign * PUSH_BEHIND_M
     end = sign * SIDE_END_M - sign * 0.025  # the cube centre ends ~4.5 cm past the line
     return [
         Waypoint(np.array([x, behind, HOVER_Z]), yaw, GRIPPER_CLOSED, 1.2),
         Waypoint(np.array([x, behind, push_z]), yaw, GRIPPER_CLOSED, 0.7),
         Waypoint(np.array([x, end, push_z]), yaw, GRIPPER_CLOSED, 2.0),
         Waypoint(np.array([x, end, HOVER_Z]), yaw, GRIPPER_CLOSED, 0.6),
+    ]
+
+
+def push_away_waypoints(state: SceneState, colour: str) -> list[Waypoint]:
+    """`push_waypoints` turned to +x: closed jaws lowered between the base and the cube, then swept out
+    along the line from the base until the cube centre is ~3.5 cm past the line."""
+    x, y = state.cube_pos[colour][:2]
+    yaw = 0.0  # jaws side by side along x: the pushing face is flat and square to the motion
+    push_z = 0.02
+    behind = x - PUSH_BEHIND_M
+    end = AWAY_END_M - 0.025
+    return [
+        Waypoint(np.array([behind, y, HOVER_Z]), yaw, GRIPPER_CLOSED, 1.2),
+        Waypoint(np.array([behind, y, push_z]), yaw, GRIPPER_CLOSED, 0.7),
+        Waypoint(np.array([end, y, push_z]), yaw, GRIPPER_CLOSED, 2.0),
+        Waypoint(np.array([end, y, HOVER_Z]), yaw, GRIPPER_CLOSED, 0.6),
     ]

@@ -28,11 +28,13 @@ def physics_env():
 # ----- names -----
 def test_every_composition_parses_back_to_itself(suite):
     every = all_compositions(suite.cube_colours, suite.bowl_colours)
-    assert len(every) == 6 + 6 * 3 + 6 * 2 + 6 * 5
+    assert len(every) == 6 + 6 * 3 + 6 + 6 * 2 + 6 * 5  # pick, place, push_away, push, stack
     for task in every:
         assert suite.task(task.name) == task
     assert get_task("stack_red_cube_on_blue_cube", COMPOSE).slots == {"cube": "red", "base": "blue"}
     assert compose("push", cube="orange", side="left").name == "push_orange_cube_left"
+    assert get_task("push_red_cube_away").family == "push_away"  # not a push to a side named "away"
+    assert len(suite.tasks("train")) + len(suite.tasks("heldout")) == 66  # push_away is not composed here
 
 
 @pytest.mark.parametrize(

@@ -128,3 +128,22 @@ def test_physics_only_env_renders_nothing_and_moves_the_same(env_factory):
     np.testing.assert_array_equal(obs_blind["environment_state"], obs_seeing["environment_state"])
     with pytest.raises(ValueError, match="render_mode=None"):
         env_factory(pixels=False)
+
+
+def test_an_episode_limit_for_a_person_replaces_the_tasks_own(env_factory):
+    """`episode_seconds` (keyboard teleop, the sim bridge, the LeRobot robot) lets an episode run past the
+    task's 8 s policy limit, and ends it at its own."""
+    task = env_factory(task="pick_red_cube", render_mode=None, pixels=False)
+    person = env_factory(task="pick_red_cube", render_mode=None, pixels=False, episode_seconds=9.0)
+    assert task.max_episode_steps == 240 and person.max_episode_steps == 270
+    still = np.array(HOME_POSE, np.float32)
+    for env in (task, person):
+        env.reset(seed=0)
+    truncated_at = {}
+    for step in range(1, 271):
+        for name, env in (("task", task), ("person", person)):
+            if name not in truncated_at and env.step(still)[3]:
+                truncated_at[name] = step
+    assert truncated_at == {"task": 240, "person": 270}
+    with pytest.raises(ValueError, match="episode_seconds must be > 0"):
+        env_factory(episode_seconds=0.0)

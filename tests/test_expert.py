@@ -17,7 +17,7 @@ def runner(env_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", [t.name for t in SUITES["tabletop"]])
+@pytest.mark.parametrize("task", [t.name for t in SUITES["tabletop"]] + ["push_red_cube_away"])
 def test_expert_succeeds(runner, task):
     for seed in (0, 1):
         episode = runner.run_episode(seed, task=task)

@@ -117,6 +117,18 @@ def test_robot_can_be_driven_from_another_thread():
 def test_unknown_task_is_refused_at_configuration():
     with pytest.raises(ValueError, match=r"--robot\.task"):
         _robot(task="juggle_the_cubes")
+    with pytest.raises(ValueError, match=r"--robot\.episode_seconds"):
+        _robot(task="pick_red_cube", episode_seconds=-1.0)
+
+
+def test_a_person_gets_an_episode_longer_than_the_policys():
+    """For `lerobot-record` with a person at the keys: the table is not laid out anew at the task's 8 s."""
+    robot = _robot(id="long", task="pick_red_cube", seed=0, episode_seconds=60.0)
+    robot.connect()
+    try:
+        assert robot.env.max_episode_steps == 1800
+    finally:
+        robot.disconnect()
 
 
 def test_expert_teleoperator_completes_the_task_and_the_table_resets():

@@ -36,7 +36,7 @@ def test_teleop_session_saves_discards_and_rerecords(tmp_path):
     root = tmp_path / "teleop"
     session = spawn(root, "--episodes", "1")
     session.expect("task: pick_red_cube")
-    session.expect("episode 1 +saved 0")
+    session.expect(r"episode 1 +saved 0 .*step \d+/5400 ")  # 180 s for a person, not the task's 8 (240 steps)
     for key in "wwwaff ":
         session.send(key)
     session.send("R")
@@ -71,9 +71,9 @@ def test_stop_key_without_saving(tmp_path):
     assert not root.exists()  # stopped before any episode: no empty dataset left behind
 
 
-def record_without_a_terminal(root: Path) -> subprocess.CompletedProcess:
+def record_without_a_terminal(root: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "vla", "record", "--source", "keyboard", "--root", str(root)],
+        [sys.executable, "-m", "vla", "record", "--source", "keyboard", "--root", str(root), *extra],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -87,6 +87,13 @@ def test_needs_a_terminal_and_writes_nothing(tmp_path):
     assert result.returncode == 2
     assert "needs an interactive terminal" in result.stderr and "Traceback" not in result.stderr
     assert not root.exists()  # no half-made dataset (meta/info.json) left behind
+
+
+def test_a_bad_episode_limit_is_refused_before_anything_is_written(tmp_path):
+    root = tmp_path / "x"
+    result = record_without_a_terminal(root, "--episode-seconds", "0")
+    assert result.returncode != 0 and "--episode-seconds must be > 0" in result.stderr
+    assert "Traceback" not in result.stderr and not root.exists()
 
 
 def tiny_recorder(root: Path):

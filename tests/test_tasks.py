@@ -6,7 +6,7 @@ import pytest
 from sim.scene import BOWL_COLOURS, CUBE_COLOURS, CUBE_HALF
 from sim.tasks import SUITES, PickTask, PlaceTask, PushTask, SceneState, StackTask, get_task
 from sim.tasks.base import CUBE_SPACING_M, REACH_RADIUS_M
-from sim.tasks.push import in_push_lane
+from sim.tasks.push import PushAwayTask, in_away_lane, in_push_lane
 
 COLOURS = tuple(CUBE_COLOURS)
 
@@ -84,6 +84,15 @@ def test_push_predicate():
     assert not left.is_success(carried)  # lifted, not pushed
 
 
+def test_push_away_predicate():
+    away = PushAwayTask.create("yellow")
+    assert away.is_success(table_state(yellow=[0.27, 0.02, CUBE_HALF]))
+    assert not away.is_success(table_state(yellow=[0.22, 0.02, CUBE_HALF]))  # not far enough out
+    assert not away.is_success(table_state(yellow=[0.27, 0.02, 0.08]))  # lifted, not pushed
+    assert not PushTask.create("yellow", "left").is_success(table_state(yellow=[0.27, 0.02, CUBE_HALF]))
+    assert away.slots["side"] == "away" and away.instruction(np.random.default_rng(0)).count("yellow") == 1
+
+
 def test_stack_predicate():
     task = StackTask.create("blue", "red")
     base = np.array([0.2, 0.0, CUBE_HALF])
@@ -134,7 +143,7 @@ def test_place_and_pick_progress():
     assert PushTask.create("yellow", "left").stage_names() == ("start", "success")
 
 
-@pytest.mark.parametrize("task", SUITES["tabletop"], ids=lambda t: t.name)
+@pytest.mark.parametrize("task", SUITES["tabletop"] + SUITES["tabletop_push_away"], ids=lambda t: t.name)
 def test_layouts_are_reachable_and_apart(task):
     for seed in range(30):
         layout = task.sample_layout(np.random.default_rng(seed), COLOURS)
@@ -152,3 +161,7 @@ def test_layouts_are_reachable_and_apart(task):
             for colour, (x, y, _) in layout.cubes.items():
                 if colour != task.slots["cube"]:
                     assert not in_push_lane(start, np.array([x, y]), task.sign), f"{colour} blocks the push"
+        if task.family == "push_away":
+            start = np.array(layout.cubes[task.slots["cube"]][:2])
+            others = [np.array(c[:2]) for colour, c in layout.cubes.items() if colour != task.slots["cube"]]
+            assert not any(in_away_lane(start, xy) for xy in others), "a cube blocks the push away"

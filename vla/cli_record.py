@@ -11,6 +11,9 @@ import numpy as np
 from vla.tables import markdown_table
 
 DEFAULT_RECORD_SEED = 100_000  # recording seeds stay clear of evaluation seeds (0, 1, 2, ...)
+# A keyboard episode's time limit (s): a person jogging the arm key by key takes far longer than the
+# policy's 8-14 s per task, and ends the episode by saving or discarding it well before this.
+TELEOP_EPISODE_S = 180.0
 
 
 def add_parser(subparsers) -> None:
@@ -38,6 +41,13 @@ def add_parser(subparsers) -> None:
     record.add_argument("--episodes-per-task", type=int, default=10, help="expert: saved episodes per task")
     record.add_argument(
         "--episodes", type=int, default=0, help="keyboard: stop after this many saved (0: no limit)"
+    )
+    record.add_argument(
+        "--episode-seconds",
+        type=float,
+        default=TELEOP_EPISODE_S,
+        help="keyboard: an episode ends when you save or discard it, or at this limit (s; the tasks' own "
+        "limits, 8-14 s, are the policy's)",
     )
     record.add_argument("--seed", type=int, default=DEFAULT_RECORD_SEED, help="first layout seed")
     record.add_argument(
@@ -74,6 +84,8 @@ def run_record(args: argparse.Namespace) -> int:
     from vla.data.features import so101_features
     from vla.data.recorder import STOP_REQUESTED, DatasetRecorder, stop_on_signals
 
+    if not args.episode_seconds > 0:
+        raise ValueError(f"--episode-seconds must be > 0 (s), got {args.episode_seconds}")
     tasks = training_tasks(args)
     config = get_suite(args.suite).scene_config()
     cameras = {name: (config.image_height, config.image_width) for name in CAMERA_NAMES}
@@ -89,7 +101,13 @@ def run_record(args: argparse.Namespace) -> int:
     interrupted = False
     stop_on_signals()
     try:
-        env = TabletopEnv(suite=args.suite, instructions=args.instructions, scene_config=config)
+        teleop_seconds = args.episode_seconds if args.source == "keyboard" else None
+        env = TabletopEnv(
+            suite=args.suite,
+            instructions=args.instructions,
+            scene_config=config,
+            episode_seconds=teleop_seconds,
+        )
         try:
             if args.source == "expert":
                 summary = _record_expert(args, env, recorder, tasks)

@@ -5,6 +5,7 @@
 | pick   | `pick_<cube>_cube`                | cube                     |
 | place  | `place_<cube>_cube_in_<bowl>_bowl` | cube, bowl               |
 | push   | `push_<cube>_cube_<side>`         | cube, side (left, right) |
+| push_away | `push_<cube>_cube_away`        | cube                     |
 | stack  | `stack_<cube>_cube_on_<base>_cube` | cube, base (another cube) |
 
 `absent_<name>` is the same instruction in a scene without one of its objects (sim/tasks/absent.py).
@@ -20,17 +21,21 @@ from sim.tasks.absent import ABSENT_PREFIX, AbsentTask
 from sim.tasks.base import Task
 from sim.tasks.pick import PickTask
 from sim.tasks.place import PlaceTask
-from sim.tasks.push import SIDE_SIGN, PushTask
+from sim.tasks.push import SIDE_SIGN, PushAwayTask, PushTask
 from sim.tasks.stack import StackTask
 
 SIDES: tuple[str, ...] = tuple(SIDE_SIGN)
 PATTERNS: dict[str, re.Pattern] = {
     "pick": re.compile(r"pick_(?P<cube>[a-z]+)_cube"),
     "place": re.compile(r"place_(?P<cube>[a-z]+)_cube_in_(?P<bowl>[a-z]+)_bowl"),
+    "push_away": re.compile(r"push_(?P<cube>[a-z]+)_cube_away"),  # before `push`: "away" is no side
     "push": re.compile(r"push_(?P<cube>[a-z]+)_cube_(?P<side>[a-z]+)"),
     "stack": re.compile(r"stack_(?P<cube>[a-z]+)_cube_on_(?P<base>[a-z]+)_cube"),
 }
 FAMILIES: tuple[str, ...] = tuple(PATTERNS)
+# The families tabletop_compose composes its 66 tasks from (sim/tasks/suites.py); push_away, the skill
+# issue 38 fine-tunes on, has a suite of its own.
+COMPOSED_FAMILIES: tuple[str, ...] = ("pick", "place", "push", "stack")
 
 
 class TaskNameError(ValueError):
@@ -46,6 +51,8 @@ def compose(family: str, **slots: str) -> Task:
         return PlaceTask.create(slots["cube"], slots["bowl"])
     if family == "push":
         return PushTask.create(slots["cube"], slots["side"])
+    if family == "push_away":
+        return PushAwayTask.create(slots["cube"])
     if family == "stack":
         return StackTask.create(slots["cube"], slots["base"])
     raise TaskNameError(f"unknown task family {family!r}; families: {', '.join(FAMILIES)}")
@@ -54,6 +61,7 @@ def compose(family: str, **slots: str) -> Task:
 def allowed(cubes: tuple[str, ...], bowls: tuple[str, ...], absent: bool = True) -> str:
     """One line: the families with their name patterns, and the slot values this scene allows."""
     patterns = ["pick_<cube>_cube", "place_<cube>_cube_in_<bowl>_bowl", "push_<cube>_cube_<side>"]
+    patterns += ["push_<cube>_cube_away"]
     patterns += ["stack_<cube>_cube_on_<base>_cube"] + ([f"{ABSENT_PREFIX}<task>"] if absent else [])
     names = "; ".join(patterns)
     return f"tasks: {names}; cube: {', '.join(cubes)}; bowl: {', '.join(bowls)}; side: {', '.join(SIDES)}"
@@ -95,10 +103,17 @@ def parse_task(name: str, cubes: tuple[str, ...], bowls: tuple[str, ...], absent
     raise TaskNameError(f"task {name!r} does not parse; {allowed(cubes, bowls, absent)}")
 
 
-def all_compositions(cubes: tuple[str, ...], bowls: tuple[str, ...]) -> tuple[Task, ...]:
-    """Every task the scene allows, by family, in palette order."""
-    tasks = [compose("pick", cube=c) for c in cubes]
-    tasks += [compose("place", cube=c, bowl=b) for c in cubes for b in bowls]
-    tasks += [compose("push", cube=c, side=s) for c in cubes for s in SIDES]
-    tasks += [compose("stack", cube=c, base=b) for c in cubes for b in cubes if b != c]
-    return tuple(tasks)
+def all_compositions(
+    cubes: tuple[str, ...], bowls: tuple[str, ...], families: tuple[str, ...] = FAMILIES
+) -> tuple[Task, ...]:
+    """Every task of `families` the scene allows, by family (in `FAMILIES` order), in palette order."""
+    slots = {
+        "pick": [{"cube": c} for c in cubes],
+        "place": [{"cube": c, "bowl": b} for c in cubes for b in bowls],
+        "push_away": [{"cube": c} for c in cubes],
+        "push": [{"cube": c, "side": s} for c in cubes for s in SIDES],
+        "stack": [{"cube": c, "base": b} for c in cubes for b in cubes if b != c],
+    }
+    return tuple(
+        compose(family, **each) for family in FAMILIES if family in families for each in slots[family]
+    )

@@ -1,6 +1,13 @@
-"""Family `push`: push the <colour> cube to the left or right side without lifting it.
+"""Families `push` and `push_away`: slide a cube across the table without lifting it.
 
-Sides are the robot's own: left is world +y (the robot looks along +x).
+- `push`: push the <colour> cube to the left or right side. Sides are the robot's own: left is world +y
+  (the robot looks along +x).
+- `push_away`: push the <colour> cube away from the robot, out along +x. The arm's shoulder lift and
+  elbow move the jaws along the line from the base, where a side push turns the shoulder pan: a motion
+  the `tabletop` tasks never show (issue 38's new skill).
+
+Where a push goes is its `side` slot ("left", "right" or "away"): a place, not an object, so it is the
+environment state's `task_destination` (`side_destination`) as a bowl would be.
 """
 
 from __future__ import annotations
@@ -26,12 +33,20 @@ SIDE_LINE_M = 0.10  # success once the cube centre is this far from the centre l
 START_BOX = ((0.17, 0.23), (-0.03, 0.03))  # x range, y range of the pushed cube's start (m)
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
 SIDE_END_M = SIDE_LINE_M + 0.045  # |y| of the cube centre at the end of the expert's push (m)
+AWAY = "away"
+AWAY_LINE_M = 0.25  # push_away: success once the cube centre is this far out from the base (world x)
+AWAY_START_BOX = ((0.15, 0.18), (-0.05, 0.05))  # x range, y range of the pushed cube's start (m)
+AWAY_END_M = AWAY_LINE_M + 0.035  # x of the cube centre at the end of the expert's push away (m)
+PUSH_BEHIND_M = 0.05  # the jaws come down this far behind the cube's centre, on the side away from the goal
 
 
 def side_destination(side: str) -> tuple[float, float, float]:
-    """Where a push towards `side` takes the cube (world x, y, z in m; z 0, as a bowl's): the middle of
-    the start box's x range, `SIDE_END_M` out on that side. The environment state's `task_destination` for
-    a push, so the instruction's side is a destination like a bowl (vla/models/task_choice.py)."""
+    """Where a push towards `side` takes the cube (world x, y, z in m; z 0, as a bowl's). Left or right:
+    the middle of the start box's x range, `SIDE_END_M` out on that side; away: `AWAY_END_M` out on the
+    centre line. The environment state's `task_destination` for a push, so the instruction's side is a
+    destination like a bowl (vla/models/task_choice.py)."""
+    if side == AWAY:
+        return (AWAY_END_M, 0.0, 0.0)
     return (float(np.mean(START_BOX[0])), SIDE_SIGN[side] * SIDE_END_M, 0.0)
 
 
@@ -44,6 +59,15 @@ HELDOUT_TEMPLATES = (
     "nudge the {cube} cube towards the {side}",
     "without lifting it, move the {cube} block to the {side}",
 )
+AWAY_TRAIN_TEMPLATES = (
+    "push the {cube} cube away from you",
+    "slide the {cube} block away from the robot",
+    "shove the {cube} cube forward, away from the arm",
+)
+AWAY_HELDOUT_TEMPLATES = (
+    "nudge the {cube} cube further away",
+    "without lifting it, move the {cube} block away from the base",
+)
 
 
 def in_push_lane(start_xy: np.ndarray, xy: np.ndarray, sign: float) -> bool:
@@ -54,6 +78,17 @@ def in_push_lane(start_xy: np.ndarray, xy: np.ndarray, sign: float) -> bool:
     """
     along = sign * (xy[1] - start_xy[1])
     return bool(abs(xy[0] - start_xy[0]) < 0.055 and along > -0.09)
+
+
+def in_away_lane(start_xy: np.ndarray, xy: np.ndarray) -> bool:
+    """Whether a cube centred at `xy` blocks a push away from `start_xy` (`in_push_lane` turned to +x)."""
+    return bool(abs(xy[1] - start_xy[1]) < 0.055 and xy[0] - start_xy[0] > -0.09)
+
+
+def bowl_blocks_away(start_xy: np.ndarray, xy: np.ndarray) -> bool:
+    """Whether a bowl centred at `xy` is in the way of a push away from `start_xy` (`bowl_blocks_push`
+    turned to +x)."""
+    return bool(abs(xy[1] - start_xy[1]) < 0.11 and xy[0] - start_xy[0] > -0.15)
 
 
 def bowl_blocks_push(start_xy: np.ndarray, xy: np.ndarray, sign: float) -> bool:
@@ -125,4 +160,50 @@ class PushTask(Task):
     def is_success(self, state: SceneState) -> bool:
         cube = self.slots["cube"]
         past_line = self.sign * state.cube_pos[cube][1] > SIDE_LINE_M
+        return bool(past_line and state.on_table(cube) and not state.cube_grasped.get(cube, False))
+
+
+@dataclass(frozen=True)
+class PushAwayTask(Task):
+    """Success: the cube's centre is out past `AWAY_LINE_M` (world x), on the table and not held."""
+
+    @classmethod
+    def create(cls, cube: str) -> PushAwayTask:
+        return cls(
+            name=f"push_{cube}_cube_away",
+            family="push_away",
+            slots={"cube": cube, "side": AWAY},
+            train_templates=AWAY_TRAIN_TEMPLATES,
+            heldout_templates=AWAY_HELDOUT_TEMPLATES,
+            time_limit_s=10.0,
+        )
+
+    def draw_layout(self, rng: np.random.Generator, cube_colours: tuple[str, ...]) -> Layout:
+        return self.place_varied(rng, list(cube_colours), [])
+
+    def place_varied(self, rng: np.random.Generator, cubes: list[str], bowls: list[str]) -> Layout:
+        """The pushed cube in the start box; bowls and the other cubes out of its lane."""
+        cube = self.slots["cube"]
+        start = np.array([rng.uniform(*AWAY_START_BOX[0]), rng.uniform(*AWAY_START_BOX[1])])
+        occupancy = Occupancy()
+        occupancy.add(start, CUBE_SPACING_M / 2)
+        placed = {}
+        for bowl in bowls:
+            xy = sample_free_spot(
+                rng,
+                occupancy,
+                BOWL_DISC_RADIUS_M,
+                f"the {bowl} bowl",
+                keep_out=lambda xy: bowl_blocks_away(start, xy),
+                region=bowl_region,
+            )
+            placed[bowl] = (float(xy[0]), float(xy[1]))
+        layout = {cube: (float(start[0]), float(start[1]), random_yaw(rng))}
+        others = [c for c in cubes if c != cube]
+        layout.update(place_cubes(rng, others, occupancy, keep_out=lambda xy: in_away_lane(start, xy)))
+        return Layout(cubes=layout, bowls=placed)
+
+    def is_success(self, state: SceneState) -> bool:
+        cube = self.slots["cube"]
+        past_line = state.cube_pos[cube][0] > AWAY_LINE_M
         return bool(past_line and state.on_table(cube) and not state.cube_grasped.get(cube, False))

@@ -3,6 +3,8 @@
 - `tabletop`: the eight tasks every earlier figure used, in the fixed scene (four cubes red, green, blue,
   yellow; two bowls white, purple). Any other composition of those colours also runs in it (`pick_blue_cube`),
   outside the suite's split.
+- `tabletop_push_away`: the `push_away` family (push a cube away from the robot) in the `tabletop`
+  scene, one task per cube colour: the new skill of the fine-tuning loop (docs/finetune.md).
 - `tabletop_compose`: every composition of six cube colours and three bowl colours (66), in scenes whose
   contents vary per episode (sim/tasks/contents.py). Its splits, declared here:
     train    the compositions not held out (44);
@@ -24,10 +26,10 @@ from sim.palette import BOWL_PALETTE, CUBE_PALETTE
 from sim.scene import BOWL_COLOURS, CUBE_COLOURS, SceneConfig
 from sim.tasks.absent import ABSENT_PREFIX, AbsentTask
 from sim.tasks.base import Task
-from sim.tasks.compose import all_compositions, parse_task
+from sim.tasks.compose import COMPOSED_FAMILIES, all_compositions, parse_task
 from sim.tasks.pick import PickTask
 from sim.tasks.place import PlaceTask
-from sim.tasks.push import PushTask
+from sim.tasks.push import PushAwayTask, PushTask
 from sim.tasks.stack import StackTask
 
 SPLITS: tuple[str, ...] = ("train", "heldout", "absent")
@@ -175,9 +177,16 @@ def _tabletop() -> Suite:
     return Suite("tabletop", tuple(CUBE_COLOURS), tuple(BOWL_COLOURS), {"train": tasks})
 
 
+def _tabletop_push_away() -> Suite:
+    """The skill the fine-tuning loop teaches (docs/finetune.md): push_away with each cube colour, in the
+    `tabletop` scene, so a policy trained on `tabletop` runs in it unchanged."""
+    tasks = tuple(PushAwayTask.create(cube) for cube in CUBE_COLOURS)
+    return Suite("tabletop_push_away", tuple(CUBE_COLOURS), tuple(BOWL_COLOURS), {"train": tasks})
+
+
 def _tabletop_compose() -> Suite:
     cubes, bowls = tuple(CUBE_PALETTE), tuple(BOWL_PALETTE)
-    every = all_compositions(cubes, bowls)
+    every = all_compositions(cubes, bowls, COMPOSED_FAMILIES)
     held = set(HELDOUT_COMPOSITIONS)
     unknown = held - {t.name for t in every}
     if unknown:
@@ -191,7 +200,9 @@ def _tabletop_compose() -> Suite:
     return Suite("tabletop_compose", cubes, bowls, splits, cube_slots=5, bowl_slots=2, absent_share=0.15)
 
 
-SUITE_SPECS: dict[str, Suite] = {suite.name: suite for suite in (_tabletop(), _tabletop_compose())}
+SUITE_SPECS: dict[str, Suite] = {
+    suite.name: suite for suite in (_tabletop(), _tabletop_compose(), _tabletop_push_away())
+}
 
 
 def get_suite(name: str) -> Suite:

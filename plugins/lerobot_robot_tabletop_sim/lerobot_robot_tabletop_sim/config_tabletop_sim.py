@@ -22,6 +22,9 @@ class TabletopSimConfig(RobotConfig):
         seed: layout seed of the first scene; each reset after it takes the next seed.
         auto_reset: lay the table out anew (next seed) on the first observation after the task succeeded
             or hit its time limit, as a person would between episodes; False keeps the finished scene.
+        episode_seconds: the time limit of an episode in the simulator (s; 0: the task's own, 8-14 s, the
+            policy's). When a person teleoperates through `lerobot-record`, set it to at least
+            `--dataset.episode_time_s`, so the table is not laid out anew in the middle of an episode.
 
     One `send_action` advances the simulation by one control step (1/30 s), so run LeRobot's tools with
     `--fps=30` / `--dataset.fps=30` for the recording's time to match the simulator's.
@@ -32,9 +35,14 @@ class TabletopSimConfig(RobotConfig):
     instructions: str = "train"
     seed: int = 0
     auto_reset: bool = True
+    episode_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.episode_seconds < 0:
+            raise ValueError(
+                f"--robot.episode_seconds must be >= 0 (0: the task's limit), got {self.episode_seconds}"
+            )
         if self.instructions not in ("train", "heldout"):
             raise ValueError(f"--robot.instructions must be 'train' or 'heldout', got {self.instructions!r}")
         try:

@@ -97,7 +97,11 @@ class TabletopSim(Robot):
         sim_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabletop_sim")
         try:
             self.env = sim_thread.submit(
-                TabletopEnv, task=config.task, suite=config.suite, instructions=config.instructions
+                TabletopEnv,
+                task=config.task,
+                suite=config.suite,
+                instructions=config.instructions,
+                episode_seconds=config.episode_seconds or None,
             ).result()
         except BaseException:
             sim_thread.shutdown()

@@ -170,6 +170,13 @@ SIM_BRIDGE = ROBOT + [
     Param("seed", 0, "layout seed of the first episode; each reset takes the next", 0, 2**31 - 1),
     Param("instructions", "train", "instruction templates", choices=("train", "heldout")),
     Param("image_size", 128, "camera frames, px (square)", 16, 1024),
+    Param(
+        "episode_seconds",
+        0.0,
+        "an episode's time limit (s; 0: the task's own, the policy's); raise it for a person teleoperating",
+        0.0,
+        3600.0,
+    ),
 ]
 
 RECORDER = (

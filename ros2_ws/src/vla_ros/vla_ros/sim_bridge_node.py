@@ -41,6 +41,7 @@ class SimBridgeNode(Node):
             suite=self.p["suite"],
             instructions=self.p["instructions"],
             scene_config=SceneConfig(image_height=size, image_width=size),
+            episode_seconds=self.p["episode_seconds"] or None,
         )
         self.joint_names = list(self.p["joint_names"])
         self.period_s = 1.0 / self.p["control_rate_hz"]
