@@ -21,7 +21,7 @@ from vla.models.normalization import RangeNormalizer
 from vla.models.task_choice import NO_DESTINATION, TASK_NAMES, TaskChoiceHead, task_choice_sources
 
 NAMES = environment_state_names(SceneConfig())
-SIDES = tuple(fixed_destinations().values())  # left, right: where pushes go
+SIDES = tuple(fixed_destinations().values())  # left, right, away: where pushes go
 TASKS = (
     "pick_green_cube",
     "place_blue_cube_in_purple_bowl",
@@ -42,9 +42,11 @@ def test_candidates_follow_the_state_names():
         *bowls,
         NO_DESTINATION,
         NO_DESTINATION,
+        NO_DESTINATION,
     )  # then the sides
     assert constants == ((0.0, 0.0, 0.0),) * 7 + SIDES  # what the sides' -1 sources read
     assert SIDES[0][1] > 0.1 and SIDES[1][1] < -0.1 and SIDES[0][2] == 0.0  # left is +y
+    assert SIDES[2][0] > 0.25 and SIDES[2][1] == 0.0  # away: out along +x
     assert task_choice_sources(NAMES)[1] == destinations[:7]  # no fixed destinations: objects only
     with pytest.raises(ValueError, match=r"--objects\.task_choice needs the simulator's task values"):
         task_choice_sources(NAMES[:-6])
@@ -88,19 +90,19 @@ def test_a_confident_choice_shows_the_chosen_objects_positions(env_factory):
     object_label, destination_label = head.labels(normalised)
     sure = [
         40.0 * torch.nn.functional.one_hot(labels, k)
-        for labels, k in ((object_label, 4), (destination_label, 9))
+        for labels, k in ((object_label, 4), (destination_label, 7 + len(SIDES)))
     ]
     chosen = normalizer.unnormalize(np.pad(head.select(*sure, scene).numpy(), ((0, 0), (16, 0))))[:, 16:]
     np.testing.assert_allclose(chosen, states[:, 16:], atol=1e-5)  # what the simulator records
     # Undecided, the token shows the candidates' mean: every cube, and for the destination the mean of
-    # nothing (0), the cubes, the bowls (z 0) and the two sides.
-    undecided = head.select(torch.zeros(len(TASKS), 4), torch.zeros(len(TASKS), 9), scene).numpy()
+    # nothing (0), the cubes, the bowls (z 0) and the sides.
+    undecided = head.select(torch.zeros(len(TASKS), 4), torch.zeros(len(TASKS), 7 + len(SIDES)), scene).numpy()
     undecided = normalizer.unnormalize(np.pad(undecided, ((0, 0), (16, 0))))[:, 16:]
     cubes, bowls = states[:, :12].reshape(-1, 4, 3), states[:, 12:16].reshape(-1, 2, 2)
     np.testing.assert_allclose(undecided[:, :3], cubes.mean(axis=1), atol=1e-5)
     bowls_xyz = np.concatenate([bowls, np.zeros((len(TASKS), 2, 1))], axis=2)
     places = np.concatenate([cubes, bowls_xyz], 1).sum(1) + np.sum(SIDES, axis=0)
-    np.testing.assert_allclose(undecided[:, 3:], places / 9, atol=1e-5)
+    np.testing.assert_allclose(undecided[:, 3:], places / (7 + len(SIDES)), atol=1e-5)
 
 
 def test_a_trained_choice_grows_new_destinations_without_changing_its_choices(env_factory):
@@ -127,13 +129,13 @@ def test_a_trained_choice_grows_new_destinations_without_changing_its_choices(en
         before = model.objects.task_choice.logits(features)[1].softmax(dim=1)
     wider = dataclasses.replace(
         config,
-        task_destination_sources=destinations + (NO_DESTINATION,) * 2,
+        task_destination_sources=destinations + (NO_DESTINATION,) * len(SIDES),
         task_destination_constants=((0.0, 0.0, 0.0),) * len(destinations) + SIDES,
     )
     head = rebuilt(model, wider).objects.task_choice
     with torch.no_grad():
         after = head.logits(features)[1].softmax(dim=1)
-    assert after.shape == (5, 9)
+    assert after.shape == (5, 7 + len(SIDES))
     np.testing.assert_allclose(after[:, :7].numpy(), before.numpy(), atol=1e-4)  # the new ones start near 0
     np.testing.assert_allclose(head.destination_constants[7:], SIDES)
     # The push's recorded side is now a label of its own.
@@ -175,7 +177,7 @@ def test_training_learns_the_choice_through_a_checkpoint_and_the_export(cache, t
     last = out / "checkpoints" / "last"
     config = json.loads((last / "config.json").read_text())
     assert config["task_object_sources"] == [list(t) for t in task_choice_sources(NAMES)[0]]
-    assert config["task_destination_constants"][-2:] == [list(side) for side in SIDES]
+    assert config["task_destination_constants"][-len(SIDES) :] == [list(side) for side in SIDES]
     bundle = load_checkpoint(last)
     head = bundle.model.objects.task_choice
     np.testing.assert_array_equal(head.low.numpy(), bundle.normalization.environment_state.low)

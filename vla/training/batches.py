@@ -35,7 +35,10 @@ class DeviceBatches:
         batch_size: int,
         seed: int = 0,
         normalization: Normalization | None = None,
+        weights: np.ndarray | None = None,
     ):
+        """`weights` (F,): each frame's probability of being drawn (replay, vla/training/replay.py); batches
+        then draw with replacement. None: every epoch is a shuffle of all frames."""
         self.device, self.batch_size = device, batch_size
         self.size = len(arrays.state)
         if self.size < batch_size:
@@ -59,6 +62,7 @@ class DeviceBatches:
         lookup = {task: i for i, task in enumerate(self.tasks)}
         self.task_index = self._tensor(np.array([lookup[t] for t in arrays.tasks], np.int64))
         self.generator = torch.Generator().manual_seed(seed)
+        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         # np.array copies a memory-mapped frame cache into RAM once (and makes it writable for torch).
@@ -68,7 +72,12 @@ class DeviceBatches:
         return self.size // self.batch_size
 
     def __iter__(self) -> Iterator[dict]:
-        order = torch.randperm(self.size, generator=self.generator).to(self.device)
+        if self.weights is None:
+            order = torch.randperm(self.size, generator=self.generator)
+        else:
+            draws = len(self) * self.batch_size
+            order = torch.multinomial(self.weights, draws, replacement=True, generator=self.generator)
+        order = order.to(self.device)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             yield self.gather(order[start : start + self.batch_size])
 

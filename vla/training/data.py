@@ -36,26 +36,29 @@ class ChunkSample:
 FRAME_CACHE = "a frame cache (a folder holding arrays.json, as `vla record --arrays` writes)"
 
 
-def open_training_source(root: Path, config: VLAConfig) -> tuple[object | None, DatasetArrays | None]:
+def open_training_source(
+    root: Path, config: VLAConfig, option: str = "--data.dataset"
+) -> tuple[object | None, DatasetArrays | None]:
     """(LeRobotDataset, None) for a LeRobot v3 dataset; (None, frame cache) for a `record --arrays` folder.
-    Any other path raises one line saying whether it does not exist or is neither (vla.data.check)."""
+    Any other path raises one line naming `option` and saying whether it does not exist or is neither
+    (vla.data.check)."""
     if is_arrays_folder(root):
         return None, open_arrays(root, [camera_key(c) for c in config.cameras])
-    return open_lerobot_dataset(root, config), None
+    return open_lerobot_dataset(root, config, option), None
 
 
-def open_lerobot_dataset(root: Path, config: VLAConfig):
+def open_lerobot_dataset(root: Path, config: VLAConfig, option: str = "--data.dataset"):
     """The dataset with action chunks of `config.chunk_length` through delta_timestamps."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     from vla.data.check import require_dataset_root
 
-    root = require_dataset_root(Path(root), "--data.dataset", also_accepted=FRAME_CACHE)
+    root = require_dataset_root(Path(root), option, also_accepted=FRAME_CACHE)
     probe = LeRobotDataset(repo_id=f"local/{root.name}", root=root, video_backend=VIDEO_BACKEND)
     fps = probe.fps
     missing = [camera_key(c) for c in config.cameras if camera_key(c) not in probe.features]
     if missing:
-        raise KeyError(f"--data.dataset {root}: no feature {missing}; it has {sorted(probe.features)}")
+        raise KeyError(f"{option} {root}: no feature {missing}; it has {sorted(probe.features)}")
     delta = {ACTION: [i / fps for i in range(config.chunk_length)]}
     return LeRobotDataset(
         repo_id=f"local/{root.name}", root=root, video_backend=VIDEO_BACKEND, delta_timestamps=delta

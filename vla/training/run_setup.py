@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 
 from vla.contract import ACTION, ACTION_NAMES, ENVIRONMENT_STATE, OBS_STATE, camera_key
 from vla.models.checkpoint import PolicyBundle, load_checkpoint
@@ -23,7 +23,7 @@ from vla.training.batch_encoder import BatchEncoder
 from vla.training.batches import DeviceBatches
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_training_source
 from vla.training.finetune import add_lora, freeze_vision_tower
-from vla.training.frames import arrays_from_episodes, arrays_stats, feature_names
+from vla.training.frames import DatasetArrays, arrays_from_episodes, arrays_stats, feature_names, load_arrays
 from vla.training.optim import ScheduleClock, build_optimizer, load_optimizer
 from vla.training.policy_setup import (
     ObjectsTraining,
@@ -32,6 +32,7 @@ from vla.training.policy_setup import (
     training_policy,
 )
 from vla.training.precision import autocast_for
+from vla.training.replay import combined, replay_weights
 from vla.training.run_checkpoints import last_checkpoint, resume_from_last, save_run_config
 from vla.training.stream import StreamBatches, start_stream, stream_batches, suite_instructions
 from vla.training.train_config import TrainConfig
@@ -67,16 +68,34 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def load_training_data(
-    cfg: TrainConfig, config: VLAConfig
-) -> tuple[object | None, list[str], Normalization, object]:
-    """(LeRobotDataset or None, instructions, normalisation, frame cache or None) for `cfg.data.dataset`."""
+@dataclass
+class TrainingData:
+    """What `--data.dataset` (and `--data.replay_dataset`) gives a run."""
+
+    lerobot_dataset: object | None  # None when the frames are in memory as `arrays`
+    instructions: list[str]
+    normalization: Normalization
+    arrays: DatasetArrays | None
+    weights: np.ndarray | None = None  # (F,) sampling probability per frame, with replay; None: uniform
+
+
+def load_training_data(cfg: TrainConfig, config: VLAConfig) -> TrainingData:
+    """`cfg.data.dataset`, with `cfg.data.replay_dataset` mixed in (vla/training/replay.py) when given."""
     lerobot_dataset, arrays = open_training_source(cfg.data.dataset, config)
+    if cfg.data.replay_dataset is not None:
+        camera_keys = [camera_key(camera) for camera in config.cameras]
+        new = arrays if arrays is not None else load_arrays(lerobot_dataset, camera_keys)
+        source, old = open_training_source(cfg.data.replay_dataset, config, "--data.replay_dataset")
+        old = old if old is not None else load_arrays(source, camera_keys)
+        both = combined(new, old, cfg.data.dataset, cfg.data.replay_dataset)
+        weights = replay_weights(len(new.state), len(old.state), cfg.data.replay_share)
+        normalization = Normalization.from_lerobot_stats(arrays_stats(both))
+        return TrainingData(None, sorted(set(both.tasks)), normalization, both, weights)
     if arrays is not None:
         stats = arrays_stats(arrays)
-        return None, sorted(set(arrays.tasks)), Normalization.from_lerobot_stats(stats), arrays
+        return TrainingData(None, sorted(set(arrays.tasks)), Normalization.from_lerobot_stats(stats), arrays)
     instructions = list(lerobot_dataset.meta.tasks.index)
-    return lerobot_dataset, instructions, dataset_normalization(lerobot_dataset), None
+    return TrainingData(lerobot_dataset, instructions, dataset_normalization(lerobot_dataset), None)
 
 
 @dataclass
@@ -203,8 +222,14 @@ def _dataset_loader(
 ) -> tuple[PolicyBundle, DataLoader | DeviceBatches, DistributedSampler | None]:
     """The policy (fresh or `initial`) and batches of `cfg.data.dataset`: on the device, or a DataLoader."""
     tic = time.perf_counter()
-    lerobot_dataset, instructions, normalization, arrays = load_training_data(
-        cfg, initial.config if initial else model_config(cfg)
+    if cfg.data.replay_dataset is not None and world > 1:
+        raise ValueError("--data.replay_dataset trains in one process; run it without torchrun")
+    data = load_training_data(cfg, initial.config if initial else model_config(cfg))
+    lerobot_dataset, instructions, normalization, arrays = (
+        data.lerobot_dataset,
+        data.instructions,
+        data.normalization,
+        data.arrays,
     )
     if initial is not None and not cfg.run.resume:  # a resumed run keeps the ranges it started with
         features = lerobot_dataset.meta.features if lerobot_dataset is not None else {}
@@ -248,14 +273,19 @@ def _dataset_loader(
             cfg.optim.batch_size,
             cfg.run.seed,
             bundle.normalization,
+            data.weights,
         )
     else:
         decoders = 0 if chunks.arrays is not None else cfg.data.num_workers  # decoding workers without cache
+        order = sampler
+        if data.weights is not None:  # replay: one process (checked above), frames drawn by their weights
+            generator = torch.Generator().manual_seed(cfg.run.seed)
+            order = WeightedRandomSampler(data.weights, len(chunks), generator=generator)
         loader = DataLoader(
             chunks,
             batch_size=cfg.optim.batch_size,
-            shuffle=sampler is None,
-            sampler=sampler,
+            shuffle=order is None,
+            sampler=order,
             collate_fn=collate,
             drop_last=len(chunks) >= cfg.optim.batch_size * world,
             num_workers=decoders,

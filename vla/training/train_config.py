@@ -29,6 +29,10 @@ class RunConfig:
 class DataConfig:
     dataset: Path | None = option(None, "a LeRobot v3 dataset or a frame cache (vla record --arrays)")
     val_dataset: Path | None = option(None, "held-out episodes: their loss at the start and every checkpoint")
+    replay_dataset: Path | None = option(
+        None, "old skills' demonstrations, mixed into every batch (keeps them)"
+    )
+    replay_share: float = option(0.3, "share of each batch drawn from --data.replay_dataset")
     val_batches: int = option(8, "held-out batches per validation")
     cache_in_memory: bool = option(True, "decode the dataset's frames once, into memory")
     num_workers: int = option(0, "decoding processes when not cached")
@@ -117,6 +121,14 @@ class TrainConfig:
             raise ValueError(f"--objects.teacher is a share in [0, 1]; got {objects.teacher}")
         if (objects.teacher > 0 or objects.arm_frame) and not objects.token:
             raise ValueError("--objects.teacher and --objects.arm_frame need --objects.token")
+        if self.data.replay_dataset is not None:
+            if self.data.dataset is None or not self.data.cache_in_memory:
+                raise ValueError(
+                    "--data.replay_dataset mixes into --data.dataset, held in memory: give --data.dataset "
+                    "and keep --data.cache_in_memory true"
+                )
+            if not 0.0 < self.data.replay_share < 1.0:
+                raise ValueError(f"--data.replay_share is a share in (0, 1); got {self.data.replay_share}")
         if self.augment.shift_px < 0 or objects.weight < 0:
             raise ValueError("--augment.shift_px and --objects.weight must be >= 0")
 
