@@ -96,7 +96,8 @@ def test_a_confident_choice_shows_the_chosen_objects_positions(env_factory):
     np.testing.assert_allclose(chosen, states[:, 16:], atol=1e-5)  # what the simulator records
     # Undecided, the token shows the candidates' mean: every cube, and for the destination the mean of
     # nothing (0), the cubes, the bowls (z 0) and the sides.
-    undecided = head.select(torch.zeros(len(TASKS), 4), torch.zeros(len(TASKS), 7 + len(SIDES)), scene).numpy()
+    destinations = 7 + len(SIDES)
+    undecided = head.select(torch.zeros(len(TASKS), 4), torch.zeros(len(TASKS), destinations), scene).numpy()
     undecided = normalizer.unnormalize(np.pad(undecided, ((0, 0), (16, 0))))[:, 16:]
     cubes, bowls = states[:, :12].reshape(-1, 4, 3), states[:, 12:16].reshape(-1, 2, 2)
     np.testing.assert_allclose(undecided[:, :3], cubes.mean(axis=1), atol=1e-5)
