@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Teach the shipped policy a new skill on a 2-core CPU: push a cube away from the robot (issue 38).
+#
+# The fine-tuning loop of docs/finetune.md, end to end, with the scripted expert standing in for a person
+# at the keyboard (the autopilot of `vla record --source keyboard` is the same expert):
+#  1. the policy before: the new skill (tabletop_push_away) and the old tasks (tabletop), same seeds as 6.
+#  2. DEMOS demonstrations of the new skill as a LeRobot v3 dataset (seeds from 600000), `vla data check`;
+#  3. with REPLAY_SHARE > 0: demonstrations of the old tasks to replay (seeds from 700000);
+#  4. the fine-tune: the shipped recipe's object modules (preset tabletop_nano) on the dataset instead of
+#     the stream, vision frozen, LORA=0 full language model or LORA=N adapters, a time budget
+#     (TRAIN_SECONDS; the cosine decays over it);
+#  5. export (int8 beside fp32);
+#  6. the policy after, on the same seeds as 1.
+# Figures: results/<OUT name>_{new,old}[_before]/eval_info.json. Rerun with other DEMOS, LORA, REPLAY_SHARE
+# or INIT=scratch for the comparisons of docs/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-.venv/bin/python}"
+INIT="${INIT:-policies/tabletop_nano}"  # or "scratch": the same architecture from random weights
+DEMOS="${DEMOS:-50}"                   # push_away demonstrations, spread over the four cube colours
+REPLAY_SHARE="${REPLAY_SHARE:-0.3}"    # share of each batch from old-task demonstrations (0: none)
+REPLAY_EPISODES="${REPLAY_EPISODES:-6}" # old-task demonstrations per tabletop task
+LORA="${LORA:-0}"
+LR="${LR:-1e-4}"
+TRAIN_SECONDS="${TRAIN_SECONDS:-1500}"
+EVAL_NEW="${EVAL_NEW:-10}"              # evaluation episodes per push_away task (seeds 0..)
+EVAL_OLD="${EVAL_OLD:-5}"               # evaluation episodes per tabletop task (seeds 0..)
+WORKERS="${WORKERS:-2}"
+DATA="datasets/push_away_${DEMOS}"
+REPLAY="datasets/tabletop_replay_${REPLAY_EPISODES}"
+OUT="${OUT:-runs/ft_push_away_d${DEMOS}_r${REPLAY_SHARE}_lora${LORA}_$(basename "$INIT")}"
+NAME="$(basename "$OUT")"
+
+evaluate() {  # policy, suite, episodes per task, output folder
+  [ -f "$4/eval_info.json" ] || "$PY" -m vla eval --policy "$1" --suite "$2" --episodes-per-task "$3" \
+    --workers "$WORKERS" --no-video --out "$4"
+}
+
+if [ "$INIT" != scratch ]; then
+  evaluate "$INIT" tabletop_push_away "$EVAL_NEW" "results/$(basename "$INIT")_push_away_before"
+  evaluate "$INIT" tabletop "$EVAL_OLD" "results/$(basename "$INIT")_tabletop_before"
+fi
+
+[ -d "$DATA" ] || "$PY" -m vla record --source expert --suite tabletop_push_away \
+  --episodes-per-task $(((DEMOS + 3) / 4)) --seed 600000 --root "$DATA"
+"$PY" -m vla data check "$DATA"
+
+options=(--preset tabletop_nano --data.stream.suite "" --data.dataset "$DATA" --run.out "$OUT"
+  --optim.schedule time --optim.max_seconds "$TRAIN_SECONDS" --optim.steps 100000 --optim.lr "$LR"
+  --optim.warmup_steps 20 --optim.batch_size 32 --optim.precision fp32 --run.save_every 200
+  --run.log_every 20 --policy.lora_rank "$LORA")
+if [ "$INIT" != scratch ]; then options+=(--policy.init "$INIT"); fi
+if [ "$REPLAY_SHARE" != 0 ]; then
+  [ -d "$REPLAY" ] || "$PY" -m vla record --source expert --suite tabletop \
+    --episodes-per-task "$REPLAY_EPISODES" --seed 700000 --root "$REPLAY"
+  options+=(--data.replay_dataset "$REPLAY" --data.replay_share "$REPLAY_SHARE")
+fi
+"$PY" -m vla train "${options[@]}"
+
+"$PY" -m vla export --policy "$OUT/checkpoints/last" --out "exports/$NAME"
+evaluate "$OUT/checkpoints/last" tabletop_push_away "$EVAL_NEW" "results/${NAME}_push_away"
+evaluate "$OUT/checkpoints/last" tabletop "$EVAL_OLD" "results/${NAME}_tabletop"
