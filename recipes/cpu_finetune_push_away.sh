@@ -41,8 +41,17 @@ if [ "$INIT" != scratch ]; then
   evaluate "$INIT" tabletop "$EVAL_OLD" "results/$(basename "$INIT")_tabletop_before"
 fi
 
-[ -d "$DATA" ] || "$PY" -m vla record --source expert --suite tabletop_push_away \
-  --episodes-per-task $(((DEMOS + 3) / 4)) --seed 600000 --root "$DATA"
+if [ ! -d "$DATA" ]; then  # DEMOS episodes exactly: DEMOS / 4 per colour, the remainder one each from red on
+  if [ $((DEMOS / 4)) -gt 0 ]; then
+    "$PY" -m vla record --source expert --suite tabletop_push_away --episodes-per-task $((DEMOS / 4)) \
+      --seed 600000 --root "$DATA"
+  fi
+  colours=(red green blue yellow)
+  for ((i = 0; i < DEMOS % 4; i++)); do
+    "$PY" -m vla record --source expert --suite tabletop_push_away --task "push_${colours[i]}_cube_away" \
+      --episodes-per-task 1 --seed 650000 --root "$DATA"
+  done
+fi
 "$PY" -m vla data check "$DATA"
 
 options=(--preset tabletop_nano --data.stream.suite "" --data.dataset "$DATA" --run.out "$OUT"
