@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -77,6 +77,7 @@ class TrainingData:
     normalization: Normalization
     arrays: DatasetArrays | None
     weights: np.ndarray | None = None  # (F,) sampling probability per frame, with replay; None: uniform
+    features: dict = field(default_factory=dict)  # --data.dataset's LeRobot features (their joint names)
 
 
 def load_training_data(cfg: TrainConfig, config: VLAConfig) -> TrainingData:
@@ -90,12 +91,16 @@ def load_training_data(cfg: TrainConfig, config: VLAConfig) -> TrainingData:
         both = combined(new, old, cfg.data.dataset, cfg.data.replay_dataset)
         weights = replay_weights(len(new.state), len(old.state), cfg.data.replay_share)
         normalization = Normalization.from_lerobot_stats(arrays_stats(both))
-        return TrainingData(None, sorted(set(both.tasks)), normalization, both, weights)
+        features = lerobot_dataset.meta.features if lerobot_dataset is not None else {}
+        return TrainingData(None, sorted(set(both.tasks)), normalization, both, weights, features)
     if arrays is not None:
         stats = arrays_stats(arrays)
         return TrainingData(None, sorted(set(arrays.tasks)), Normalization.from_lerobot_stats(stats), arrays)
     instructions = list(lerobot_dataset.meta.tasks.index)
-    return TrainingData(lerobot_dataset, instructions, dataset_normalization(lerobot_dataset), None)
+    normalization = dataset_normalization(lerobot_dataset)
+    return TrainingData(
+        lerobot_dataset, instructions, normalization, None, None, lerobot_dataset.meta.features
+    )
 
 
 @dataclass
@@ -232,7 +237,7 @@ def _dataset_loader(
         data.arrays,
     )
     if initial is not None and not cfg.run.resume:  # a resumed run keeps the ranges it started with
-        features = lerobot_dataset.meta.features if lerobot_dataset is not None else {}
+        features = data.features
         initial = fine_tuning_bundle(
             initial,
             normalization,
