@@ -134,6 +134,15 @@ def test_every_training_path_refuses_held_out_data(suite, tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
+@pytest.mark.parametrize("suite_name", ["tabletop", COMPOSE, "tabletop_push_away"])
+def test_push_away_paraphrases_are_held_out_in_every_suite(suite_name):
+    """The new skill's held-out paraphrases stay out of training data in every suite's scene."""
+    suite = get_suite(suite_name)
+    suite.check_training_instructions(["push the red cube away from you"], "data")  # a training template
+    with pytest.raises(HeldOutError, match="held-out instruction"):
+        suite.check_training_instructions(["nudge the red cube further away"], "data")
+
+
 def test_vla_record_refuses_held_out_before_writing(tmp_path, capsys):
     from vla.cli import main
 
