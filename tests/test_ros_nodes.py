@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -270,13 +271,19 @@ def test_policy_node_faults_lifecycle_and_estop(debug_export, tmp_path):
         following = policy.output()[log_before_follow:]
         assert "replanning" not in following  # a robot that follows its commands never triggers it
         robot.follow = None
+        log_before_jump = len(policy.output())
         robot.position = robot.position + np.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0])  # wrist_roll jumps 1 rad
         moved = time.time()
         # On a loaded machine the node may still be waiting for a chunk when the robot jumps: the replan
-        # comes with the next one, so wait for it rather than for a fixed second.
-        replanned = "replanning from the measured state: wrist_roll is 1.0"
-        replanned_in_time = test.spin_until(lambda: replanned in policy.output(), 10, robot.publish)
+        # comes with the next one, so wait for it rather than for a fixed second. The distance it names is
+        # from the last command, which the rate limit keeps within 0.1 rad of where the robot stood.
+        jump = re.compile(r"replanning from the measured state: wrist_roll is ([\d.]+) rad")
+        replanned_in_time = test.spin_until(
+            lambda: jump.search(policy.output()[log_before_jump:]), 10, robot.publish
+        )
         assert replanned_in_time, policy.output()[-1500:]
+        named = float(jump.search(policy.output()[log_before_jump:])[1])
+        assert 0.9 - 1e-6 <= named <= 1.1 + 1e-6, policy.output()[log_before_jump:]
         test.spin_for(0.5, robot.publish)
         # Commanded wrist_roll: the rate limit (0.1 rad a step) allows no jump but the re-anchoring one.
         rolls = [m.points[0].positions[4] for t, m in monitor.commands if t > moved - 2 * PERIOD]
