@@ -12,6 +12,7 @@ environment state's `task_destination` (`side_destination`) as a bowl would be.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +100,38 @@ def bowl_blocks_push(start_xy: np.ndarray, xy: np.ndarray, sign: float) -> bool:
     return bool(abs(xy[0] - start_xy[0]) < 0.11 and along > -0.15)
 
 
+def pushed_layout(
+    rng: np.random.Generator,
+    cube: str,
+    cubes: list[str],
+    bowls: list[str],
+    start_box: tuple[tuple[float, float], tuple[float, float]],
+    cube_blocks: Callable[[np.ndarray, np.ndarray], bool],
+    bowl_blocks: Callable[[np.ndarray, np.ndarray], bool],
+) -> Layout:
+    """A push's layout: `cube` drawn in `start_box` (x range, y range, m), then each of `bowls` and the
+    other `cubes` where `bowl_blocks(start, xy)` / `cube_blocks(start, xy)` say they leave the push free.
+    PlacementError when out of room."""
+    start = np.array([rng.uniform(*start_box[0]), rng.uniform(*start_box[1])])
+    occupancy = Occupancy()
+    occupancy.add(start, CUBE_SPACING_M / 2)
+    placed = {}
+    for bowl in bowls:
+        xy = sample_free_spot(
+            rng,
+            occupancy,
+            BOWL_DISC_RADIUS_M,
+            f"the {bowl} bowl",
+            keep_out=lambda xy: bowl_blocks(start, xy),
+            region=bowl_region,
+        )
+        placed[bowl] = (float(xy[0]), float(xy[1]))
+    layout = {cube: (float(start[0]), float(start[1]), random_yaw(rng))}
+    others = [c for c in cubes if c != cube]
+    layout.update(place_cubes(rng, others, occupancy, keep_out=lambda xy: cube_blocks(start, xy)))
+    return Layout(cubes=layout, bowls=placed)
+
+
 @dataclass(frozen=True)
 class PushTask(Task):
     """Success: the cube's centre is past the side line on the named side, and it stayed on the table."""
@@ -121,41 +154,20 @@ class PushTask(Task):
         return SIDE_SIGN[self.slots["side"]]
 
     def draw_layout(self, rng: np.random.Generator, cube_colours: tuple[str, ...]) -> Layout:
-        cube = self.slots["cube"]
-        start = np.array([rng.uniform(*START_BOX[0]), rng.uniform(*START_BOX[1])])
-        occupancy = Occupancy()
-        occupancy.add(start, CUBE_SPACING_M / 2)
-        others = [c for c in cube_colours if c != cube]
-        cubes = {cube: (float(start[0]), float(start[1]), random_yaw(rng))}
-        cubes.update(
-            place_cubes(rng, others, occupancy, keep_out=lambda xy: in_push_lane(start, xy, self.sign))
-        )
-        return Layout(cubes=cubes)
+        return self.place_varied(rng, list(cube_colours), [])
 
     def place_varied(self, rng: np.random.Generator, cubes: list[str], bowls: list[str]) -> Layout:
         """A varied scene (sim/tasks/contents.py): the pushed cube in the start box, bowls behind the push,
         the other cubes out of its lane."""
-        cube = self.slots["cube"]
-        start = np.array([rng.uniform(*START_BOX[0]), rng.uniform(*START_BOX[1])])
-        occupancy = Occupancy()
-        occupancy.add(start, CUBE_SPACING_M / 2)
-        placed = {}
-        for bowl in bowls:
-            xy = sample_free_spot(
-                rng,
-                occupancy,
-                BOWL_DISC_RADIUS_M,
-                f"the {bowl} bowl",
-                keep_out=lambda xy: bowl_blocks_push(start, xy, self.sign),
-                region=bowl_region,
-            )
-            placed[bowl] = (float(xy[0]), float(xy[1]))
-        layout = {cube: (float(start[0]), float(start[1]), random_yaw(rng))}
-        others = [c for c in cubes if c != cube]
-        layout.update(
-            place_cubes(rng, others, occupancy, keep_out=lambda xy: in_push_lane(start, xy, self.sign))
+        return pushed_layout(
+            rng,
+            self.slots["cube"],
+            cubes,
+            bowls,
+            START_BOX,
+            lambda start, xy: in_push_lane(start, xy, self.sign),
+            lambda start, xy: bowl_blocks_push(start, xy, self.sign),
         )
-        return Layout(cubes=layout, bowls=placed)
 
     def is_success(self, state: SceneState) -> bool:
         cube = self.slots["cube"]
@@ -183,25 +195,9 @@ class PushAwayTask(Task):
 
     def place_varied(self, rng: np.random.Generator, cubes: list[str], bowls: list[str]) -> Layout:
         """The pushed cube in the start box; bowls and the other cubes out of its lane."""
-        cube = self.slots["cube"]
-        start = np.array([rng.uniform(*AWAY_START_BOX[0]), rng.uniform(*AWAY_START_BOX[1])])
-        occupancy = Occupancy()
-        occupancy.add(start, CUBE_SPACING_M / 2)
-        placed = {}
-        for bowl in bowls:
-            xy = sample_free_spot(
-                rng,
-                occupancy,
-                BOWL_DISC_RADIUS_M,
-                f"the {bowl} bowl",
-                keep_out=lambda xy: bowl_blocks_away(start, xy),
-                region=bowl_region,
-            )
-            placed[bowl] = (float(xy[0]), float(xy[1]))
-        layout = {cube: (float(start[0]), float(start[1]), random_yaw(rng))}
-        others = [c for c in cubes if c != cube]
-        layout.update(place_cubes(rng, others, occupancy, keep_out=lambda xy: in_away_lane(start, xy)))
-        return Layout(cubes=layout, bowls=placed)
+        return pushed_layout(
+            rng, self.slots["cube"], cubes, bowls, AWAY_START_BOX, in_away_lane, bowl_blocks_away
+        )
 
     def is_success(self, state: SceneState) -> bool:
         cube = self.slots["cube"]
