@@ -67,6 +67,7 @@ def test_expert_eval_writes_eval_info_and_videos(tmp_path):
     # The expert grasps once per pick; a push keeps its jaws shut throughout.
     assert [e["gripper_closes"] for e in info["per_episode"]] == [1, 1, 0, 0]
     assert {e["stage"] for e in info["per_episode"]} == {"success"}
+    assert {e["confidence_first_s"] for e in info["per_episode"]} == {None}  # the expert has none
     assert "| pick_red_cube" in result.stdout and "**overall**" in result.stdout
     for path in info["video_paths"]:
         episode = next(e for e in info["per_episode"] if e["video"] == path)
@@ -121,6 +122,7 @@ def test_checkpoint_policy_runs_through_the_harness(tmp_path):
     info = json.loads((out / "eval_info.json").read_text())
     assert info["policy"] == str(checkpoint)
     assert info["per_episode"][0]["steps"] > 0  # an untrained policy fails, but the episode ran to its end
+    assert 0.0 < info["per_episode"][0]["confidence_first_s"] <= 1.0
 
 
 def test_unknown_policy_is_a_clear_error(tmp_path):
@@ -160,12 +162,25 @@ def test_chunk_source_runs_execute_steps_of_each_chunk():
 
         def infer(self, obs):
             CountingPolicy.calls += 1
-            return {"actions": np.full((10, 6), float(CountingPolicy.calls), np.float32)}
+            confidence = np.full(10, 0.1 * CountingPolicy.calls, np.float32)
+            confidence[3:] = 1.0  # steps past execute_steps are never run: not counted
+            return {
+                "actions": np.full((10, 6), float(CountingPolicy.calls), np.float32),
+                "confidence": confidence,
+            }
 
     observation = {"pixels": {"front": None, "wrist": None}, "agent_pos": np.zeros(6, np.float32)}
     source = ChunkSource(CountingPolicy(), chunk_length=10, execute_steps=3)
-    source.start(SimpleNamespace(task_description="push the yellow cube left"), observation)
+    assert source.first_second_confidence is None
+    env = SimpleNamespace(
+        task_description="push the yellow cube left", config=SimpleNamespace(control_hz=6.0)
+    )
+    source.start(env, observation)
     firsts = [source.act(observation)[0] for _ in range(7)]
     assert firsts == [1, 1, 1, 2, 2, 2, 3]  # a new chunk every 3 actions
+    # One second is 6 steps: the chunks of steps 0 and 3 (confidence 0.1, 0.2), not the one of step 6.
+    assert source.first_second_confidence == pytest.approx(0.15)
+    source.start(env, observation)  # a new episode starts its own first second
+    assert source.first_second_confidence is None
     with pytest.raises(ValueError, match="--execute-steps 11: the policy's chunks have 10 actions"):
         ChunkSource(CountingPolicy(), chunk_length=10, execute_steps=11)

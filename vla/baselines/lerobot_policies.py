@@ -265,6 +265,8 @@ class LeRobotPolicySource:
     `overrides` sets config fields at load time (e.g. `{"n_action_steps": 30}`); None keeps the saved ones.
     """
 
+    first_second_confidence = None  # ACT and Diffusion Policy give no confidence
+
     def __init__(
         self, folder: str | Path, device: torch.device | str | None = None, overrides: dict | None = None
     ):

@@ -1,9 +1,10 @@
 """Action sources the evaluation runner drives: the scripted expert, a trained checkpoint (torch) or an
 export folder (`vla.runtime`, onnxruntime).
 
-All implement `start(env, observation)` at reset and `act(observation) -> (6,) action`. A trained
-policy predicts a chunk of T actions and executes `execute_steps` of them before asking again
-(receding-horizon chunking, as ACT and openpi do).
+All implement `start(env, observation)` at reset, `act(observation) -> (6,) action` and
+`first_second_confidence` (None where the source has no confidence). A trained policy predicts a chunk
+of T actions and executes `execute_steps` of them before asking again (receding-horizon chunking, as ACT
+and openpi do).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def policy_observation(observation: dict, instruction: str) -> dict:
 class ExpertSource:
     """The task's scripted expert (privileged state): the reference learned policies are judged against."""
 
+    first_second_confidence = None  # the expert has no confidence
+
     def __init__(self, env):
         from sim.rollout import ExpertRunner
 
@@ -54,17 +57,32 @@ class ChunkSource:
         self.execute_steps = execute_steps or chunk_length
         self.queue: deque[np.ndarray] = deque()
         self.instruction = ""
+        self.steps = 0  # control steps acted this episode
+        self.first_second_steps = 1  # control steps in one second (the env's control rate)
+        self.early_confidences: list[float] = []  # mean confidence of each chunk inferred in the first second
 
     def start(self, env, observation: dict) -> None:
         self.policy.reset()
         self.queue.clear()
         self.instruction = env.task_description
+        self.steps = 0
+        self.first_second_steps = round(env.config.control_hz)
+        self.early_confidences = []
 
     def act(self, observation: dict) -> np.ndarray:
         if not self.queue:
             chunk = self.policy.infer(policy_observation(observation, self.instruction))
             self.queue.extend(chunk["actions"][: self.execute_steps])
+            if self.steps < self.first_second_steps:
+                self.early_confidences.append(float(np.mean(chunk["confidence"][: self.execute_steps])))
+        self.steps += 1
         return self.queue.popleft()
+
+    @property
+    def first_second_confidence(self) -> float | None:
+        """Mean confidence of the chunks inferred in the episode's first second (of their executed steps):
+        what a robot would know before it commits to a grasp. None before the first `act`."""
+        return float(np.mean(self.early_confidences)) if self.early_confidences else None
 
 
 def is_export_folder(spec: str) -> bool:

@@ -58,6 +58,9 @@ class EpisodeOutcome:
     video: str | None
     gripper_closes: int = 0  # times the gripper command closed after being open: a retried grasp makes 2+
     stage: str = ""  # the furthest stage reached (the task's `stage_names`): where a failure stopped
+    # Mean per-step confidence of the chunks inferred in the first second (ChunkSource), in (0, 1]; None
+    # for sources without one (expert, LeRobot baselines). bench/confidence_auroc.py reads it.
+    confidence_first_s: float | None = None
 
 
 def gripper_closes(commands: list[float]) -> int:
@@ -125,6 +128,7 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
                     video,
                     gripper_closes(gripper),
                     env.current_task.stage_names()[furthest],
+                    source.first_second_confidence,
                 )
             )
         return outcomes
