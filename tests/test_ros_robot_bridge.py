@@ -128,7 +128,8 @@ def test_teleoperation_through_ros_records_a_dataset_lerobot_loads(tmp_path):
 def test_bridge_clamps_commands_to_the_limits_and_the_estop_stops_the_robot(tmp_path):
     """A trajectory far beyond shoulder_pan's upper limit: what the bridge tells the robot (~/command) never
     passes the limit and changes at most max_step_rad per step; the arm follows up to the limit, and stays put
-    after an e-stop until estop_reset."""
+    after an e-stop until estop_reset. /diagnostics: inactive, then an ERROR while latched, then OK."""
+    from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.duration import Duration
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import JointState
@@ -148,6 +149,15 @@ def test_bridge_clamps_commands_to_the_limits_and_the_estop_stops_the_robot(tmp_
     test.node.create_subscription(
         JointState, "joint_states", lambda m: joints.append(np.array(m.position)), qos_profile_sensor_data
     )
+    diagnostics: list[tuple[int, str]] = []  # (level 0 ok / 1 warn / 2 error, message) of "<node>: robot"
+    test.node.create_subscription(
+        DiagnosticArray,
+        "/diagnostics",
+        lambda m: diagnostics.extend(
+            (int.from_bytes(s.level), s.message) for s in m.status if s.name == "vla_robot_bridge: robot"
+        ),
+        10,
+    )
     command_pub = test.node.create_publisher(JointTrajectory, "arm_controller/joint_trajectory", 10)
     estop_pub = test.node.create_publisher(Empty, "estop", 10)
     reset_pub = test.node.create_publisher(Empty, "estop_reset", 10)
@@ -161,7 +171,8 @@ def test_bridge_clamps_commands_to_the_limits_and_the_estop_stops_the_robot(tmp_
         command_pub.publish(msg)
 
     try:
-        assert test.spin_until(lambda: len(joints) > 10, timeout=240), bridge.output()[-3000:]
+        assert test.spin_until(lambda: len(joints) > 10 and diagnostics, timeout=240), bridge.output()[-3000:]
+        assert diagnostics[-1] == (0, "inactive")  # no command yet: nothing sent, nothing wrong
         start = joints[-1][0]
         test.spin_for(3.0, every=command_far_right, period=0.1)
         sent = np.array([q[0] for q in commands])
@@ -186,11 +197,14 @@ def test_bridge_clamps_commands_to_the_limits_and_the_estop_stops_the_robot(tmp_
         test.spin_for(0.5)  # commands sent before the e-stop arrived may still come in
         commands.clear()
         held = joints[-1][0]
+        diagnostics.clear()
         test.spin_for(2.0, every=command_back, period=0.1)
         assert not commands and abs(joints[-1][0] - held) < 0.02, (held, joints[-1][0])  # latched: no command
+        assert set(diagnostics) == {(2, "e-stop latched: publish on estop_reset to clear it")}, diagnostics
         reset_pub.publish(Empty())
         test.spin_for(3.0, every=command_back, period=0.1)
         assert joints[-1][0] < held - 0.5  # cleared: it follows again
+        assert diagnostics[-1] == (0, "sending commands")
     finally:
         test.close()
         bridge.stop()

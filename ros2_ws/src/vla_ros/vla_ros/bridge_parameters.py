@@ -4,7 +4,7 @@ the safety tolerances) apply to them as to every node."""
 
 from __future__ import annotations
 
-from vla_ros.parameters import CAMERAS, ROBOT, SAFETY, Param
+from vla_ros.parameters import CAMERAS, DIAGNOSTICS_PERIOD, ROBOT, SAFETY, Param
 
 # A LeRobot device as its own tools name it: --robot.type / --robot.port / --robot.id / other fields.
 ROBOT_DEVICE = [
@@ -65,6 +65,7 @@ ROBOT_BRIDGE = (
         ),
         Param("estop_topic", "estop", "std_msgs/Empty: latch the e-stop (nothing is sent to the robot)"),
         Param("estop_reset_topic", "estop_reset", "std_msgs/Empty: clear the e-stop"),
+        DIAGNOSTICS_PERIOD,
         Param(
             "in_process_teleop",
             False,

@@ -109,6 +109,9 @@ def safety_config(p: dict, max_input_age_s: float):
     )
 
 
+# The heartbeat of a node's /diagnostics (it also publishes at once on every change of condition).
+DIAGNOSTICS_PERIOD = Param("diagnostics_period_s", 0.5, "period of /diagnostics messages (s)", 0.05, 60.0)
+
 POLICY = (
     ROBOT
     + CAMERAS
@@ -155,7 +158,7 @@ POLICY = (
         Param("slow_factor", 2.0, "time stretch of a low-confidence chunk in 'slow' mode", 1.0, 10.0),
         Param("estop_topic", "estop", "std_msgs/Empty: latch the e-stop"),
         Param("estop_reset_topic", "estop_reset", "std_msgs/Empty: clear the e-stop"),
-        Param("diagnostics_period_s", 0.5, "period of /diagnostics messages (s)", 0.05, 60.0),
+        DIAGNOSTICS_PERIOD,
         Param("autostart", False, "configure and activate at start-up (no lifecycle manager needed)"),
     ]
 )

@@ -97,16 +97,23 @@ class PolicyReporter:
             "obs_to_command_p50_ms": f"{np.percentile(obs_ms, 50):.1f}" if obs_ms else "",
             "obs_to_command_p99_ms": f"{np.percentile(obs_ms, 99):.1f}" if obs_ms else "",
         } | node.counts
-        status = DiagnosticStatus(
-            level=LEVELS[now.level],
-            name=f"{node.get_name()}: policy",
-            message=now.message,
-            hardware_id=node.get_parameter("export_dir").value,
-            values=[KeyValue(key=k, value=str(v)) for k, v in values.items()],
+        self.diagnostics_pub.publish(
+            diagnostic_array(node, "policy", now, node.get_parameter("export_dir").value, values)
         )
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = node.get_clock().now().to_msg()
-        self.diagnostics_pub.publish(array)
+
+
+def diagnostic_array(node, role: str, now: Condition, hardware_id: str, values: dict) -> DiagnosticArray:
+    """One DiagnosticStatus "<node name>: <role>" with `now`'s level and message, stamped now."""
+    status = DiagnosticStatus(
+        level=LEVELS[now.level],
+        name=f"{node.get_name()}: {role}",
+        message=now.message,
+        hardware_id=hardware_id,
+        values=[KeyValue(key=k, value=str(v)) for k, v in values.items()],
+    )
+    array = DiagnosticArray(status=[status])
+    array.header.stamp = node.get_clock().now().to_msg()
+    return array
 
 
 class RateLimitedLog:

@@ -4,9 +4,10 @@ At the control rate it follows <controller_name>/joint_trajectory (as a joint_tr
 or, with `command_type: joint_state`, a leader arm's joint states; every command goes through the safety
 layer of `vla_ros.safety` (rate limit from the last command, joint limits last, a latching e-stop that
 survives restarts, no motion while a measured joint is implausible) and is sent with
-`robot.send_action` (and published on ~/command, radians). It then reads `robot.get_observation()` and
-publishes joint_states (radians) and the cameras' images (rgb8) on the topics sim_bridge_node uses, so
-policy_node and recorder_node run unchanged against either bridge.
+`robot.send_action` (and published on ~/command, radians). Why it holds goes to the latched ~/status and to
+/diagnostics ("<node>: robot", at once on a change and every `diagnostics_period_s`). It then reads
+`robot.get_observation()` and publishes joint_states (radians) and the cameras' images (rgb8) on the topics
+sim_bridge_node uses, so policy_node and recorder_node run unchanged against either bridge.
 
 The robot is built by LeRobot's config registry from `robot_type`, `robot_port`, `robot_id` and
 `robot_options` (`vla_ros.lerobot_devices`). Before any command arrives nothing is sent: the arm keeps
@@ -20,6 +21,7 @@ import json
 import time
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -30,7 +32,9 @@ from trajectory_msgs.msg import JointTrajectory
 
 from vla_ros import lerobot_devices, parameters, safety
 from vla_ros.bridge_parameters import ROBOT_BRIDGE, TELEOP_DEVICE
+from vla_ros.diagnostics import condition
 from vla_ros.estop_store import EStopStore, default_state_file
+from vla_ros.policy_reporting import diagnostic_array
 from vla_ros.sim_episode import SimEpisode
 from vla_ros.teleop_node import TeleopNode, run_device_node
 from vla_ros.topics import LATCHED
@@ -95,6 +99,7 @@ class RobotBridgeNode(Node):
         }
         self.joints_pub = self.create_publisher(JointState, p["joint_states_topic"], qos_profile_sensor_data)
         self.status_pub = self.create_publisher(String, "~/status", LATCHED)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         # What the robot was told, after the safety layer (radians): what to look at when the arm surprises.
         self.command_pub = self.create_publisher(JointState, "~/command", 10)
         if self.sim is not None:
@@ -120,6 +125,9 @@ class RobotBridgeNode(Node):
         ]
 
         self.hold_reason = ""
+        self.hold_is_error = False  # a fault or the e-stop (ERROR diagnostics), not a passing wait
+        self.last_error = ""  # a rejected command or reading since the last heartbeat
+        self.following, self.joint_command = False, None  # set by _start_following once the robot is read
         self.counts = dict.fromkeys(["commands", "rejected_commands", "faults"], 0)
         self.measured_rad = self._observe()
         if self.measured_rad is None:
@@ -135,6 +143,8 @@ class RobotBridgeNode(Node):
                 f"robot until a message on {p['estop_reset_topic']}"
             )
         self.create_timer(self.period_s, self._tick)
+        self.create_timer(p["diagnostics_period_s"], self._heartbeat)
+        self._publish_diagnostics()
         self.get_logger().info(
             f"robot {p['robot_type']} connected; following {self.command_topic} ({p['command_type']})"
         )
@@ -199,7 +209,7 @@ class RobotBridgeNode(Node):
     def _on_estop(self, msg: Empty) -> None:
         self.estop.trigger(f"message on {self.p['estop_topic']}")
         self._start_following()
-        self._hold("e-stop latched")
+        self._hold("e-stop latched", error=True)
 
     def _on_estop_reset(self, msg: Empty) -> None:
         if self.estop.latched or self.estop.store_error:
@@ -239,9 +249,9 @@ class RobotBridgeNode(Node):
                 self.success_pub.publish(Bool(data=True))
             self._hold("")
         elif target is not None:
-            self._hold(self.fault)
+            self._hold(self.fault, error=True)
         elif reason != "no command yet":
-            self._hold(reason)
+            self._hold(reason, error=reason == "e-stop latched")
         measured = self._observe()
         if measured is not None:
             self.measured_rad = measured
@@ -295,20 +305,50 @@ class RobotBridgeNode(Node):
     # ----- reporting -------------------------------------------------------------------------------
     def _reject(self, message: str) -> None:
         self.counts["rejected_commands"] += 1
-        if message != getattr(self, "_last_error", ""):
+        if message != self.last_error:
             self.get_logger().error(message)
-        self._last_error = message
+            self.last_error = message
+            self._publish_diagnostics()
 
-    def _hold(self, reason: str) -> None:
-        """Say once why nothing is sent ('' = sending again): on the log and the latched ~/status."""
+    def _hold(self, reason: str, error: bool = False) -> None:
+        """Say once why nothing is sent ('' = sending again): on the log, the latched ~/status and
+        /diagnostics."""
         if reason == self.hold_reason:
             return
         if reason:
             self.get_logger().warning(f"holding: {reason}")
         else:
             self.get_logger().info(f"sending commands (was holding: {self.hold_reason})")
-        self.hold_reason = reason
+        self.hold_reason, self.hold_is_error = reason, error
         self.status_pub.publish(String(data=json.dumps({"holding": reason, **self.counts})))
+        self._publish_diagnostics()
+
+    def _heartbeat(self) -> None:
+        self._publish_diagnostics()
+        self.last_error = ""  # each rejected command is reported until the next heartbeat
+
+    def _publish_diagnostics(self) -> None:
+        p = self.p
+        following = self.following or self.joint_command is not None
+        now = condition(
+            following,
+            self.hold_reason,
+            self.hold_is_error,
+            self.estop.latched,
+            self.estop.store_error,
+            self.last_error,
+        )
+        values = {
+            "robot_type": p["robot_type"],
+            "command_topic": self.command_topic,
+            "hold_reason": self.hold_reason,
+            "last_error": self.last_error,
+            "estop_latched": self.estop.latched,
+            "estop_triggers": self.estop.triggers,
+            "estop_state_file": str(self.estop.store.path),
+        } | self.counts
+        hardware = f"{p['robot_type']} {p['robot_port'] or p['robot_id']}".strip()
+        self.diagnostics_pub.publish(diagnostic_array(self, "robot", now, hardware, values))
 
     def destroy_node(self) -> None:
         # Also called by rclpy's shutdown on a node whose constructor failed half-way.
