@@ -5,30 +5,36 @@
 # at the keyboard (the autopilot of `vla record --source keyboard` is the same expert):
 #  1. the policy before: the new skill (tabletop_push_away) and the old tasks (tabletop), same seeds as 6.
 #  2. DEMOS demonstrations of the new skill as a LeRobot v3 dataset (seeds from 600000), `vla data check`;
-#  3. with REPLAY_SHARE > 0: demonstrations of the old tasks to replay (seeds from 700000);
+#  3. with REPLAY_SHARE > 0: perturbed demonstrations of the old tasks to replay (seeds from 700000);
 #  4. the fine-tune: the shipped recipe's object modules (preset tabletop_nano) on the dataset instead of
 #     the stream, vision frozen, LORA=0 full language model or LORA=N adapters, a time budget
 #     (TRAIN_SECONDS; the cosine decays over it);
 #  5. export (int8 beside fp32);
 #  6. the policy after, on the same seeds as 1.
-# Figures: results/<OUT name>_{new,old}[_before]/eval_info.json. Rerun with other DEMOS, LORA, REPLAY_SHARE
-# or INIT=scratch for the comparisons of docs/RESULTS.md.
+# Figures: results/<OUT name>_{push_away,tabletop}_e<episodes per task>/eval_info.json, and the policy
+# before as results/<INIT name>_{push_away,tabletop}_before_e<episodes>/; evaluations already there are
+# kept. Rerun with other DEMOS, LORA, REPLAY_SHARE, LR or INIT=scratch for the comparisons of docs/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 INIT="${INIT:-policies/tabletop_nano}"  # or "scratch": the same architecture from random weights
 DEMOS="${DEMOS:-50}"                   # push_away demonstrations, spread over the four cube colours
-REPLAY_SHARE="${REPLAY_SHARE:-0.3}"    # share of each batch from old-task demonstrations (0: none)
-REPLAY_EPISODES="${REPLAY_EPISODES:-6}" # old-task demonstrations per tabletop task
+REPLAY_SHARE="${REPLAY_SHARE:-0.5}"    # share of each batch from old-task demonstrations (0: none)
+REPLAY_EPISODES="${REPLAY_EPISODES:-25}" # old-task demonstrations per tabletop task
+# The replayed demonstrations are perturbed as the shipped policy's own training stream was (DART bursts of
+# up to 3 degrees, sim/expert_noise.py): clean ones teach the old tasks without the way back to the path.
+REPLAY_NOISE_DEG="${REPLAY_NOISE_DEG:-3}"
 LORA="${LORA:-0}"
 LR="${LR:-1e-4}"
 TRAIN_SECONDS="${TRAIN_SECONDS:-1500}"
-EVAL_NEW="${EVAL_NEW:-10}"              # evaluation episodes per push_away task (seeds 0..)
-EVAL_OLD="${EVAL_OLD:-5}"               # evaluation episodes per tabletop task (seeds 0..)
+EVAL_NEW="${EVAL_NEW:-25}"              # evaluation episodes per push_away task (seeds 0..): 100 in all
+EVAL_OLD="${EVAL_OLD:-20}"              # evaluation episodes per tabletop task (seeds 0..): 160 in all
 WORKERS="${WORKERS:-2}"
 DATA="datasets/push_away_${DEMOS}"
-REPLAY="datasets/tabletop_replay_${REPLAY_EPISODES}"
-OUT="${OUT:-runs/ft_push_away_d${DEMOS}_r${REPLAY_SHARE}_lora${LORA}_$(basename "$INIT")}"
+REPLAY="datasets/tabletop_replay_${REPLAY_EPISODES}_noise${REPLAY_NOISE_DEG}"
+REPLAY_TAG="r${REPLAY_SHARE}x${REPLAY_EPISODES}n${REPLAY_NOISE_DEG}"  # share x episodes per task, noise
+[ "$REPLAY_SHARE" != 0 ] || REPLAY_TAG=r0
+OUT="${OUT:-runs/ft_push_away_d${DEMOS}_${REPLAY_TAG}_lora${LORA}_lr${LR}_$(basename "$INIT")}"
 NAME="$(basename "$OUT")"
 
 evaluate() {  # policy, suite, episodes per task, output folder
@@ -37,8 +43,8 @@ evaluate() {  # policy, suite, episodes per task, output folder
 }
 
 if [ "$INIT" != scratch ]; then
-  evaluate "$INIT" tabletop_push_away "$EVAL_NEW" "results/$(basename "$INIT")_push_away_before"
-  evaluate "$INIT" tabletop "$EVAL_OLD" "results/$(basename "$INIT")_tabletop_before"
+  evaluate "$INIT" tabletop_push_away "$EVAL_NEW" "results/$(basename "$INIT")_push_away_before_e${EVAL_NEW}"
+  evaluate "$INIT" tabletop "$EVAL_OLD" "results/$(basename "$INIT")_tabletop_before_e${EVAL_OLD}"
 fi
 
 if [ ! -d "$DATA" ]; then  # DEMOS episodes exactly: DEMOS / 4 per colour, the remainder one each from red on
@@ -61,11 +67,11 @@ options=(--preset tabletop_nano --data.stream.suite "" --data.dataset "$DATA" --
 if [ "$INIT" != scratch ]; then options+=(--policy.init "$INIT"); fi
 if [ "$REPLAY_SHARE" != 0 ]; then
   [ -d "$REPLAY" ] || "$PY" -m vla record --source expert --suite tabletop \
-    --episodes-per-task "$REPLAY_EPISODES" --seed 700000 --root "$REPLAY"
+    --episodes-per-task "$REPLAY_EPISODES" --seed 700000 --expert-noise-deg "$REPLAY_NOISE_DEG" --root "$REPLAY"
   options+=(--data.replay_dataset "$REPLAY" --data.replay_share "$REPLAY_SHARE")
 fi
 "$PY" -m vla train "${options[@]}"
 
 "$PY" -m vla export --policy "$OUT/checkpoints/last" --out "exports/$NAME"
-evaluate "$OUT/checkpoints/last" tabletop_push_away "$EVAL_NEW" "results/${NAME}_push_away"
-evaluate "$OUT/checkpoints/last" tabletop "$EVAL_OLD" "results/${NAME}_tabletop"
+evaluate "$OUT/checkpoints/last" tabletop_push_away "$EVAL_NEW" "results/${NAME}_push_away_e${EVAL_NEW}"
+evaluate "$OUT/checkpoints/last" tabletop "$EVAL_OLD" "results/${NAME}_tabletop_e${EVAL_OLD}"
