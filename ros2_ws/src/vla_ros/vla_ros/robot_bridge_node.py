@@ -125,8 +125,9 @@ class RobotBridgeNode(Node):
         ]
 
         self.hold_reason = ""
-        self.hold_is_error = False  # a fault or the e-stop (ERROR diagnostics), not a passing wait
+        self.hold_is_error = False  # a fault (ERROR diagnostics), not a passing wait; the e-stop is its own
         self.last_error = ""  # a rejected command or reading since the last heartbeat
+        self.last_logged_error = ""  # each error is logged once while it repeats
         self.following, self.joint_command = False, None  # set by _start_following once the robot is read
         self.counts = dict.fromkeys(["commands", "rejected_commands", "faults"], 0)
         self.measured_rad = self._observe()
@@ -209,7 +210,7 @@ class RobotBridgeNode(Node):
     def _on_estop(self, msg: Empty) -> None:
         self.estop.trigger(f"message on {self.p['estop_topic']}")
         self._start_following()
-        self._hold("e-stop latched", error=True)
+        self._hold("e-stop latched")
 
     def _on_estop_reset(self, msg: Empty) -> None:
         if self.estop.latched or self.estop.store_error:
@@ -251,7 +252,7 @@ class RobotBridgeNode(Node):
         elif target is not None:
             self._hold(self.fault, error=True)
         elif reason != "no command yet":
-            self._hold(reason, error=reason == "e-stop latched")
+            self._hold(reason)
         measured = self._observe()
         if measured is not None:
             self.measured_rad = measured
@@ -305,8 +306,10 @@ class RobotBridgeNode(Node):
     # ----- reporting -------------------------------------------------------------------------------
     def _reject(self, message: str) -> None:
         self.counts["rejected_commands"] += 1
-        if message != self.last_error:
+        if message != self.last_logged_error:
             self.get_logger().error(message)
+            self.last_logged_error = message
+        if message != self.last_error:
             self.last_error = message
             self._publish_diagnostics()
 
