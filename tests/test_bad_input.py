@@ -25,6 +25,7 @@ from vla.models.checkpoint import (
     save_checkpoint,
 )
 from vla.runtime import BadInputError, ExportFolder, MissingInputError, RuntimePolicy
+from vla.runtime.export_folder import FORMAT_VERSION as EXPORT_FORMAT_VERSION
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,12 +72,14 @@ def graph_bytes(inputs: tuple[str, ...]) -> bytes:
         [
             helper.make_node("Identity", ["state"], ["actions"]),
             helper.make_node("Identity", ["state"], ["confidence"]),
+            helper.make_node("Identity", ["state"], ["abstain"]),
         ],
         "policy",
         [helper.make_tensor_value_info(name, *shapes[name]) for name in inputs],
         [
             helper.make_tensor_value_info("actions", TensorProto.FLOAT, [1, 6]),
             helper.make_tensor_value_info("confidence", TensorProto.FLOAT, [1, 6]),
+            helper.make_tensor_value_info("abstain", TensorProto.FLOAT, [1, 6]),
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
@@ -84,7 +87,7 @@ def graph_bytes(inputs: tuple[str, ...]) -> bytes:
     return model.SerializeToString()
 
 
-def make_export(folder: Path, inputs=("images", "state", "words"), version=FORMAT_VERSION) -> Path:
+def make_export(folder: Path, inputs=("images", "state", "words"), version=EXPORT_FORMAT_VERSION) -> Path:
     """An export folder as `vla export` lays it out, with a tiny graph taking `inputs`."""
     folder.mkdir(parents=True)
     bundle = make_bundle()
@@ -137,13 +140,14 @@ def test_truncated_onnx_is_reported_as_corrupt(good_export, tmp_path):
     assert "eval episodes" not in result.stderr  # refused before the progress bar
 
 
-@pytest.mark.parametrize("version", [2, None])
+@pytest.mark.parametrize("version", [EXPORT_FORMAT_VERSION + 1, EXPORT_FORMAT_VERSION - 1, None])
 def test_another_export_format_version_is_refused_with_both_versions(tmp_path, version, vla):
     folder = make_export(tmp_path / "export", version=version)
-    found = "format version 2" if version == 2 else "no format version"
-    with pytest.raises(BadInputError, match=rf"export\.json: {found}, this vla reads version 1"):
+    found = f"format version {version}" if version is not None else "no format version"
+    reads = f"reads version {EXPORT_FORMAT_VERSION}"
+    with pytest.raises(BadInputError, match=rf"export\.json: {found}, this vla {reads}"):
         ExportFolder.read(folder)
-    assert_one_line_error(vla(*eval_args(folder, tmp_path / "out")), found, "reads version 1", str(folder))
+    assert_one_line_error(vla(*eval_args(folder, tmp_path / "out")), found, reads, str(folder))
 
 
 def test_an_export_of_another_layout_names_the_missing_input(tmp_path, vla):

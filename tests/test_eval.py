@@ -68,6 +68,8 @@ def test_expert_eval_writes_eval_info_and_videos(tmp_path):
     assert [e["gripper_closes"] for e in info["per_episode"]] == [1, 1, 0, 0]
     assert {e["stage"] for e in info["per_episode"]} == {"success"}
     assert {e["confidence_first_s"] for e in info["per_episode"]} == {None}  # the expert has none
+    assert {e["abstain_first_s"] for e in info["per_episode"]} == {None}
+    assert "pc_abstained_first_s" not in info["aggregated"]
     assert "| pick_red_cube" in result.stdout and "**overall**" in result.stdout
     for path in info["video_paths"]:
         episode = next(e for e in info["per_episode"] if e["video"] == path)
@@ -123,6 +125,9 @@ def test_checkpoint_policy_runs_through_the_harness(tmp_path):
     assert info["policy"] == str(checkpoint)
     assert info["per_episode"][0]["steps"] > 0  # an untrained policy fails, but the episode ran to its end
     assert 0.0 < info["per_episode"][0]["confidence_first_s"] <= 1.0
+    # No abstain head: the policy never refuses (abstain 0), and the summary says none refused.
+    assert info["per_episode"][0]["abstain_first_s"] == 0.0
+    assert info["aggregated"]["pc_abstained_first_s"] == 0.0
 
 
 def test_unknown_policy_is_a_clear_error(tmp_path):
@@ -167,6 +172,7 @@ def test_chunk_source_runs_execute_steps_of_each_chunk():
             return {
                 "actions": np.full((10, 6), float(CountingPolicy.calls), np.float32),
                 "confidence": confidence,
+                "abstain": np.float32(0.1 * CountingPolicy.calls),
             }
 
     observation = {"pixels": {"front": None, "wrist": None}, "agent_pos": np.zeros(6, np.float32)}
@@ -180,7 +186,39 @@ def test_chunk_source_runs_execute_steps_of_each_chunk():
     assert firsts == [1, 1, 1, 2, 2, 2, 3]  # a new chunk every 3 actions
     # One second is 6 steps: the chunks of steps 0 and 3 (confidence 0.1, 0.2), not the one of step 6.
     assert source.first_second_confidence == pytest.approx(0.15)
+    assert source.first_second_abstain == pytest.approx(0.2)  # the highest of those two chunks
     source.start(env, observation)  # a new episode starts its own first second
-    assert source.first_second_confidence is None
+    assert source.first_second_confidence is None and source.first_second_abstain is None
     with pytest.raises(ValueError, match="--execute-steps 11: the policy's chunks have 10 actions"):
         ChunkSource(CountingPolicy(), chunk_length=10, execute_steps=11)
+
+
+def test_chunk_source_holds_the_measured_joints_while_the_policy_abstains():
+    from types import SimpleNamespace
+
+    from vla.evaluation.policies import ChunkSource
+
+    class RefusingThenActing:
+        abstains = iter([0.9, 0.5, 0.2])  # the threshold (0.5) itself refuses
+
+        def reset(self):
+            pass
+
+        def infer(self, obs):
+            return {
+                "actions": np.full((4, 6), 42.0, np.float32),
+                "confidence": np.ones(4, np.float32),
+                "abstain": np.float32(next(self.abstains)),
+            }
+
+    held = np.arange(6, dtype=np.float32)
+    observation = {"pixels": {"front": None, "wrist": None}, "agent_pos": held}
+    source = ChunkSource(RefusingThenActing(), chunk_length=4, execute_steps=2)
+    env = SimpleNamespace(task_description="pick up the purple cube", config=SimpleNamespace(control_hz=30.0))
+    source.start(env, observation)
+    actions = [source.act(observation) for _ in range(6)]
+    for action in actions[:4]:  # two refused chunks of two steps: the arm stays where it is
+        np.testing.assert_array_equal(action, held)
+    for action in actions[4:]:
+        np.testing.assert_array_equal(action, np.full(6, 42.0))
+    assert source.first_second_abstain == pytest.approx(0.9)

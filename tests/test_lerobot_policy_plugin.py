@@ -162,6 +162,7 @@ def test_prepare_checkpoint_tags_the_config_and_leaves_the_weights(tmp_path):
     from lerobot_policy_vla.prepare_checkpoint import prepare_checkpoint
 
     from vla.models.checkpoint import read_checkpoint_config
+    from vla.models.configuration_vla import VLAConfig
 
     folder = tmp_path / "checkpoint"
     shutil.copytree(SHIPPED, folder)
@@ -176,7 +177,9 @@ def test_prepare_checkpoint_tags_the_config_and_leaves_the_weights(tmp_path):
     prepare_checkpoint(folder)
     prepare_checkpoint(folder)  # twice changes nothing
     tagged = json.loads((folder / "config.json").read_text())
-    assert tagged == {"type": "vla_checkpoint", **config}  # tagged, and the migrated field is gone
+    # tagged, the migrated field gone, and every field this vla has written out (defaults included)
+    current = json.loads(json.dumps(VLAConfig.from_dict(config).to_dict()))
+    assert tagged == {"type": "vla_checkpoint", **current}
     assert (folder / "policy_preprocessor.json").is_file() and (
         folder / "policy_postprocessor.json"
     ).is_file()

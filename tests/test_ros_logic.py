@@ -102,8 +102,9 @@ def test_safety_rules():
     assert np.all(np.abs(safety.limit_commands(np.full((30, 2), 9.0), np.zeros(2), cfg)) <= 1.0)  # clamped
     bad = np.zeros((4, 2))
     bad[2, 1] = np.nan
-    assert "chunk step(s) [2]" in safety.chunk_problem(bad, np.ones(4), cfg)
-    assert safety.chunk_problem(np.zeros((4, 2)), np.ones(4), cfg) is None
+    answer = {"actions": np.zeros((4, 2)), "confidence": np.ones(4), "abstain": np.float32(0.0)}
+    assert "chunk step(s) [2]" in safety.chunk_problem(answer | {"actions": bad})
+    assert safety.chunk_problem(answer) is None
     assert safety.confidence_time_scale(np.full(4, 0.2), safety_config(low_confidence_threshold=0.5)) == 2.0
     held = safety_config(low_confidence_threshold=0.5, low_confidence_mode="hold")
     assert safety.confidence_time_scale(np.full(4, 0.2), held) is None

@@ -1,7 +1,8 @@
 """policy_node under injected faults, as a process with the real rclpy (issue 36): commands never leave the
 joint limits, untrusted joint states and frozen header stamps hold with an ERROR / WARN that names the
-input, reports follow changes rather than ticks, an empty instruction is an error, and the e-stop latch
-survives kill -9 and a cleanup -> configure cycle until `estop_reset`.
+input, reports follow changes rather than ticks, an empty instruction is an error, a policy that abstains
+holds with a WARN, and the e-stop latch survives kill -9 and a cleanup -> configure cycle until
+`estop_reset`.
 
 Timing assertions are about what the node sends after a fault plus two control periods, never about how
 fast the machine is (the node runs at 10 Hz, as in tests/test_ros_nodes.py)."""
@@ -237,6 +238,34 @@ def test_an_empty_instruction_is_an_error(rig):
     statuses = rig.reports.status_after(emptied)
     assert any("empty instruction" in s["detail"] and s["level"] == "error" for s in statuses), statuses
     rig.healthy()  # a usable instruction resumes
+
+
+def test_a_policy_that_abstains_holds_and_says_so(debug_export, tmp_path):
+    """abstain_threshold 0: every answer abstains (the debug export's abstain is 0 or more), so the node holds
+    from its first chunk on with a WARN that names the refusal, keeps asking, and never commands."""
+    ros_domain = domain()
+    export = debug_export[1]
+    policy = start_policy(tmp_path, ros_domain, "policy.log", export_dir=export, abstain_threshold=0.0)
+    test = DriverNode(ros_domain)
+    try:
+        robot, reports = StampedRobot(test), Reports(test)
+        refusals = lambda: [  # noqa: E731
+            (level, message, values)
+            for _, level, message, values in reports.diagnostics
+            if "abstaining" in message and int(values["abstained_chunks"]) >= 2
+        ]
+        assert test.spin_until(lambda: refusals(), 60, robot.publish), policy.output()[-3000:]
+        level, message, values = refusals()[-1]
+        assert (level, message) == ("warn", "holding: abstaining: the instruction names nothing in view")
+        assert values["instruction"] == "pick up the red cube"
+        assert values["hold_detail"].startswith("abstain ")  # the value, in the key/values only
+        assert reports.status[-1][1] == {"lifecycle": "active", "level": "warn", "detail": message}
+        assert reports.commands == [], policy.output()[-3000:]
+    finally:
+        test.close()
+        code = policy.stop()
+    assert code == 0, policy.output()
+    assert "Traceback" not in policy.output()
 
 
 class EStopRig:

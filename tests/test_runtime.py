@@ -41,9 +41,11 @@ def max_relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def nano_export(tmp_path_factory) -> tuple[Path, Path]:
-    """An untrained `nano` (with the MiniLM sentence encoder) exported in all three variants."""
+    """An untrained `nano` (with the MiniLM sentence encoder and an abstain head) exported in all three
+    variants."""
     root = tmp_path_factory.mktemp("nano_export")
-    checkpoint = save_checkpoint(root / "checkpoint", make_bundle(seed=3, config=preset("nano")))
+    config = preset("nano", abstain_head=True)
+    checkpoint = save_checkpoint(root / "checkpoint", make_bundle(seed=3, config=config))
     return checkpoint, export_policy(checkpoint, root / "export", progress=lambda message: None)
 
 
@@ -57,6 +59,8 @@ def test_fp32_runtime_matches_torch(nano_export):
         assert actual["actions"].shape == (10, 6) and actual["actions"].dtype == np.float32
         assert max_relative_error(actual["actions"], expected["actions"]) < 1e-4
         np.testing.assert_allclose(actual["confidence"], expected["confidence"], rtol=1e-4)
+        assert actual["abstain"].shape == () and 0.0 < float(actual["abstain"]) < 1.0
+        np.testing.assert_allclose(actual["abstain"], expected["abstain"], rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.slow

@@ -22,6 +22,9 @@ OBS_STATE = "observation.state"  # (6,) float32 joint positions, policy units, i
 ENVIRONMENT_STATE = "observation.environment_state"
 TASK = "task"  # the instruction string
 ACTION = "action"  # (6,) float32 absolute joint position targets, policy units, ACTION_NAMES order
+# A policy whose `abstain` (the probability that the instruction names nothing in view) reaches this is
+# refusing: the evaluation and the ROS node then send no command and hold where the arm is.
+ABSTAIN_THRESHOLD = 0.5
 
 # The cameras, in the model's order: `observation.images.front`, `observation.images.wrist`.
 CAMERA_NAMES: tuple[str, ...] = ("front", "wrist")

@@ -1,11 +1,13 @@
 """The inference contract shared by sim evaluation, the ROS node and any server.
 
     policy.reset()
-    policy.infer(obs) -> {"actions": (T, A) float32, "confidence": (T,) float32}
+    policy.infer(obs) -> {"actions": (T, A) float32, "confidence": (T,) float32, "abstain": () float32}
 
 `obs` uses LeRobot's names: `observation.images.<camera>` (H, W, 3) uint8, `observation.state` (6,)
-float32 in so101_follower units, `task` (the instruction). Actions come back in the same units. An empty
-instruction is an error (ValueError), never an action.
+float32 in so101_follower units, `task` (the instruction). Actions come back in the same units. `abstain`
+is the probability that the instruction names nothing in view (0 for a policy without an abstain head);
+at `vla.contract.ABSTAIN_THRESHOLD` or above, callers hold instead of acting. An empty instruction is an
+error (ValueError), never an action.
 """
 
 from __future__ import annotations
@@ -68,16 +70,18 @@ class VLAPolicy:
 
     @torch.inference_mode()
     def infer(self, obs: dict) -> dict[str, np.ndarray]:
-        """One chunk: {"actions": (T, A) float32 in dataset units, "confidence": (T,) float32 in (0, 1]}."""
+        """One chunk: {"actions": (T, A) float32 in dataset units, "confidence": (T,) float32 in (0, 1],
+        "abstain": () float32 in [0, 1]}."""
         return self.infer_batch(self.batch_from_observation(obs))
 
     @torch.inference_mode()
     def infer_batch(self, batch: VLABatch) -> dict[str, np.ndarray]:
         """`infer` on an already encoded batch of one observation."""
-        logits = self.model(batch)
+        logits, abstain = self.model.predict(batch)
         actions, confidence = decode_logits(logits, self._bin_centers)
         actions = self.bundle.normalization.action.unnormalize(actions[0].cpu().numpy())
         return {
             "actions": actions.astype(np.float32),
             "confidence": confidence[0].cpu().numpy().astype(np.float32),
+            "abstain": abstain[0].float().cpu().numpy().astype(np.float32),
         }

@@ -1,10 +1,11 @@
 """Action sources the evaluation runner drives: the scripted expert, a trained checkpoint (torch) or an
 export folder (`vla.runtime`, onnxruntime).
 
-All implement `start(env, observation)` at reset, `act(observation) -> (6,) action` and
-`first_second_confidence` (None where the source has no confidence). A trained policy predicts a chunk
-of T actions and executes `execute_steps` of them before asking again (receding-horizon chunking, as ACT
-and openpi do).
+All implement `start(env, observation)` at reset, `act(observation) -> (6,) action`,
+`first_second_confidence` and `first_second_abstain` (None where the source has neither). A trained policy
+predicts a chunk of T actions and executes `execute_steps` of them before asking again (receding-horizon
+chunking, as ACT and openpi do); a chunk whose `abstain` reaches `ABSTAIN_THRESHOLD` is not executed: the
+arm holds where it is for those steps, as the ROS node holds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vla.contract import ENVIRONMENT_STATE, OBS_STATE, TASK, camera_key
+from vla.contract import ABSTAIN_THRESHOLD, ENVIRONMENT_STATE, OBS_STATE, TASK, camera_key
 
 EXPERT = "expert"
 
@@ -31,7 +32,7 @@ def policy_observation(observation: dict, instruction: str) -> dict:
 class ExpertSource:
     """The task's scripted expert (privileged state): the reference learned policies are judged against."""
 
-    first_second_confidence = None  # the expert has no confidence
+    first_second_confidence = first_second_abstain = None  # the expert has neither
 
     def __init__(self, env):
         from sim.rollout import ExpertRunner
@@ -60,6 +61,7 @@ class ChunkSource:
         self.steps = 0  # control steps acted this episode
         self.first_second_steps = 1  # control steps in one second (the env's control rate)
         self.early_confidences: list[float] = []  # mean confidence of each chunk inferred in the first second
+        self.early_abstains: list[float] = []  # abstain of each chunk inferred in the first second
 
     def start(self, env, observation: dict) -> None:
         self.policy.reset()
@@ -68,13 +70,19 @@ class ChunkSource:
         self.steps = 0
         self.first_second_steps = round(env.config.control_hz)
         self.early_confidences = []
+        self.early_abstains = []
 
     def act(self, observation: dict) -> np.ndarray:
         if not self.queue:
             chunk = self.policy.infer(policy_observation(observation, self.instruction))
-            self.queue.extend(chunk["actions"][: self.execute_steps])
+            abstain = float(chunk["abstain"])
+            actions = chunk["actions"][: self.execute_steps]
+            if abstain >= ABSTAIN_THRESHOLD:  # refusing: hold the measured joint positions instead
+                actions = np.repeat(np.asarray(observation["agent_pos"], np.float32)[None], len(actions), 0)
+            self.queue.extend(actions)
             if self.steps < self.first_second_steps:
                 self.early_confidences.append(float(np.mean(chunk["confidence"][: self.execute_steps])))
+                self.early_abstains.append(abstain)
         self.steps += 1
         return self.queue.popleft()
 
@@ -83,6 +91,12 @@ class ChunkSource:
         """Mean confidence of the chunks inferred in the episode's first second (of their executed steps):
         what a robot would know before it commits to a grasp. None before the first `act`."""
         return float(np.mean(self.early_confidences)) if self.early_confidences else None
+
+    @property
+    def first_second_abstain(self) -> float | None:
+        """The highest abstain of the chunks inferred in the episode's first second: whether the policy
+        refused before it could touch anything. None before the first `act`."""
+        return max(self.early_abstains) if self.early_abstains else None
 
 
 def is_export_folder(spec: str) -> bool:

@@ -61,6 +61,9 @@ class EpisodeOutcome:
     # Mean per-step confidence of the chunks inferred in the first second (ChunkSource), in (0, 1]; None
     # for sources without one (expert, LeRobot baselines). bench/confidence_auroc.py reads it.
     confidence_first_s: float | None = None
+    # The highest abstain (probability that the instruction names nothing in view) of the chunks inferred
+    # in the first second; at ABSTAIN_THRESHOLD or more the policy refused in time. None as above.
+    abstain_first_s: float | None = None
 
 
 def gripper_closes(commands: list[float]) -> int:
@@ -129,6 +132,7 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
                     gripper_closes(gripper),
                     env.current_task.stage_names()[furthest],
                     source.first_second_confidence,
+                    source.first_second_abstain,
                 )
             )
         return outcomes
@@ -186,15 +190,24 @@ def split_label(config: EvalConfig, tasks: list[str]) -> str:
 
 
 def _summary(outcomes: list[EpisodeOutcome]) -> dict:
+    """Success with its Wilson interval, and for sources with an abstain, the share of episodes where it
+    was raised within the first second (`pc_abstained_first_s`; a false refusal outside the absent split)."""
+    from vla.contract import ABSTAIN_THRESHOLD
+
     wins = sum(o.success for o in outcomes)
     low, high = wilson_interval(wins, len(outcomes))
-    return {
+    summary = {
         "pc_success": 100.0 * wins / len(outcomes),
         "n_episodes": len(outcomes),
         "successes": wins,
         "wilson_95_pc": [100.0 * low, 100.0 * high],
         "avg_episode_length": float(np.mean([o.steps for o in outcomes])),
     }
+    abstains = [o.abstain_first_s for o in outcomes if o.abstain_first_s is not None]
+    if abstains:
+        refused = sum(a >= ABSTAIN_THRESHOLD for a in abstains)
+        summary["pc_abstained_first_s"] = 100.0 * refused / len(abstains)
+    return summary
 
 
 def backend_name(config: EvalConfig) -> str:

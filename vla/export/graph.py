@@ -9,6 +9,7 @@ the instruction and feeds arrays:
     sentence  (B, 384) float32         MiniLM embedding (only when the preset has a sentence encoder)
  -> actions   (B, T, A) float32        absolute joint targets in dataset units
     confidence (B, T) float32          mean max-bin probability per chunk step
+    abstain   (B,) float32             probability that the instruction names nothing in view
 """
 
 from __future__ import annotations
@@ -49,13 +50,14 @@ class PolicyGraph(nn.Module):
         state: torch.Tensor,
         words: torch.Tensor,
         sentence: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         pixels = images.permute(0, 1, 4, 2, 3).float() / 255.0  # (B, N, 3, H, W) in [0, 1]
         state = (state - self.state_low) / self._span(self.state_low, self.state_high) * 2.0 - 1.0
-        logits = self.model(VLABatch(pixels, state, words, sentence if self.has_sentence else None))
+        batch = VLABatch(pixels, state, words, sentence if self.has_sentence else None)
+        logits, abstain = self.model.predict(batch)
         actions, confidence = decode_logits(logits, self.bin_centers)
         actions = (actions + 1.0) / 2.0 * self._span(self.action_low, self.action_high) + self.action_low
-        return actions, confidence
+        return actions, confidence, abstain.float()
 
 
 class SentenceGraph(nn.Module):

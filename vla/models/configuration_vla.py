@@ -104,6 +104,9 @@ class VLAConfig:
     # the actions only through the task choice's values in the objects token: a paraphrase then acts as
     # whatever the choice reads from it, never as unfamiliar tokens beside the queries. Needs the task choice.
     instruction_via_choice: bool = False
+    # A head that matches the instruction against the image tokens and gives the probability that it names
+    # nothing in view (vla/models/abstain_head.py); without it the policy's `abstain` is always 0.
+    abstain_head: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:

@@ -10,7 +10,9 @@ Pad words are masked out. Output: control-token logits (B, T, A, n_bins), decode
 actions by the bin centres (`vla.tokenization.BinningActionTokenizer`). Policies trained with
 simulator labels also read the objects' positions out of the image tokens, and may show them as the
 `objects` token (vla/models/scene_objects.py); with `instruction_via_choice`, the sentence and the words
-are masked out of the sequence and the task choice alone carries the instruction.
+are masked out of the sequence and the task choice alone carries the instruction. With `abstain_head`, a
+head beside the language model matches the instruction against the image tokens and gives the (B,)
+probability that it names nothing in view (vla/models/abstain_head.py); `predict` returns both.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vla.models.abstain_head import AbstainHead
 from vla.models.action_head import ActionHead
 from vla.models.backbone import backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
@@ -43,6 +46,9 @@ class VLABatch:
     # (B,) bool, training only: samples whose `objects` token gets the recorded positions instead of the
     # head's prediction (teacher forcing, so the actions learn to follow exact positions sooner)
     objects_from_record: torch.Tensor | None = None
+    # (B,) bool, training only: the abstain head's label, whether the sample's demonstration touches nothing
+    # (vla/training/abstain_labels.py)
+    holds_still: torch.Tensor | None = None
 
 
 class VLAModel(nn.Module):
@@ -69,12 +75,13 @@ class VLAModel(nn.Module):
         self.state_proj = nn.Linear(config.state_dim, width)
         self.sentence_proj = nn.Linear(config.sentence_dim, width) if config.sentence_encoder else None
         self.action_head = ActionHead(width, config.chunk_length, config.action_dim, config.n_action_bins)
+        instruction_dim = config.sentence_dim if self.sentence_proj is not None else width
+        self.abstain_head = AbstainHead(instruction_dim, width) if config.abstain_head else None
         self.objects = None
         if config.environment_state_dim:
             dims = config.environment_state_dim
             if environment_ranges is None:
                 environment_ranges = np.full(dims, -1.0), np.ones(dims)
-            instruction_dim = config.sentence_dim if self.sentence_proj is not None else width
             image_tokens = self._image_token_count()
             self.objects = SceneObjects(config, image_tokens, width, instruction_dim, environment_ranges)
 
@@ -105,7 +112,25 @@ class VLAModel(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Control-token logits (B, T, A, n_bins); with `with_environment_state`, also the (B, E) normalised
         object positions read from the images (the auxiliary loss's prediction)."""
-        images = self.image_tokens(batch.images)  # (B, N*P, D)
+        return self.actions_from_images(self.image_tokens(batch.images), batch, with_environment_state)
+
+    def predict(self, batch: VLABatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inference: control-token logits (B, T, A, n_bins) and abstain (B,) from one pass of the vision
+        tower."""
+        images = self.image_tokens(batch.images)
+        return self.actions_from_images(images, batch), self.abstain(images, batch)
+
+    def abstain(self, images: torch.Tensor, batch: VLABatch) -> torch.Tensor:
+        """(B,) probability that the instruction names something not in view, from the (B, N*P, D) image
+        tokens; 0 for a policy without an abstain head (it never refuses)."""
+        if self.abstain_head is None:
+            return torch.zeros(len(images), device=images.device)
+        return self.abstain_head(self.instruction_features(batch), images)
+
+    def actions_from_images(
+        self, images: torch.Tensor, batch: VLABatch, with_environment_state: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """`forward` on the (B, N*P, D) image tokens already computed."""
         dtype = images.dtype
         located = self.locate_objects(images, batch, with_environment_state)  # (B, E) or None
         # the instruction reaches the actions through the task choice alone with instruction_via_choice
@@ -181,11 +206,56 @@ def attention_mask(segments: list[tuple[torch.Tensor, bool | torch.Tensor]]) -> 
     return torch.cat(parts, dim=1)
 
 
-def training_losses(model: torch.nn.Module, batch: VLABatch, environment_weight: float) -> dict:
+def training_losses(
+    model: torch.nn.Module, batch: VLABatch, environment_weight: float, abstain: AbstainTraining | None = None
+) -> dict:
     """{"actions": chunk cross-entropy, "environment_state": the image-token head's smooth-L1,
     "task_choice": the choice's cross-entropy and "task_choice_accuracy" (policies with a task choice),
-    "total": actions + weight * (environment_state + task_choice)}; the auxiliary terms with a weight > 0.
-    `model` may be the DDP wrapper of a VLAModel."""
+    "abstain" and "abstain_accuracy" (with `abstain`), "total": actions + weight * (environment_state +
+    task_choice) + abstain.weight * abstain}; the auxiliary terms with a weight > 0. With `abstain.only`
+    the total is the abstain loss alone and the language model does not run. `model` may be the DDP
+    wrapper of a VLAModel."""
+    if abstain is not None and abstain.only:
+        losses = abstain_losses(model, batch)
+        return losses | {"total": losses["abstain"]}
+    losses = _action_losses(model, batch, environment_weight)
+    if abstain is not None and abstain.weight > 0:
+        losses |= abstain_losses(model, batch)
+        losses["total"] = losses["total"] + abstain.weight * losses["abstain"]
+    return losses
+
+
+@dataclass(frozen=True)
+class AbstainTraining:
+    """The abstain head's loss `weight` beside the action loss, or `only` that loss (the rest frozen)."""
+
+    weight: float = 0.0
+    only: bool = False
+
+
+def abstain_losses(model: torch.nn.Module, batch: VLABatch) -> dict:
+    """{"abstain": binary cross-entropy of the abstain head against `batch.holds_still`, "abstain_accuracy":
+    the share on the right side of ABSTAIN_THRESHOLD}."""
+    from vla.contract import ABSTAIN_THRESHOLD
+
+    core = getattr(model, "module", model)
+    if core.abstain_head is None:
+        raise ValueError("the abstain loss needs a policy with an abstain head (config abstain_head)")
+    if batch.holds_still is None:
+        raise ValueError(
+            "the abstain loss needs each sample's label (whether its episode holds still), which is read "
+            "from frames held in memory: keep --data.cache_in_memory true"
+        )
+    probability = core.abstain(core.image_tokens(batch.images), batch).clamp(1e-6, 1 - 1e-6)
+    target = batch.holds_still.float()
+    right = (probability >= ABSTAIN_THRESHOLD) == batch.holds_still
+    return {
+        "abstain": F.binary_cross_entropy(probability, target),
+        "abstain_accuracy": right.float().mean().detach(),
+    }
+
+
+def _action_losses(model: torch.nn.Module, batch: VLABatch, environment_weight: float) -> dict:
     if environment_weight <= 0:
         actions = chunk_loss(model(batch), batch)
         return {"actions": actions, "total": actions}

@@ -3,7 +3,7 @@
     from vla.runtime import RuntimePolicy
     policy = RuntimePolicy("exports/tabletop_nano", variant="int8")
     policy.reset()
-    policy.infer(obs) -> {"actions": (T, 6) float32, "confidence": (T,) float32}
+    policy.infer(obs) -> {"actions": (T, 6) float32, "confidence": (T,) float32, "abstain": () float32}
 
 Same contract as `vla.policy.VLAPolicy`. Works on Python 3.10 (JetPack 6); requirements.txt beside this
 file lists what it needs. Nothing here may import torch, transformers or the simulator.

@@ -10,7 +10,8 @@ from vla.runtime.errors import BadInputError, MissingInputError
 
 # What vla/export/onnx_export.py writes. FORMAT_VERSION changes whenever a change to the folder's files or
 # the graph's inputs/outputs means a reader of the old version would misread the new one (or the reverse).
-FORMAT_NAME, FORMAT_VERSION = "vla.onnx_export", 1
+# Version 2 (2026-12-06): the policy graph outputs `abstain`.
+FORMAT_NAME, FORMAT_VERSION = "vla.onnx_export", 2
 MANIFEST = "export.json"
 
 

@@ -15,7 +15,7 @@ from vla.runtime.sessions import check_graph_io, open_session
 
 # The policy graph's inputs (vla/export/graph.py); "sentence" only for presets with a sentence encoder.
 GRAPH_INPUTS, SENTENCE_INPUT = ("images", "state", "words"), "sentence"
-GRAPH_OUTPUTS = ("actions", "confidence")
+GRAPH_OUTPUTS = ("actions", "confidence", "abstain")
 
 
 class RuntimePolicy:
@@ -119,8 +119,13 @@ class RuntimePolicy:
         return {name: value for name, value in inputs.items() if name in self._input_names}
 
     def infer(self, obs: dict) -> dict[str, np.ndarray]:
-        """One chunk: {"actions": (T, A) float32 in dataset units, "confidence": (T,) float32}.
+        """One chunk: {"actions": (T, A) float32 in dataset units, "confidence": (T,) float32, "abstain": ()
+        float32, the probability that the instruction names nothing in view}.
 
         An empty instruction is an error (ValueError), never an action."""
-        actions, confidence = self.session.run(["actions", "confidence"], self.graph_inputs(obs))
-        return {"actions": actions[0].astype(np.float32), "confidence": confidence[0].astype(np.float32)}
+        actions, confidence, abstain = self.session.run(list(GRAPH_OUTPUTS), self.graph_inputs(obs))
+        return {
+            "actions": actions[0].astype(np.float32),
+            "confidence": confidence[0].astype(np.float32),
+            "abstain": abstain[0].astype(np.float32),
+        }

@@ -57,6 +57,7 @@ class BatchEncoder:
         from_record = None
         if train and self.teacher_objects > 0 and environment is not None:
             from_record = torch.rand(len(environment), device=self.device) < self.teacher_objects
+        holds_still = batch.get("holds_still")
         return VLABatch(
             images,
             state,
@@ -66,6 +67,7 @@ class BatchEncoder:
             batch["action_is_pad"].to(self.device),
             environment,
             from_record,
+            holds_still.to(self.device) if holds_still is not None else None,
         )
 
     def _indexed_instructions(self, index: torch.Tensor, train: bool):

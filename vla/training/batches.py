@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from vla.models.normalization import Normalization
+from vla.training.abstain_labels import frames_holding_still
 from vla.training.frames import DatasetArrays
 
 
@@ -61,6 +62,9 @@ class DeviceBatches:
         self.tasks = sorted(set(arrays.tasks))
         lookup = {task: i for i, task in enumerate(self.tasks)}
         self.task_index = self._tensor(np.array([lookup[t] for t in arrays.tasks], np.int64))
+        self.holds_still = self._tensor(
+            frames_holding_still(arrays.action, arrays.episode_start, arrays.episode_end)
+        )  # (F,) bool: the abstain head's label
         self.generator = torch.Generator().manual_seed(seed)
         self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
 
@@ -87,8 +91,9 @@ class DeviceBatches:
 
 def gather_rows(storage: DeviceBatches, index: torch.Tensor) -> dict:
     """The batch of frames `index` (B,) from per-frame device tensors: `frames` (a list, one (F, H, W, 3)
-    per camera), `state`, `action`, `chunk_index`, `is_pad`, `task_index`, and `environment_state` (or
-    None). `DeviceBatches` holds them, and so does the streaming ring (vla/training/ring.py)."""
+    per camera), `state`, `action`, `chunk_index`, `is_pad`, `task_index`, `holds_still`, and
+    `environment_state` (or None). `DeviceBatches` holds them, and so does the streaming ring
+    (vla/training/ring.py)."""
     images = torch.stack([frames[index] for frames in storage.frames], dim=1)  # (B, N, H, W, 3)
     extra = {}
     if storage.environment_state is not None:
@@ -99,5 +104,6 @@ def gather_rows(storage: DeviceBatches, index: torch.Tensor) -> dict:
         "actions": storage.action[storage.chunk_index[index]],
         "action_is_pad": storage.is_pad[index],
         "task_index": storage.task_index[index],
+        "holds_still": storage.holds_still[index],
         "index": index,
     }

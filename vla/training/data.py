@@ -19,6 +19,7 @@ from vla.contract import ACTION, ENVIRONMENT_STATE, OBS_STATE, camera_key
 from vla.data import VIDEO_BACKEND
 from vla.models.configuration_vla import VLAConfig
 from vla.models.normalization import Normalization
+from vla.training.abstain_labels import frames_holding_still
 from vla.training.frames import DatasetArrays, is_arrays_folder, load_arrays, open_arrays
 
 
@@ -30,6 +31,7 @@ class ChunkSample:
     action_is_pad: torch.Tensor  # (T,) bool
     task: str
     environment_state: torch.Tensor | None = None  # (E,) float32, normalised, when the data has it
+    holds_still: bool | None = None  # the abstain label (vla/training/abstain_labels.py); None: not read
 
 
 # What `--data.dataset` takes besides a LeRobot dataset, for the error a wrong path gets.
@@ -93,6 +95,8 @@ class ChunkDataset(Dataset):
             self._environment = None
             if self.arrays.environment_state is not None and normalization.environment_state is not None:
                 self._environment = normalization.environment_state.normalize(self.arrays.environment_state)
+            arrays = self.arrays
+            self._holds_still = frames_holding_still(arrays.action, arrays.episode_start, arrays.episode_end)
 
     def __len__(self) -> int:
         return len(self.arrays.state) if self.arrays is not None else len(self.source)
@@ -108,6 +112,7 @@ class ChunkDataset(Dataset):
             torch.from_numpy(self._is_pad[index]),
             self.arrays.tasks[index],
             torch.from_numpy(self._environment[index]) if self._environment is not None else None,
+            bool(self._holds_still[index]),
         )
 
     def read(self, index: int) -> ChunkSample:
@@ -135,6 +140,8 @@ def collate(samples: list[ChunkSample]) -> dict:
     extra = {}
     if all(s.environment_state is not None for s in samples):
         extra["environment_state"] = torch.stack([s.environment_state for s in samples])  # (B, E)
+    if all(s.holds_still is not None for s in samples):
+        extra["holds_still"] = torch.tensor([s.holds_still for s in samples])  # (B,) bool
     return extra | {
         "images": torch.stack([s.images for s in samples]),  # (B, N, 3, H, W) uint8
         "state": torch.stack([s.state for s in samples]),

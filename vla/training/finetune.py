@@ -26,6 +26,16 @@ def freeze_vision_tower(model: VLAModel) -> int:
     return frozen
 
 
+def train_only_abstain_head(model: VLAModel) -> int:
+    """Freeze every parameter but the abstain head's (`--abstain.only`: the policy acts exactly as before);
+    returns the number of trainable parameters."""
+    for param in model.parameters():
+        param.requires_grad = False
+    for param in model.abstain_head.parameters():
+        param.requires_grad = True
+    return sum(p.numel() for p in model.abstain_head.parameters())
+
+
 def add_lora(model: VLAModel, rank: int, alpha: float | None = None) -> int:
     """Inject LoRA adapters into the language model and freeze its base weights.
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from vla.models.modeling_vla import VLAModel, training_losses
+from vla.models.modeling_vla import AbstainTraining, VLAModel, training_losses
 from vla.training.batch_encoder import BatchEncoder
 from vla.training.interrupt import StopSignals
 from vla.training.policy_setup import (
@@ -94,8 +94,10 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
             with run.autocast:
                 inputs = run.encode(batch)
                 # Through DDP, so gradients are synchronised.
-                losses = training_losses(run.ddp_model, inputs, cfg.objects.weight)
-            loss = losses["actions"]  # the figure logged as the loss, comparable with runs without the aux
+                abstain = AbstainTraining(cfg.abstain.weight, cfg.abstain.only)
+                losses = training_losses(run.ddp_model, inputs, cfg.objects.weight, abstain)
+            # the figure logged as the loss, comparable with runs without the aux (abstain only: that loss)
+            loss = losses.get("actions", losses["total"])
             run.optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.optim.grad_clip)

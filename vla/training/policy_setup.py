@@ -65,12 +65,16 @@ def training_policy(
     instructions: list[str],
     data: Normalization,
     objects: ObjectsTraining,
+    abstain_head: bool = False,
 ) -> PolicyBundle:
     """The policy a run trains, built once from the config its training asks for: a fresh one of config
     `base` for data with these `instructions` and normalisation, or `initial` (its normalisation already
-    checked against the data), rebuilt with its weights when it lacks a module (`rebuilt`)."""
+    checked against the data), rebuilt with its weights when it lacks a module (`rebuilt`); with
+    `abstain_head`, one whether or not the policy had it."""
     own = initial.normalization.environment_state if initial is not None else None
     config, ranges = training_config(initial.config if initial else base, own, data, objects)
+    if abstain_head and not config.abstain_head:
+        config = replace(config, abstain_head=True)
     if initial is None:
         normalization = data if ranges is None else replace(data, environment_state=ranges)
         return fresh_bundle(config, instructions, normalization)

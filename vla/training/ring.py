@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from vla.models.normalization import Normalization
+from vla.training.abstain_labels import episode_holds_still
 from vla.training.batches import gather_rows
 
 
@@ -48,6 +49,7 @@ class FrameRing:
         self.chunk_index = torch.zeros((capacity, chunk_length), dtype=torch.long, device=device)
         self.is_pad = torch.zeros((capacity, chunk_length), dtype=torch.bool, device=device)
         self.task_index = torch.zeros(capacity, dtype=torch.long, device=device)
+        self.holds_still = torch.zeros(capacity, dtype=torch.bool, device=device)  # the abstain label
         self.environment_state = (
             torch.zeros((capacity, environment_dim), device=device) if environment_dim else None
         )
@@ -94,6 +96,7 @@ class FrameRing:
         self.chunk_index[start:end] = self._tensor(start + np.minimum(steps, length - 1))
         self.is_pad[start:end] = self._tensor(steps >= length)
         self.task_index[start:end] = self._task_lookup[task]
+        self.holds_still[start:end] = episode_holds_still(episode["action"])
         if self.environment_state is not None:
             environment = episode["environment_state"]
             if self.normalization is not None and self.normalization.environment_state is not None:

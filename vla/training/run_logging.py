@@ -21,10 +21,11 @@ def tensorboard_writer(out: Path):
 def log_step(
     run: TrainingRun, progress, writer, step: int, losses: dict, grad_norm: torch.Tensor, rate: float
 ) -> None:
-    """One log point: the loss (`losses["actions"]`), the auxiliary losses present and, for a streamed run,
+    """One log point: the loss (`losses["actions"]`, or the total without one), the auxiliary losses present
+    and, for a streamed run,
     episodes taken and rendered frames/s on the progress bar; the same plus grad norm, lr and samples/s
     (`rate`) in TensorBoard (`writer`, None on ranks other than 0)."""
-    loss = losses["actions"]
+    loss = losses.get("actions", losses["total"])
     streamed = {}
     if isinstance(run.loader, StreamBatches):  # episodes taken, rendered frames/s
         stats = run.loader.stats()
@@ -33,14 +34,17 @@ def log_step(
         streamed["loc"] = f"{losses['environment_state'].item():.3f}"
     if "task_choice_accuracy" in losses:  # share of the batch with object and destination right
         streamed["choice"] = f"{losses['task_choice_accuracy'].item():.2f}"
+    if "abstain_accuracy" in losses:  # share of the batch on the right side of the threshold
+        streamed["abstain"] = f"{losses['abstain_accuracy'].item():.2f}"
     progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}", **streamed)
     if writer is not None:
         writer.add_scalar("train/loss", loss.item(), step)
-        for name in ("environment_state", "task_choice"):
+        for name in ("environment_state", "task_choice", "abstain"):
             if name in losses:
                 writer.add_scalar(f"train/{name}_loss", losses[name].item(), step)
-        if "task_choice_accuracy" in losses:
-            writer.add_scalar("train/task_choice_accuracy", losses["task_choice_accuracy"].item(), step)
+        for name in ("task_choice_accuracy", "abstain_accuracy"):
+            if name in losses:
+                writer.add_scalar(f"train/{name}", losses[name].item(), step)
         writer.add_scalar("train/grad_norm", float(grad_norm), step)
         writer.add_scalar("train/lr", run.scheduler.get_last_lr()[0], step)
         writer.add_scalar("train/samples_per_s", rate, step)

@@ -22,7 +22,7 @@ from vla.record_arrays import expert_environment_state_names, expert_fixed_desti
 from vla.training.batch_encoder import BatchEncoder
 from vla.training.batches import DeviceBatches
 from vla.training.data import ChunkDataset, collate, dataset_normalization, open_training_source
-from vla.training.finetune import add_lora, freeze_vision_tower
+from vla.training.finetune import add_lora, freeze_vision_tower, train_only_abstain_head
 from vla.training.frames import DatasetArrays, arrays_from_episodes, arrays_stats, feature_names, load_arrays
 from vla.training.optim import ScheduleClock, build_optimizer, load_optimizer
 from vla.training.policy_setup import (
@@ -160,6 +160,8 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         freeze_vision_tower(bundle.model)
     if cfg.policy.lora_rank:
         add_lora(bundle.model, cfg.policy.lora_rank)
+    if cfg.abstain.only:
+        train_only_abstain_head(bundle.model)
     model = bundle.model.to(device).train()
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     optimizer = build_optimizer(model, cfg.optim.lr, cfg.optim.weight_decay)
@@ -210,6 +212,21 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
     )
 
 
+def run_policy(
+    cfg: TrainConfig,
+    initial: PolicyBundle | None,
+    instructions: list[str],
+    normalization: Normalization,
+    names: list[str] | None,
+) -> PolicyBundle:
+    """The policy `cfg` trains (`training_policy`): its object modules, and an abstain head with
+    --abstain.weight; `names`: the environment state's, for the task choice."""
+    objects = objects_training(cfg, names)
+    return training_policy(
+        initial, model_config(cfg), instructions, normalization, objects, cfg.abstain.weight > 0
+    )
+
+
 def objects_training(cfg: TrainConfig, names: list[str] | None) -> ObjectsTraining:
     """The object modules `cfg` asks for; `names`: the environment state's, for the task choice."""
     return ObjectsTraining(
@@ -236,7 +253,13 @@ def _dataset_loader(
         data.normalization,
         data.arrays,
     )
-    if initial is not None and not cfg.run.resume:  # a resumed run keeps the ranges it started with
+    if cfg.abstain.only and arrays is not None:
+        # The abstain head reads images and the instruction only: object positions recorded in another
+        # scene's layout (tabletop_compose's, beside a tabletop policy) are never normalised or read.
+        arrays = replace(arrays, environment_state=None, environment_state_names=None)
+    # A resumed run keeps the ranges it started with; the abstain head alone reads neither state nor
+    # actions, so training it keeps the policy's ranges and its actions exactly as they were.
+    if initial is not None and not cfg.run.resume and not cfg.abstain.only:
         features = data.features
         initial = fine_tuning_bundle(
             initial,
@@ -257,9 +280,7 @@ def _dataset_loader(
                 "(record it from the simulator: vla record --source expert, or train with "
                 "--data.stream.suite)"
             )
-    bundle = training_policy(
-        initial, model_config(cfg), instructions, normalization, objects_training(cfg, names)
-    )
+    bundle = run_policy(cfg, initial, instructions, normalization, names)
     chunks = ChunkDataset(
         lerobot_dataset, bundle.config, bundle.normalization, cfg.data.cache_in_memory, arrays
     )
@@ -312,9 +333,7 @@ def _stream_loader(
             )
         names = expert_environment_state_names(cfg.stream.suite) if cfg.objects.task_choice else None
         instructions = suite_instructions(cfg.stream.suite)
-        bundle = training_policy(
-            initial, model_config(cfg), instructions, normalization, objects_training(cfg, names)
-        )
+        bundle = run_policy(cfg, initial, instructions, normalization, names)
         config = bundle.config
         camera_keys = [camera_key(camera) for camera in config.cameras]
         batches = stream_batches(

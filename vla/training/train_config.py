@@ -65,6 +65,14 @@ class ObjectsConfig:
 
 
 @dataclass(frozen=True)
+class AbstainConfig:
+    weight: float = option(
+        0.0, "> 0: the policy gets an abstain head, trained on demonstrations that hold still (0: off)"
+    )
+    only: bool = option(False, "train the abstain head alone: the rest frozen, no action loss")
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     steps: int = option(10_000, "optimiser steps (the cosine's length)")
     batch_size: int = option(64, "samples per step (per GPU)")
@@ -94,6 +102,7 @@ class TrainConfig:
     data: DataConfig = group(DataConfig, "what it trains on")
     policy: PolicyConfig = group(PolicyConfig, "what it trains")
     objects: ObjectsConfig = group(ObjectsConfig, "object grounding of the shipped policy (vla/models/)")
+    abstain: AbstainConfig = group(AbstainConfig, "saying 'not in view' (vla/models/abstain_head.py)")
     optim: OptimConfig = group(OptimConfig, "optimisation")
     augment: AugmentConfig = group(AugmentConfig, "augmentation")
 
@@ -129,8 +138,13 @@ class TrainConfig:
                 )
             if not 0.0 < self.data.replay_share < 1.0:
                 raise ValueError(f"--data.replay_share is a share in (0, 1); got {self.data.replay_share}")
-        if self.augment.shift_px < 0 or objects.weight < 0:
-            raise ValueError("--augment.shift_px and --objects.weight must be >= 0")
+        if self.augment.shift_px < 0 or objects.weight < 0 or self.abstain.weight < 0:
+            raise ValueError("--augment.shift_px, --objects.weight and --abstain.weight must be >= 0")
+        if self.abstain.only and (self.abstain.weight <= 0 or self.policy.init is None):
+            raise ValueError(
+                "--abstain.only trains the abstain head of a trained policy: give --policy.init and "
+                "--abstain.weight > 0"
+            )
 
     @property
     def warmup_steps(self) -> int:

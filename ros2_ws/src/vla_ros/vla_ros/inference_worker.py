@@ -16,13 +16,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vla.contract import TASK
+
 
 @dataclass
 class ChunkResult:
-    chunk: dict | None  # the runtime's answer ("actions" (T, A), "confidence" (T,)), None on failure
+    chunk: dict | None  # the runtime's `infer(obs)` answer (actions, confidence, abstain), None on failure
     tick: int  # control tick of the observation
     generation: int
     stamp: float  # capture stamp (ROS time, s) of the oldest frame used
+    instruction: str  # the observation's instruction (what an abstaining answer refuses)
     error: str | None = None
 
 
@@ -61,14 +64,16 @@ class InferenceWorker:
     def _loop(self) -> None:
         while (request := self._requests.get()) is not None:
             obs, tick, generation, stamp = request
+            instruction = obs.get(TASK, "")
             start = time.perf_counter()
             try:
                 chunk = self.runtime.infer(obs)
             except Exception as error:  # report and keep the node alive; the controller holds meanwhile
-                self._finish(ChunkResult(None, tick, generation, stamp, f"inference failed: {error}"))
+                failed = f"inference failed: {error}"
+                self._finish(ChunkResult(None, tick, generation, stamp, instruction, failed))
                 continue
             self.inference_ms.append((time.perf_counter() - start) * 1e3)
-            self._finish(ChunkResult(chunk, tick, generation, stamp))
+            self._finish(ChunkResult(chunk, tick, generation, stamp, instruction))
 
     def _finish(self, result: ChunkResult) -> None:
         self._results.put(result)

@@ -80,10 +80,10 @@ SAFETY = [
 ]
 
 # SafetyConfig fields that are the same-named parameters of every node that has them (policy_node only
-# has the low-confidence rules).
+# has the low-confidence and abstain rules).
 SAFETY_FIELDS = (
     "joint_limit_tolerance_rad", "max_joint_speed_rad_s", "max_clock_offset_s",
-    "low_confidence_threshold", "low_confidence_mode", "slow_factor",
+    "low_confidence_threshold", "low_confidence_mode", "slow_factor", "abstain_threshold",
 )  # fmt: skip
 
 
@@ -156,6 +156,14 @@ POLICY = (
             choices=("ignore", "slow", "hold"),
         ),
         Param("slow_factor", 2.0, "time stretch of a low-confidence chunk in 'slow' mode", 1.0, 10.0),
+        Param(
+            "abstain_threshold",
+            contract.ABSTAIN_THRESHOLD,
+            "hold (send nothing, forget the plan) while a chunk's abstain, the policy's probability that the "
+            "instruction names nothing in view, is at or above this; 0 always holds",
+            0.0,
+            1.0,
+        ),
         Param("estop_topic", "estop", "std_msgs/Empty: latch the e-stop"),
         Param("estop_reset_topic", "estop_reset", "std_msgs/Empty: clear the e-stop"),
         DIAGNOSTICS_PERIOD,

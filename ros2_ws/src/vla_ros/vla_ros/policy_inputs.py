@@ -43,6 +43,19 @@ class Inputs:
         since = {camera: times.get(camera) or float("-inf") for camera in self.frame_times}
         return all(t is not None and t > since[camera] for camera, t in self.frame_times.items())
 
+    def receive_frame(self, camera: str, frame: np.ndarray, now: float, stamp: float) -> None:
+        """A converted frame (H, W, 3) uint8 of `camera`, received at `now` with header stamp `stamp`."""
+        self.frames[camera] = frame
+        self.frame_times[camera] = now
+        self.frame_stamps[camera] = stamp
+
+    def receive_joints(self, joints: np.ndarray | None, fault: JointFault | None, now: float, stamp: float):
+        """A joint state read by `read_joints`: its fault replaces the last one; only a trusted reading
+        (no fault) updates the joints, their receipt time and stamp."""
+        self.joint_fault = fault
+        if fault is None:
+            self.joints_rad, self.joints_time, self.joints_stamp = joints, now, stamp
+
     def observation(self, units) -> tuple[dict, float, dict[str, float | None]]:
         """The runtime's observation from the latest frames and trusted joints (policy units, without the
         instruction), the capture stamp of its oldest frame (ROS time, s) and its frames' receipt times."""
@@ -99,6 +112,17 @@ def input_hold(
     if not inputs.instruction:
         return Hold(f"no instruction yet (topic {topic})")
     return None
+
+
+def refusal_hold(abstain: float, threshold: float, instruction: str) -> Hold:
+    """The hold while the policy refuses `instruction`: its abstain (vla.policy: the probability that the
+    instruction names nothing in view) is at or above `threshold`. A WARN, not a fault; it forgets the plan
+    (nothing queued from earlier chunks is sent). The value goes to the detail, so the reason, and with it
+    the reports, stay the same from one refused chunk to the next."""
+    return Hold(
+        "abstaining: the instruction names nothing in view",
+        detail=f"abstain {abstain:.2f} >= abstain_threshold {threshold:g} for {instruction!r}",
+    )
 
 
 def stamp_seconds(stamp) -> float:

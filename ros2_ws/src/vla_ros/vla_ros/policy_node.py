@@ -31,22 +31,22 @@ from trajectory_msgs.msg import JointTrajectory
 from vla_ros import chunking, images, parameters, safety
 from vla_ros.estop_store import EStopStore, default_state_file
 from vla_ros.inference_worker import InferenceWorker, start_inference
-from vla_ros.policy_inputs import Inputs, input_hold, read_joints, stamp_seconds
+from vla_ros.policy_inputs import Hold, Inputs, input_hold, read_joints, refusal_hold, stamp_seconds
 from vla_ros.policy_reporting import PolicyReporter, RateLimitedLog, log_estop_at_start
-from vla_ros.spin import run
+from vla_ros.spin import run_lifecycle
 from vla_ros.topics import LATCHED, destroy_handles, subscribe_cameras, trajectory_message
 from vla_ros.units import PolicyUnits
 
-COUNTERS = ("commands", "chunks", "chunks_dropped", "rejected_images", "rejected_joint_states",
-            "starved_ticks", "replans")  # fmt: skip
+COUNTERS = ("commands", "chunks", "chunks_dropped", "abstained_chunks", "rejected_images",
+            "rejected_joint_states", "starved_ticks", "replans")  # fmt: skip
 
 
 class PolicyNode(LifecycleNode):
     def __init__(self, node_name: str = "vla_policy", **kwargs):
         super().__init__(node_name, **kwargs)
-        parameters.declare(self, parameters.POLICY)
         self.runtime = None
-        self.worker: InferenceWorker | None = None
+        self.worker: InferenceWorker | None = None  # before a parameter can fail: destroy_node reads it
+        parameters.declare(self, parameters.POLICY)
         self.active = False
         self._handles: list = []  # subscriptions, timers and publishers created by configure
         self.log = RateLimitedLog(self.get_logger())
@@ -80,9 +80,7 @@ class PolicyNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        self.scheduler.reset()
-        self.previous_command = None
-        self.generation += 1  # any inference still running belongs to the old activation
+        self._drop_plan()  # any inference still running belongs to the old activation
         self.active = True
         self.hold_reason, self.hold_is_error = "waiting for the first chunk", False
         self.reporter.changed()
@@ -120,6 +118,8 @@ class PolicyNode(LifecycleNode):
         self.planned_instruction_count = 0  # the instruction message the current plan was made for
         self.inputs_needed_after: float | None = None  # a new task waits for inputs received after this
         self.hold_reason, self.hold_is_error, self.hold_detail = "unconfigured", False, ""
+        self.refusal: Hold | None = None  # the policy refused the last chunk: hold until it accepts one
+        self.last_abstain: float | None = None  # the newest answer's abstain (diagnostics)
         self._hold_logged = False  # the start of the current hold was logged: so is its end
         self.last_error = ""
         self.counts = dict.fromkeys(COUNTERS, 0)
@@ -180,9 +180,7 @@ class PolicyNode(LifecycleNode):
             self._reject("rejected_images", str(error))
             return
         with self.lock:
-            self.inputs.frames[camera] = frame
-            self.inputs.frame_times[camera] = time.monotonic()
-            self.inputs.frame_stamps[camera] = stamp_seconds(msg.header.stamp)
+            self.inputs.receive_frame(camera, frame, time.monotonic(), stamp_seconds(msg.header.stamp))
             new_frames = self.inputs.frames_newer_than(self._requested_frame_times)
         # Plan from these frames now, not at the next tick; one request per tick at most (a chunk shorter
         # than request_ahead_steps would otherwise keep the CPU inferring at the camera rate).
@@ -197,11 +195,7 @@ class PolicyNode(LifecycleNode):
         now = time.monotonic()
         joints, fault = read_joints(msg, self.units.joint_names, self.joint_check, now)
         with self.lock:
-            self.inputs.joint_fault = fault
-            if fault is None:
-                self.inputs.joints_rad = joints
-                self.inputs.joints_time = now
-                self.inputs.joints_stamp = stamp_seconds(msg.header.stamp)
+            self.inputs.receive_joints(joints, fault, now, stamp_seconds(msg.header.stamp))
         if fault is not None:
             self._reject("rejected_joint_states", fault.detail)
 
@@ -253,6 +247,8 @@ class PolicyNode(LifecycleNode):
             self._request_chunk(instruction)  # the fallback when the cameras are slower than the tick
         targets = self.scheduler.horizon(self.tick, self.p["command_horizon_steps"])
         if targets is None:
+            if self.refusal is not None:
+                return self._hold(self.refusal.reason, drop_plan=False, detail=self.refusal.detail)
             if self.counts["chunks"]:
                 self.counts["starved_ticks"] += 1
             return self._hold("waiting for inference", drop_plan=False)
@@ -321,9 +317,10 @@ class PolicyNode(LifecycleNode):
             self.log.info(f"replanning from the measured state: {reason}")
 
     def _drop_plan(self) -> None:
-        """Forget the plan and any inference in flight: commands start again from the measured joints."""
+        """Forget the plan, any inference in flight and a refusal (it was for the plan): commands start
+        again from the measured joints once a chunk is accepted."""
         self.scheduler.reset()
-        self.previous_command = self._command_start = None
+        self.previous_command = self._command_start = self.refusal = None
         self.generation += 1
 
     def _request_chunk(self, instruction: str) -> None:
@@ -339,13 +336,24 @@ class PolicyNode(LifecycleNode):
             if result.generation != self.generation:
                 continue
             self.scheduler.cancel_request()
-            actions, problem = safety.chunk_targets(result.chunk, result.error, self.safety, self.units)
-            if problem:
-                self._reject("chunks_dropped", problem)
-                continue
-            self.scheduler.merge(actions, result.tick, self.tick)
-            self._fresh_chunk_stamp = result.stamp
-            self.counts["chunks"] += 1
+            verdict = safety.judge_chunk(result.chunk, result.error, self.safety, self.units)
+            self.last_abstain = verdict.abstain  # None for an untrusted answer
+            if verdict.problem:
+                self._reject("chunks_dropped", verdict.problem)
+            elif verdict.abstaining:
+                self._refuse(verdict.abstain, result.instruction)
+            else:
+                self.scheduler.merge(verdict.targets, result.tick, self.tick)
+                self._fresh_chunk_stamp = result.stamp
+                self.counts["chunks"] += 1
+
+    def _refuse(self, abstain: float, instruction: str) -> None:
+        """The policy says `instruction` names nothing in view: hold, and forget the plan so that nothing
+        queued from earlier chunks is sent either. Requests go on; the first chunk accepted resumes."""
+        hold = refusal_hold(abstain, self.safety.abstain_threshold, instruction)
+        self._hold(hold.reason, hold.drop_plan, hold.error, hold.detail)
+        self.refusal = hold  # after the hold: forgetting the plan forgets a refusal
+        self.counts["abstained_chunks"] += 1
 
     def _send(self, targets: np.ndarray) -> None:
         """Publish `targets` (H, J) rad for ticks tick+1 ..., rate limited (from the previous tick's command,
@@ -384,14 +392,7 @@ class PolicyNode(LifecycleNode):
 
 
 def main(args: list[str] | None = None) -> None:
-    def make() -> PolicyNode:
-        node = PolicyNode()
-        if node.get_parameter("autostart").value:
-            node.trigger_configure()
-            node.trigger_activate()
-        return node
-
-    run(make, args)
+    run_lifecycle(PolicyNode, args)
 
 
 if __name__ == "__main__":

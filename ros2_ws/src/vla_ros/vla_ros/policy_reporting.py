@@ -27,7 +27,7 @@ class PolicyReporter:
     """Publishes what `node` (a PolicyNode) is doing; `changed()` after any change, `heartbeat()` on a timer.
 
     Reads the node's `active`, `hold_reason`, `hold_is_error`, `hold_detail`, `estop`, `last_error`,
-    `counts`, `worker` and `obs_to_command_ms`.
+    `counts`, `worker`, `obs_to_command_ms`, `last_abstain` and `inputs.instruction`.
     """
 
     def __init__(self, node, diagnostics_period_s: float):
@@ -88,6 +88,8 @@ class PolicyReporter:
             "active": node.active,
             "hold_reason": node.hold_reason,
             "hold_detail": node.hold_detail,
+            "instruction": node.inputs.instruction,
+            "abstain": "" if node.last_abstain is None else f"{node.last_abstain:.2f}",
             "last_error": node.last_error,
             "estop_latched": node.estop.latched,
             "estop_triggers": node.estop.triggers,

@@ -8,7 +8,11 @@
   is a fault -> hold until a plausible reading arrives.
 - A latching e-stop: once triggered, nothing is sent until an explicit reset; with an `EStopStore` the
   latch survives a restart of the node.
-- Non-finite actions -> the chunk is dropped.
+- A policy answer without one of its fields (actions, confidence, abstain), or with a non-finite one, is
+  untrusted -> the chunk is dropped.
+- An abstaining chunk (its `abstain`, the policy's probability that the instruction names nothing in view,
+  at or above `abstain_threshold`) -> hold: nothing from it is sent, and the plan is forgotten; the next
+  chunk below the threshold resumes.
 - Consecutive commands differ by at most `max_step_rad` per joint per control step, and every command is
   clamped to the joint limits last, so nothing outside the limits is ever sent.
 - Low-confidence chunks (the policy's mean max-bin probability) can slow down or hold.
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vla.contract import ABSTAIN_THRESHOLD
 from vla_ros.estop_store import EStopStore
 
 LOW_CONFIDENCE_MODES = ("ignore", "slow", "hold")
@@ -41,6 +46,7 @@ class SafetyConfig:
     joint_limit_tolerance_rad: float = 0.1  # a measured joint further beyond a limit is a fault
     max_joint_speed_rad_s: float = 10.0  # a measured joint moving faster between readings is a fault
     max_clock_offset_s: float = 0.1  # tolerated sender clock offset plus capture-to-receipt latency
+    abstain_threshold: float = ABSTAIN_THRESHOLD  # a chunk whose abstain is at or above this is held
 
     def __post_init__(self) -> None:
         if self.low_confidence_mode not in LOW_CONFIDENCE_MODES:
@@ -56,6 +62,8 @@ class SafetyConfig:
             raise ValueError(
                 "joint_limit_tolerance_rad and max_clock_offset_s must be >= 0, max_joint_speed_rad_s > 0"
             )
+        if not 0.0 <= self.abstain_threshold <= 1.0:  # a probability: outside, always or never held
+            raise ValueError(f"abstain_threshold {self.abstain_threshold:g} must be in [0, 1]")
 
 
 def stale_inputs(now: float, last_received: dict[str, float | None], max_age_s: float) -> list[str]:
@@ -167,32 +175,66 @@ class JointStateCheck:
         return None
 
 
-def chunk_problem(actions: np.ndarray, confidence: np.ndarray, config: SafetyConfig) -> str | None:
-    """Why a chunk must be dropped (non-finite values), or None."""
+# The fields of a policy's answer (the `infer(obs)` contract of vla.policy), each checked before it is used.
+CHUNK_FIELDS = ("actions", "confidence", "abstain")
+
+
+@dataclass(frozen=True)
+class ChunkVerdict:
+    """What the node does with one policy answer: schedule `targets`, or send nothing from it, because it
+    cannot be trusted or is held for low confidence (`problem`, reported as an error), or because the
+    policy abstains (`abstaining`: it says the instruction names nothing in view; a hold, not a fault)."""
+
+    targets: np.ndarray | None = None  # (T', J) radian targets for the scheduler
+    problem: str = ""
+    abstaining: bool = False
+    abstain: float | None = None  # the answer's abstain probability, None when the answer is untrusted
+
+
+def chunk_problem(chunk: dict) -> str | None:
+    """Why a policy answer cannot be trusted, naming the field (missing, non-finite, or an abstain that is
+    not one probability in [0, 1]), or None."""
+    missing = [name for name in CHUNK_FIELDS if name not in chunk]
+    if missing:
+        return f"no {', '.join(missing)} in the policy's answer: chunk dropped"
+    actions = np.asarray(chunk["actions"], np.float64)
     if not np.all(np.isfinite(actions)):
         steps = sorted({int(i) for i in np.argwhere(~np.isfinite(actions))[:, 0]})
         return f"non-finite actions at chunk step(s) {steps}: chunk dropped"
-    if not np.all(np.isfinite(confidence)):
+    if not np.all(np.isfinite(chunk["confidence"])):
         return "non-finite confidence: chunk dropped"
+    abstain = np.asarray(chunk["abstain"], np.float64)
+    if abstain.size != 1:
+        return f"abstain has shape {abstain.shape}, expected one value: chunk dropped"
+    if not np.isfinite(abstain.item()):
+        return "non-finite abstain: chunk dropped"
+    if not 0.0 <= abstain.item() <= 1.0:
+        return f"abstain {abstain.item():g} outside [0, 1]: chunk dropped"
     return None
 
 
-def chunk_targets(chunk: dict | None, error: str | None, config: SafetyConfig, units) -> tuple:
-    """A policy answer -> ((T', J) radian targets for the scheduler, None), or (None, why it is dropped).
+def judge_chunk(chunk: dict | None, error: str | None, config: SafetyConfig, units) -> ChunkVerdict:
+    """A policy answer -> its `ChunkVerdict`, the first rule that applies: untrusted (`chunk_problem`, or
+    `error` when inference failed and `chunk` is None) -> dropped; abstain >= `abstain_threshold` ->
+    abstaining, whatever its actions; low confidence -> stretched in time (slow mode) or held (hold mode,
+    a `problem`); else its actions as targets.
 
-    `chunk`: the runtime's dict ("actions" (T, J) in policy units, "confidence" (T,)), None when inference
-    failed with `error`. `units`: a `vla_ros.units.PolicyUnits`. A low-confidence chunk is stretched in time
-    (slow mode) or dropped (hold mode).
+    `chunk`: the runtime's dict ("actions" (T, J) in policy units, "confidence" (T,), "abstain" ()).
+    `units`: a `vla_ros.units.PolicyUnits`.
     """
     from vla_ros.chunking import stretch
 
-    problem = error or chunk_problem(chunk["actions"], chunk["confidence"], config)
-    scale = None if problem else confidence_time_scale(chunk["confidence"], config)
-    if problem is None and scale is None:
-        problem = f"low confidence {float(np.mean(chunk['confidence'])):.2f}: chunk held"
+    problem = error or chunk_problem(chunk)
     if problem:
-        return None, problem
-    return stretch(units.to_ros(chunk["actions"]), scale), None
+        return ChunkVerdict(problem=problem)
+    abstain = float(np.asarray(chunk["abstain"]).item())
+    if abstain >= config.abstain_threshold:
+        return ChunkVerdict(abstaining=True, abstain=abstain)
+    scale = confidence_time_scale(chunk["confidence"], config)
+    if scale is None:
+        problem = f"low confidence {float(np.mean(chunk['confidence'])):.2f}: chunk held"
+        return ChunkVerdict(problem=problem, abstain=abstain)
+    return ChunkVerdict(targets=stretch(units.to_ros(chunk["actions"]), scale), abstain=abstain)
 
 
 def confidence_time_scale(confidence: np.ndarray, config: SafetyConfig) -> float | None:

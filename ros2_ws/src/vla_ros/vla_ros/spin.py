@@ -36,3 +36,17 @@ def run(make_node: Callable, args: list[str] | None = None) -> None:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+
+
+def run_lifecycle(node_class: Callable, args: list[str] | None = None) -> None:
+    """`run` a lifecycle node that configures and activates itself when its `autostart` parameter is true
+    (no lifecycle manager needed)."""
+
+    def make():
+        node = node_class()
+        if node.get_parameter("autostart").value:
+            node.trigger_configure()
+            node.trigger_activate()
+        return node
+
+    run(make, args)

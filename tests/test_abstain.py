@@ -1,0 +1,128 @@
+"""The abstain head: its label read off the actions, its grounding of words in image tokens, and training it
+alone on a trained policy without changing how that policy acts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tests.test_model import make_batch, make_bundle
+from vla.models.abstain_head import AbstainHead
+from vla.models.checkpoint import load_checkpoint, save_checkpoint
+from vla.models.configuration_vla import preset
+from vla.training.abstain_labels import HOLD_TOLERANCE, episode_holds_still, frames_holding_still
+
+
+def test_an_episode_holds_still_when_no_action_departs_beyond_the_tolerance():
+    still = np.tile(np.array([0, -90, 90, 60, 0, 30], np.float32), (50, 1))
+    assert episode_holds_still(still)
+    jitter = still.copy()
+    jitter[10, 2] += HOLD_TOLERANCE  # at the tolerance: still holding
+    assert episode_holds_still(jitter)
+    grasp = still.copy()
+    grasp[30:, 5] = 0.0  # the gripper closes from 30 % to 0 %
+    assert not episode_holds_still(grasp)
+    # Per frame, by episode: frames 0-49 move (the grasp), frames 50-99 hold.
+    actions = np.concatenate([grasp, still])
+    start = np.repeat([0, 50], 50)
+    end = np.repeat([50, 100], 50)
+    labels = frames_holding_still(actions, start, end)
+    assert not labels[:50].any() and labels[50:].all()
+
+
+def grounding_scenes(rng, pairs, colours, dim=24, tokens=8):
+    """(instruction features, image tokens, absent label) for (named colour, scene colours) pairs: each
+    colour is a random direction; a scene's tokens are noise plus its colours at random tokens."""
+    instruction, images, absent = [], [], []
+    for named, scene in pairs:
+        image = rng.normal(0.0, 0.3, (tokens, dim))
+        for colour, slot in zip(scene, rng.choice(tokens, len(scene), replace=False), strict=False):
+            image[slot] += colours[colour]
+        instruction.append(np.eye(len(colours))[named] + rng.normal(0.0, 0.05, len(colours)))
+        images.append(image)
+        absent.append(named not in scene)
+    as_tensor = lambda a: torch.tensor(np.array(a), dtype=torch.float32)  # noqa: E731
+    return as_tensor(instruction), as_tensor(images), torch.tensor(absent, dtype=torch.float32)
+
+
+def test_the_head_matches_the_named_colour_against_the_image_in_unseen_combinations():
+    """Trained on scenes where each colour is named only beside some others, it says 'absent' right on
+    scenes of combinations it never saw: it matches the word against the tokens, it does not memorise
+    which instruction goes with which scene."""
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    n, dim = 6, 24
+    colours = rng.normal(0.0, 1.0, (n, dim))
+    combos = [(a, b) for a in range(n) for b in range(a + 1, n)]  # two-colour scenes
+    held_out = set(combos[::4])
+
+    def pairs(allowed, count):
+        picked = [allowed[i] for i in rng.integers(len(allowed), size=count)]
+        return [(int(rng.integers(n)), scene) for scene in picked]
+
+    train = grounding_scenes(rng, pairs([c for c in combos if c not in held_out], 2000), colours, dim)
+    test = grounding_scenes(rng, pairs(sorted(held_out), 400), colours, dim)
+    head = AbstainHead(n, dim)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=1e-3)
+    for step in range(1000):
+        batch = slice(step * 64 % 2000, step * 64 % 2000 + 64)
+        loss = torch.nn.functional.binary_cross_entropy(
+            head(train[0][batch], train[1][batch]), train[2][batch]
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        accuracy = ((head(test[0], test[1]) >= 0.5).float() == test[2]).float().mean().item()
+    assert 0.2 < test[2].mean().item() < 0.8  # both answers are common in the test scenes
+    assert accuracy > 0.9
+
+
+def test_a_policy_without_an_abstain_head_never_abstains_and_one_with_it_gives_a_probability():
+    plain = make_bundle()
+    _, abstain = plain.model.predict(make_batch(plain.config))
+    assert torch.equal(abstain, torch.zeros(2))
+    headed = make_bundle(config=preset("debug", abstain_head=True))
+    logits, abstain = headed.model.predict(make_batch(headed.config))
+    assert abstain.shape == (2,) and ((abstain > 0) & (abstain < 1)).all()
+    torch.testing.assert_close(logits, headed.model(make_batch(headed.config)))
+
+
+@pytest.mark.slow
+def test_abstain_only_training_adds_a_head_and_leaves_the_actions_as_they_were(recorded_dataset, tmp_path):
+    """`vla train --policy.init P --abstain.weight 1 --abstain.only true` on a dataset: the saved policy
+    has an abstain head, and every other weight is P's, so it acts exactly as P did."""
+    policy = save_checkpoint(tmp_path / "policy", make_bundle())
+    command = [sys.executable, "-m", "vla", "train", "--data.dataset", str(recorded_dataset)]
+    command += ["--policy.init", str(policy), "--abstain.weight", "1", "--abstain.only", "true"]
+    command += ["--optim.steps", "3", "--optim.batch_size", "4", "--run.device", "cpu"]
+    command += ["--run.out", str(tmp_path / "run")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    old, new = load_checkpoint(policy), load_checkpoint(tmp_path / "run/checkpoints/last")
+    # The recorded gripper opens beyond the policy's 90 %: a fine-tune would widen that range, which would
+    # change the actions; the abstain head alone reads no state or action, so the ranges stay.
+    for part in ("state", "action"):
+        np.testing.assert_array_equal(
+            getattr(new.normalization, part).high, getattr(old.normalization, part).high
+        )
+    before, after = old.model, new.model
+    assert before.abstain_head is None and after.abstain_head is not None
+    trained = after.state_dict()
+    for key, value in before.state_dict().items():
+        torch.testing.assert_close(trained[key], value, msg=key)
+    batch = make_batch(before.config)
+    with torch.no_grad():
+        torch.testing.assert_close(after.eval()(batch), before.eval()(batch))
+
+
+def test_abstain_only_without_a_trained_policy_is_refused_naming_the_options(tmp_path):
+    command = [sys.executable, "-m", "vla", "train", "--preset", "debug", "--abstain.weight", "1"]
+    command += ["--abstain.only", "true", "--run.out", str(tmp_path / "run")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--abstain.only trains the abstain head of a trained policy: give --policy.init" in result.stderr

@@ -1,0 +1,57 @@
+"""`abstain`: the probability that the instruction names something the cameras do not show.
+
+Why: a policy whose instruction reaches the actions only as a choice among what it was trained on grasps
+*something* when told to pick up an object that is not there (19 of 20 absent-object episodes, with its
+usual confidence: docs/RESULTS.md). Saying "not here" needs the words matched against the image, and an
+explicit "nothing matches" outcome, as DETR's no-object class and MolmoPoint's no-more-points class do.
+
+How (no object, colour or destination is enumerated): R role queries, each a map of the instruction
+features, score every image token (pre-language-model, all cameras) by a scaled dot product; a per-role
+null logit, also read from the instruction, joins those scores in one softmax. The null's share is the
+chance that the role's object is nowhere in view, and
+
+    abstain = 1 - prod_r (1 - p_null_r)
+
+is high when some role finds nothing. A role the instruction gives no object ("push the cube left" names
+no destination object) learns a null logit far below any score, so it never refuses. (A separate gate
+from the instruction, needs_r * p_null_r, was tried first: on the synthetic grounding test of
+tests/test_abstain.py it learnt the instruction-only prior and stayed at 74 % on unseen combinations,
+where the plain null reaches 100 %.) The roles are not labelled: the head learns them
+from one episode flag, whether the demonstration touches nothing (vla/training/abstain_labels.py), which is
+read off the recorded actions, so a teleoperated dataset trains it as a simulated one does.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+ROLES = 2  # the object acted on and the destination
+KEY_DIM = 64
+
+
+class AbstainHead(nn.Module):
+    """Instruction features (B, F) and image tokens (B, M, D) -> abstain probability (B,)."""
+
+    def __init__(self, instruction_dim: int, width: int, roles: int = ROLES, key_dim: int = KEY_DIM):
+        super().__init__()
+        self.roles, self.key_dim = roles, key_dim
+        # Sentence embeddings share most of their direction (task_choice.py): normalise before the maps.
+        self.instruction_norm = nn.LayerNorm(instruction_dim)
+        self.queries = nn.Sequential(
+            nn.Linear(instruction_dim, 128), nn.GELU(), nn.Linear(128, roles * key_dim)
+        )
+        self.null_logits = nn.Linear(instruction_dim, roles)
+        self.keys = nn.Sequential(nn.Linear(width, 128), nn.GELU(), nn.Linear(128, key_dim))
+
+    def role_absence(self, instruction: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
+        """(B, R) probability that each role's object is not in view."""
+        features = self.instruction_norm(instruction.float())
+        queries = self.queries(features).view(-1, self.roles, self.key_dim)  # (B, R, K)
+        keys = self.keys(image_tokens.float())  # (B, M, K)
+        scores = queries @ keys.transpose(1, 2) / self.key_dim**0.5  # (B, R, M)
+        null = self.null_logits(features).unsqueeze(-1)  # (B, R, 1)
+        return torch.cat([scores, null], dim=-1).softmax(dim=-1)[..., -1]  # (B, R)
+
+    def forward(self, instruction: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
+        return 1.0 - torch.prod(1.0 - self.role_absence(instruction, image_tokens), dim=-1)
