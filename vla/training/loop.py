@@ -87,6 +87,7 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
     # saved; a cap or signal that arrives while an epoch's last batch is fetched stops after the next epoch's
     # first.
     stopping = out_of_time = False
+    abstain = AbstainTraining(cfg.abstain.weight, cfg.abstain.only)  # the same for every step
     while step < cfg.optim.steps and not stopping:
         if run.sampler is not None:
             run.sampler.set_epoch(epoch)
@@ -94,7 +95,6 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
             with run.autocast:
                 inputs = run.encode(batch)
                 # Through DDP, so gradients are synchronised.
-                abstain = AbstainTraining(cfg.abstain.weight, cfg.abstain.only)
                 losses = training_losses(run.ddp_model, inputs, cfg.objects.weight, abstain)
             # the figure logged as the loss, comparable with runs without the aux (abstain only: that loss)
             loss = losses.get("actions", losses["total"])
