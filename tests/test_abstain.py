@@ -34,6 +34,39 @@ def test_an_episode_holds_still_when_no_action_departs_beyond_the_tolerance():
     assert not labels[:50].any() and labels[50:].all()
 
 
+def test_an_episode_that_holds_still_trains_on_its_first_second_only():
+    """Its frames all show the reset pose: kept whole, they would outnumber an acting episode's reset-pose
+    frames about ten to one (abstain_labels.py). The ring keeps the first second of it; a frame cache's
+    batches never draw past it; an acting episode trains whole."""
+    from vla.training.abstain_labels import HELD_FRAMES_TRAINED, frames_trained
+    from vla.training.batches import DeviceBatches
+    from vla.training.frames import DatasetArrays
+    from vla.training.ring import FrameRing
+
+    held_length, acting_length = HELD_FRAMES_TRAINED + 70, 60
+    held = np.zeros((held_length, 6), np.float32)
+    acting = np.linspace(0.0, 40.0, acting_length, dtype=np.float32)[:, None].repeat(6, axis=1)
+    actions = np.concatenate([acting, held])
+    start = np.repeat([0, acting_length], [acting_length, held_length])
+    ends = np.repeat([acting_length, len(actions)], [acting_length, held_length])
+    drawn = frames_trained(frames_holding_still(actions, start, ends), start)
+    first_second = acting_length + HELD_FRAMES_TRAINED
+    assert drawn[:first_second].all() and not drawn[first_second:].any()
+
+    images = np.zeros((len(actions), 4, 4, 3), np.uint8)
+    arrays = DatasetArrays(actions, actions, start, ends, ["a"] * len(actions), {"front": images})
+    batches = DeviceBatches(arrays, ["front"], 3, torch.device("cpu"), 16, seed=0)
+    index = torch.cat([batch["index"] for _ in range(20) for batch in batches])
+    assert int(index.max()) < first_second
+    assert (index >= acting_length).any()  # the held episode's first second is drawn
+
+    ring = FrameRing(1000, ["front"], (4, 4, 3), 6, 6, 3, ["a"], None, torch.device("cpu"))
+    for action in (acting, held):
+        ring.add({"images": {"front": images[: len(action)]}, "state": action, "action": action, "task": "a"})
+    assert list(ring.episodes) == [(0, acting_length), (acting_length, first_second)]
+    assert ring.holds_still[acting_length : len(ring)].all() and not ring.holds_still[:acting_length].any()
+
+
 def grounding_scenes(rng, pairs, colours, dim=24, tokens=8):
     """(instruction features, image tokens, absent label) for (named colour, scene colours) pairs: each
     colour is a random direction; a scene's tokens are noise plus its colours at random tokens."""
@@ -118,6 +151,34 @@ def test_abstain_only_training_adds_a_head_and_leaves_the_actions_as_they_were(r
     batch = make_batch(before.config)
     with torch.no_grad():
         torch.testing.assert_close(after.eval()(batch), before.eval()(batch))
+
+
+@pytest.mark.slow
+def test_abstain_only_trains_on_another_scenes_stream_without_reading_its_object_positions(tmp_path):
+    """The head trained alone on the expert stream of tabletop_compose, half of it absent-object episodes,
+    beside a policy whose environment state is another width (the scene it was trained in): the
+    streamed object positions are never normalised or kept, and the policy's ranges stay."""
+    from dataclasses import replace
+
+    from vla.models.normalization import RangeNormalizer
+
+    bundle = make_bundle()
+    other_scene = RangeNormalizer(np.zeros(3, np.float32), np.ones(3, np.float32))
+    bundle = replace(bundle, normalization=replace(bundle.normalization, environment_state=other_scene))
+    policy = save_checkpoint(tmp_path / "policy", bundle)
+    command = [sys.executable, "-m", "vla", "train", "--data.stream.suite", "tabletop_compose"]
+    command += ["--data.stream.absent_share", "0.5", "--data.stream.capacity", "600"]
+    command += ["--data.stream.start_frames", "100", "--policy.init", str(policy)]
+    command += ["--abstain.weight", "1", "--abstain.only", "true", "--optim.steps", "3"]
+    command += ["--optim.batch_size", "4", "--run.device", "cpu", "--run.out", str(tmp_path / "run")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    trained = load_checkpoint(tmp_path / "run/checkpoints/last")
+    assert trained.model.abstain_head is not None
+    for part in ("state", "action", "environment_state"):
+        np.testing.assert_array_equal(
+            getattr(trained.normalization, part).high, getattr(bundle.normalization, part).high
+        )
 
 
 def test_abstain_only_without_a_trained_policy_is_refused_naming_the_options(tmp_path):

@@ -16,6 +16,14 @@ import numpy as np
 # so101_follower units, degrees for the arm and percent for the gripper. The expert's absent-object
 # episodes command one pose throughout (0 departure); every manipulation moves by tens of degrees.
 HOLD_TOLERANCE = 2.0
+# An episode that holds still trains on its first HELD_FRAMES_TRAINED frames only: 1 s at the 30 fps the
+# simulator and SO-101 recordings use. Its frames all show the arm at the reset pose, where an episode that
+# acts spends about a second before it moves away. Kept whole (the expert's absent-object episodes run 338
+# frames, its compose manipulations 153), they outnumbered the reset-pose frames of acting episodes by
+# about ten to one, and the head learnt that the reset pose itself means "refuse": it refused half the
+# 8-task episodes in their first second (docs/LOG.md, 2026-12-06). Cut to a second, both labels are as
+# common at the reset pose, and the scene against the instruction is all that tells them apart.
+HELD_FRAMES_TRAINED = 30
 
 
 def episode_holds_still(actions: np.ndarray) -> bool:
@@ -33,3 +41,25 @@ def frames_holding_still(
     for start, end in sorted(set(zip(episode_start.tolist(), episode_end.tolist(), strict=True))):
         labels[start:end] = episode_holds_still(actions[start:end])
     return labels
+
+
+def frames_trained(holds_still: np.ndarray, episode_start: np.ndarray) -> np.ndarray:
+    """(N,) bool per frame: whether training draws it. Every frame of an episode that acts, the first
+    HELD_FRAMES_TRAINED of one that holds still. `holds_still` (N,) as `frames_holding_still` gives,
+    `episode_start` (N,) each frame's episode start."""
+    offset = np.arange(len(holds_still)) - np.asarray(episode_start)
+    return ~np.asarray(holds_still, bool) | (offset < HELD_FRAMES_TRAINED)
+
+
+def trained_episode(episode: dict) -> dict:
+    """A streamed episode {"state": (L, S), "action": (L, A), "images": {key: (L, H, W, 3)}, ...} as training
+    keeps it: whole when it acts, its first HELD_FRAMES_TRAINED frames when it holds still."""
+    if not episode_holds_still(episode["action"]) or len(episode["action"]) <= HELD_FRAMES_TRAINED:
+        return episode
+    cut = dict(episode)
+    for key, value in episode.items():
+        if key == "images":
+            cut[key] = {camera: frames[:HELD_FRAMES_TRAINED] for camera, frames in value.items()}
+        elif isinstance(value, np.ndarray) and len(value) == len(episode["action"]):
+            cut[key] = value[:HELD_FRAMES_TRAINED]
+    return cut

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from vla.models.normalization import Normalization
-from vla.training.abstain_labels import frames_holding_still
+from vla.training.abstain_labels import frames_holding_still, frames_trained
 from vla.training.frames import DatasetArrays
 
 
@@ -39,7 +39,8 @@ class DeviceBatches:
         weights: np.ndarray | None = None,
     ):
         """`weights` (F,): each frame's probability of being drawn (replay, vla/training/replay.py); batches
-        then draw with replacement. None: every epoch is a shuffle of all frames."""
+        then draw with replacement. None: every epoch is a shuffle of all frames. Frames past the first
+        second of an episode that holds still are never drawn (vla/training/abstain_labels.py)."""
         self.device, self.batch_size = device, batch_size
         self.size = len(arrays.state)
         if self.size < batch_size:
@@ -62,10 +63,12 @@ class DeviceBatches:
         self.tasks = sorted(set(arrays.tasks))
         lookup = {task: i for i, task in enumerate(self.tasks)}
         self.task_index = self._tensor(np.array([lookup[t] for t in arrays.tasks], np.int64))
-        self.holds_still = self._tensor(
-            frames_holding_still(arrays.action, arrays.episode_start, arrays.episode_end)
-        )  # (F,) bool: the abstain head's label
+        holds_still = frames_holding_still(arrays.action, arrays.episode_start, arrays.episode_end)
+        self.holds_still = self._tensor(holds_still)  # (F,) bool: the abstain head's label
         self.generator = torch.Generator().manual_seed(seed)
+        trained = frames_trained(holds_still, arrays.episode_start)  # held episodes: their first second
+        if not trained.all():
+            weights = trained.astype(np.float64) * (1.0 if weights is None else weights)
         self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:

@@ -19,7 +19,7 @@ from vla.contract import ACTION, ENVIRONMENT_STATE, OBS_STATE, camera_key
 from vla.data import VIDEO_BACKEND
 from vla.models.configuration_vla import VLAConfig
 from vla.models.normalization import Normalization
-from vla.training.abstain_labels import frames_holding_still
+from vla.training.abstain_labels import frames_holding_still, frames_trained
 from vla.training.frames import DatasetArrays, is_arrays_folder, load_arrays, open_arrays
 
 
@@ -86,6 +86,7 @@ class ChunkDataset(Dataset):
         self.normalization = normalization
         self.camera_keys = [camera_key(camera) for camera in config.cameras]
         self.arrays = arrays
+        self.trained = None  # (F,) bool: the frames training draws (vla/training/abstain_labels.py)
         if arrays is None and cache_in_memory:
             self.arrays = load_arrays(lerobot_dataset, self.camera_keys)
         if self.arrays is not None:
@@ -97,6 +98,7 @@ class ChunkDataset(Dataset):
                 self._environment = normalization.environment_state.normalize(self.arrays.environment_state)
             arrays = self.arrays
             self._holds_still = frames_holding_still(arrays.action, arrays.episode_start, arrays.episode_end)
+            self.trained = frames_trained(self._holds_still, arrays.episode_start)  # (F,) bool, drawn
 
     def __len__(self) -> int:
         return len(self.arrays.state) if self.arrays is not None else len(self.source)

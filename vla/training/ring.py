@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from vla.models.normalization import Normalization
-from vla.training.abstain_labels import episode_holds_still
+from vla.training.abstain_labels import episode_holds_still, trained_episode
 from vla.training.batches import gather_rows
 
 
@@ -72,6 +72,7 @@ class FrameRing:
         return self._held
 
     def add(self, episode: dict) -> None:
+        episode = trained_episode(episode)  # one that holds still: its first second only
         length = len(episode["state"])
         if length > self.capacity:
             raise ValueError(f"an episode of {length} frames does not fit a ring of {self.capacity}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
+from torch.utils.data import DataLoader, DistributedSampler, Subset, WeightedRandomSampler
 
 from vla.contract import ACTION, ACTION_NAMES, ENVIRONMENT_STATE, OBS_STATE, camera_key
 from vla.models.checkpoint import PolicyBundle, load_checkpoint
@@ -303,10 +303,16 @@ def _dataset_loader(
         )
     else:
         decoders = 0 if chunks.arrays is not None else cfg.data.num_workers  # decoding workers without cache
+        weights = data.weights
+        if chunks.trained is not None and not chunks.trained.all():  # held episodes: their first second
+            weights = None if weights is None else weights[chunks.trained]
+            chunks = Subset(chunks, np.flatnonzero(chunks.trained).tolist())
+            if sampler is not None:
+                sampler = DistributedSampler(chunks, world, rank, seed=cfg.run.seed)
         order = sampler
-        if data.weights is not None:  # replay: one process (checked above), frames drawn by their weights
+        if weights is not None:  # replay: one process (checked above), frames drawn by their weights
             generator = torch.Generator().manual_seed(cfg.run.seed)
-            order = WeightedRandomSampler(data.weights, len(chunks), generator=generator)
+            order = WeightedRandomSampler(weights, len(chunks), generator=generator)
         loader = DataLoader(
             chunks,
             batch_size=cfg.optim.batch_size,
@@ -327,7 +333,8 @@ def _stream_loader(
     stream, first = start_stream(cfg.stream)
     try:
         normalization = Normalization.from_lerobot_stats(arrays_stats(arrays_from_episodes(first)))
-        if initial is not None and not cfg.run.resume:  # a resumed run keeps the ranges it started with
+        # A resumed run keeps the ranges it started with, and so does the abstain head trained alone.
+        if initial is not None and not cfg.run.resume and not cfg.abstain.only:
             initial = fine_tuning_bundle(
                 initial, normalization, ACTION_NAMES, ACTION_NAMES, cfg.policy.widen_normalization
             )
@@ -345,6 +352,9 @@ def _stream_loader(
             device,
             cfg.optim.batch_size,
             cfg.run.seed,
+            # the abstain head alone reads images and the instruction: object positions streamed from
+            # another scene's layout (tabletop_compose's, beside a tabletop policy) are never kept
+            keep_environment_state=not cfg.abstain.only,
         )
     except BaseException:
         stream.close()

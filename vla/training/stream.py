@@ -161,8 +161,10 @@ def stream_batches(
     device: torch.device,
     batch_size: int,
     seed: int,
+    keep_environment_state: bool = True,
 ) -> StreamBatches:
-    """A ring on `device` holding the `first` episodes, and batches from it as the stream goes on."""
+    """A ring on `device` holding the `first` episodes, and batches from it as the stream goes on; the
+    episodes' "environment_state" is dropped unless `keep_environment_state`."""
     rendered = sorted(first[0]["images"])
     missing = [key for key in camera_keys if key not in rendered]
     if missing:
@@ -179,7 +181,9 @@ def stream_batches(
         suite_instructions(stream.config.suite),
         normalization,
         device,
-        first[0]["environment_state"].shape[1] if "environment_state" in first[0] else 0,
+        first[0]["environment_state"].shape[1]
+        if keep_environment_state and "environment_state" in first[0]
+        else 0,
     )
     for episode in first:
         ring.add(episode)
