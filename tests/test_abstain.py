@@ -103,9 +103,7 @@ def test_the_head_matches_the_named_colour_against_the_image_in_unseen_combinati
     optimizer = torch.optim.AdamW(head.parameters(), lr=1e-3)
     for step in range(1000):
         batch = slice(step * 64 % 2000, step * 64 % 2000 + 64)
-        loss = torch.nn.functional.binary_cross_entropy(
-            head(train[0][batch], train[1][batch]), train[2][batch]
-        )
+        loss, _ = head.loss(train[0][batch], train[1][batch], train[2][batch])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -113,6 +111,26 @@ def test_the_head_matches_the_named_colour_against_the_image_in_unseen_combinati
         accuracy = ((head(test[0], test[1]) >= 0.5).float() == test[2]).float().mean().item()
     assert 0.2 < test[2].mean().item() < 0.8  # both answers are common in the test scenes
     assert accuracy > 0.9
+
+
+def test_the_heads_log_probabilities_agree_with_it_and_keep_a_gradient_when_confidently_wrong():
+    """abstain = 1 - prod_r (1 - p_null_r), computed in log space: log abstain and log (1 - abstain) agree
+    with the probability, and a head saturated at "act" (p_null ~ 1e-30) still learns from a positive."""
+    torch.manual_seed(0)
+    head = AbstainHead(6, 8)
+    instruction, images = torch.randn(4, 6), torch.randn(4, 5, 8)
+    log_abstain, log_act = head.log_probabilities(instruction, images)
+    absence = head.log_role_absence(instruction, images)[..., -1].exp()  # (B, R)
+    expected = 1.0 - torch.prod(1.0 - absence, dim=-1)
+    torch.testing.assert_close(log_abstain.exp(), expected)
+    torch.testing.assert_close(log_act.exp(), 1.0 - expected)
+    with torch.no_grad():
+        head.null_logits.bias.fill_(-80.0)  # never abstains, to float precision
+    loss, probability = head.loss(instruction, images, torch.ones(4))  # all should have abstained
+    assert (probability < 1e-20).all()
+    loss.backward()
+    pull = head.null_logits.bias.grad  # (R,): d loss / d null logit, about -1 per sample in all
+    assert torch.isfinite(pull).all() and (pull < -0.1).all() and pull.sum() < -0.9
 
 
 def test_a_policy_without_an_abstain_head_never_abstains_and_one_with_it_gives_a_probability():

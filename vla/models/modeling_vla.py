@@ -246,13 +246,10 @@ def abstain_losses(model: torch.nn.Module, batch: VLABatch) -> dict:
             "the abstain loss needs each sample's label (whether its episode holds still), which is read "
             "from frames held in memory: keep --data.cache_in_memory true"
         )
-    probability = core.abstain(core.image_tokens(batch.images), batch).clamp(1e-6, 1 - 1e-6)
-    target = batch.holds_still.float()
+    images = core.image_tokens(batch.images)
+    loss, probability = core.abstain_head.loss(core.instruction_features(batch), images, batch.holds_still)
     right = (probability >= ABSTAIN_THRESHOLD) == batch.holds_still
-    return {
-        "abstain": F.binary_cross_entropy(probability, target),
-        "abstain_accuracy": right.float().mean().detach(),
-    }
+    return {"abstain": loss, "abstain_accuracy": right.float().mean().detach()}
 
 
 def _action_losses(model: torch.nn.Module, batch: VLABatch, environment_weight: float) -> dict:
