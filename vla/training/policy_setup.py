@@ -16,6 +16,7 @@ from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer
 from vla.training.ranges import with_data_ranges
 from vla.training.train_config import TrainConfig
+from vla.training.widen_model import keep_function_under_new_ranges
 
 
 def model_config(cfg: TrainConfig) -> VLAConfig:
@@ -186,7 +187,8 @@ def fine_tuning_bundle(
     action_names: list[str] | tuple[str, ...] | None,
     widen: bool,
 ) -> PolicyBundle:
-    """`initial` with its normalisation checked against the data's, or widened to it (training/ranges.py)."""
+    """`initial` with its normalisation checked against the data's, or widened to it (training/ranges.py),
+    its model then rewritten in place to act as before under the widened ranges (training/widen_model.py)."""
     normalization = with_data_ranges(
         initial.normalization,
         data,
@@ -194,6 +196,9 @@ def fine_tuning_bundle(
         tuple(action_names) if action_names else None,
         widen,
     )
+    if normalization is not initial.normalization:
+        bin_centers = getattr(initial.action_tokenizer, "bin_centers", None)
+        keep_function_under_new_ranges(initial.model, initial.normalization, normalization, bin_centers)
     return replace(initial, normalization=normalization)
 
 

@@ -45,8 +45,9 @@ def outside_range(
 def widened(policy: RangeNormalizer, data: RangeNormalizer) -> RangeNormalizer:
     """The union of both ranges on the dimensions the data leaves (out_of_tolerance); the policy's elsewhere.
 
-    Only those: widening a range changes what every value of that dimension normalises to, so the model
-    relearns it, and a dimension the data stays within gains nothing from that (docs/LOG.md, 2026-12-05)."""
+    Only those: widening a range changes what every value of that dimension normalises to (the model is
+    rewritten to match, training/widen_model.py, at the cost of coarser bins), and a dimension the data
+    stays within gains nothing from that (docs/LOG.md, 2026-12-05)."""
     leave = out_of_tolerance(policy, data)
     low = np.where(leave, np.minimum(policy.low, data.low), policy.low)
     high = np.where(leave, np.maximum(policy.high, data.high), policy.high)
@@ -77,9 +78,10 @@ def with_data_ranges(
     """`policy`'s normalisation, checked against the fine-tuning data's (`data`, from its stats).
 
     Returns `policy` itself when the data stays within its ranges. Otherwise, with `widen` (the default),
-    returns the normalisation widened on exactly the dimensions the data leaves (the model then relearns
-    what their values mean) and reports one line naming each with its old and new range; without `widen`
-    raises ValueError naming every state and action dimension the data takes out of range."""
+    returns the normalisation widened on exactly the dimensions the data leaves (fine_tuning_bundle
+    rewrites the model to act the same under it) and reports one line naming each with its old and new
+    range; without `widen` raises ValueError naming every state and action dimension the data takes out of
+    range."""
     for what, ours, theirs in (("state", policy.state, data.state), ("action", policy.action, data.action)):
         if len(ours.low) != len(theirs.low):
             raise ValueError(
