@@ -10,8 +10,8 @@ was; the widened ranges with the model rewritten to act as before (what `vla tra
         --old datasets/gap_arrays [--json out.json]
 
 `--old` is best a frame cache, raw frames as the shipped policy was trained on (the figures of docs/LOG.md,
-2026-12-06: `vla record --source expert --suite tabletop --episodes-per-task 2 --seed 700000 --arrays
---workers 2 --root datasets/gap_arrays`).
+2026-12-06 late night: `vla record --source expert --suite tabletop --episodes-per-task 2 --seed 700000
+--arrays --workers 2 --root datasets/gap_arrays`).
 """
 
 from __future__ import annotations

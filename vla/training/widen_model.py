@@ -5,7 +5,7 @@ A range is what a normalised value means, so widening one changes the meaning of
 has learnt: the shipped policy's elbow range [-17.0, 70.6] deg widened to 75.8 deg (as far as the frames
 of `push_away` reach) raised its elbow error on new `tabletop` demonstrations from 1.1 to 2.0 deg, and
 its loss from 1.72 to 2.06, before a single training step (bench/widening_cost.py, docs/LOG.md,
-2026-12-06). The fine-tune would then have to relearn the old tasks' joint values beside the new one.
+2026-12-06 late night). The fine-tune would then relearn the old tasks' joint values beside the new skill.
 
 So the model is rewritten with its ranges, to compute what it computed before in the units that matter
 (degrees):
