@@ -30,9 +30,9 @@ WORKERS="${WORKERS:-2}"
 NAME="${NAME:-abstain_stream_$(basename "$INIT")_t${TRAIN_SECONDS}_lr${LR}}"
 OUT="runs/$NAME"
 
-evaluate() {  # suite, split, episodes per task, output folder
-  [ -f "$4/eval_info.json" ] || "$PY" -m vla eval --policy "$OUT/checkpoints/last" --suite "$1" \
-    --split "$2" --episodes-per-task "$3" --workers "$WORKERS" --no-video --out "$4"
+evaluate() {  # suite, split, episodes per task, output folder; --reuse keeps one of the same checkpoint
+  "$PY" -m vla eval --policy "$OUT/checkpoints/last" --suite "$1" --split "$2" --episodes-per-task "$3" \
+    --workers "$WORKERS" --no-video --out "$4" --reuse
 }
 
 [ -f "$OUT/checkpoints/last/model.safetensors" ] || "$PY" -m vla train --data.stream.suite tabletop_compose \

@@ -12,8 +12,9 @@
 #  5. export (int8 beside fp32);
 #  6. the policy after, on the same seeds as 1.
 # Figures: results/<OUT name>_{push_away,tabletop}_e<episodes per task>/eval_info.json, and the policy
-# before as results/<INIT name>_{push_away,tabletop}_before_e<episodes>/; evaluations already there are
-# kept. Rerun with other DEMOS, LORA, REPLAY_SHARE, LR or INIT=scratch for the comparisons of docs/RESULTS.md.
+# before as results/<INIT name>_{push_away,tabletop}_before_e<episodes>/; an evaluation already there is
+# kept only when it evaluated the same checkpoint files with the same settings (`vla eval --reuse`).
+# Rerun with other DEMOS, LORA, REPLAY_SHARE, LR or INIT=scratch for the comparisons of docs/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -38,8 +39,8 @@ OUT="${OUT:-runs/ft_push_away_d${DEMOS}_${REPLAY_TAG}_lora${LORA}_lr${LR}_$(base
 NAME="$(basename "$OUT")"
 
 evaluate() {  # policy, suite, episodes per task, output folder
-  [ -f "$4/eval_info.json" ] || "$PY" -m vla eval --policy "$1" --suite "$2" --episodes-per-task "$3" \
-    --workers "$WORKERS" --no-video --out "$4"
+  "$PY" -m vla eval --policy "$1" --suite "$2" --episodes-per-task "$3" --workers "$WORKERS" --no-video \
+    --out "$4" --reuse
 }
 
 if [ "$INIT" != scratch ]; then

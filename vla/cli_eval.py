@@ -64,6 +64,12 @@ def add_parser(subparsers) -> None:
         "the simulator's exact positions (exact, the default) or its own predictions with the named "
         "object's copied in (grounding) instead of what it predicts (vla/evaluation/oracle.py)",
     )
+    evaluate.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep OUT/eval_info.json when it evaluated the same policy files and settings, instead of "
+        "evaluating again (vla/evaluation/reuse.py)",
+    )
     evaluate.set_defaults(run=run_eval)
 
 
@@ -92,6 +98,14 @@ def run_eval(args: argparse.Namespace) -> int:
         videos=not args.no_video,
         tasks=tuple(args.task or ()),
     )
+    if args.reuse:
+        from vla.evaluation.reuse import reusable_evaluation
+
+        kept = reusable_evaluation(args.out, config)
+        if kept is not None:
+            print(f"--reuse: {args.out}/eval_info.json already evaluated this policy and these settings")
+            print(results_table(kept))
+            return 0 if kept["aggregated"]["n_episodes"] else 1
     info = evaluate_and_report(config)
     return 0 if info["aggregated"]["n_episodes"] else 1
 

@@ -234,8 +234,11 @@ def eval_info(config: EvalConfig, tasks: list[str], outcomes: list[EpisodeOutcom
     families = list(dict.fromkeys(family.values()))
     per_family = {f: _summary([o for o in ordered if family[o.task] == f]) for f in families}
     aggregated = _summary(ordered) | {"eval_s": seconds, "eval_ep_s": seconds / len(ordered)}
+    from vla.evaluation.reuse import evaluation_request
+
     return {
         "policy": config.policy,
+        "request": evaluation_request(config),  # what `vla eval --reuse` compares (evaluation/reuse.py)
         "backend": backend_name(config),
         "suite": config.suite,
         "split": split_label(config, tasks),
