@@ -5,7 +5,9 @@
 # at the keyboard (the autopilot of `vla record --source keyboard` is the same expert):
 #  1. the policy before: the new skill (tabletop_push_away) and the old tasks (tabletop), same seeds as 6.
 #  2. DEMOS demonstrations of the new skill as a LeRobot v3 dataset (seeds from 600000), `vla data check`;
-#  3. with REPLAY_SHARE > 0: perturbed demonstrations of the old tasks to replay (seeds from 700000);
+#  3. with REPLAY_SHARE > 0, the old tasks to replay: REPLAY_SOURCE=dataset, perturbed demonstrations
+#     recorded once (seeds from 700000); REPLAY_SOURCE=stream, the expert on fresh layouts rendered while
+#     training (one worker process; training keeps the other core);
 #  4. the fine-tune: the shipped recipe's object modules (preset tabletop_nano) on the dataset instead of
 #     the stream, vision frozen, LORA=0 full language model or LORA=N adapters, a time budget
 #     (TRAIN_SECONDS; the cosine decays over it);
@@ -21,7 +23,8 @@ PY="${PY:-.venv/bin/python}"
 INIT="${INIT:-policies/tabletop_nano}"  # or "scratch": the same architecture from random weights
 DEMOS="${DEMOS:-50}"                   # push_away demonstrations, spread over the four cube colours
 REPLAY_SHARE="${REPLAY_SHARE:-0.5}"    # share of each batch from old-task demonstrations (0: none)
-REPLAY_EPISODES="${REPLAY_EPISODES:-25}" # old-task demonstrations per tabletop task
+REPLAY_SOURCE="${REPLAY_SOURCE:-dataset}" # dataset: recorded once; stream: rendered while training
+REPLAY_EPISODES="${REPLAY_EPISODES:-25}" # old-task demonstrations per tabletop task (REPLAY_SOURCE=dataset)
 # The replayed demonstrations are perturbed as the shipped policy's own training stream was (DART bursts of
 # up to 3 degrees, sim/expert_noise.py): clean ones teach the old tasks without the way back to the path.
 REPLAY_NOISE_DEG="${REPLAY_NOISE_DEG:-3}"
@@ -34,6 +37,7 @@ WORKERS="${WORKERS:-2}"
 DATA="datasets/push_away_${DEMOS}"
 REPLAY="datasets/tabletop_replay_${REPLAY_EPISODES}_noise${REPLAY_NOISE_DEG}"
 REPLAY_TAG="r${REPLAY_SHARE}x${REPLAY_EPISODES}n${REPLAY_NOISE_DEG}"  # share x episodes per task, noise
+[ "$REPLAY_SOURCE" = dataset ] || REPLAY_TAG="r${REPLAY_SHARE}${REPLAY_SOURCE}n${REPLAY_NOISE_DEG}"
 [ "$REPLAY_SHARE" != 0 ] || REPLAY_TAG=r0
 OUT="${OUT:-runs/ft_push_away_d${DEMOS}_${REPLAY_TAG}_lora${LORA}_lr${LR}_$(basename "$INIT")}"
 NAME="$(basename "$OUT")"
@@ -66,7 +70,10 @@ options=(--preset tabletop_nano --data.stream.suite "" --data.dataset "$DATA" --
   --optim.warmup_steps 20 --optim.batch_size 32 --optim.precision fp32 --run.save_every 200
   --run.log_every 20 --policy.lora_rank "$LORA")
 if [ "$INIT" != scratch ]; then options+=(--policy.init "$INIT"); fi
-if [ "$REPLAY_SHARE" != 0 ]; then
+if [ "$REPLAY_SHARE" != 0 ] && [ "$REPLAY_SOURCE" = stream ]; then  # the preset's stream, replayed
+  options+=(--data.stream.suite tabletop --data.stream.workers 1 --data.stream.noise_deg "$REPLAY_NOISE_DEG"
+    --data.replay_share "$REPLAY_SHARE")
+elif [ "$REPLAY_SHARE" != 0 ]; then
   [ -d "$REPLAY" ] || "$PY" -m vla record --source expert --suite tabletop \
     --episodes-per-task "$REPLAY_EPISODES" --seed 700000 --expert-noise-deg "$REPLAY_NOISE_DEG" --root "$REPLAY"
   options+=(--data.replay_dataset "$REPLAY" --data.replay_share "$REPLAY_SHARE")

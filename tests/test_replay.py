@@ -13,7 +13,9 @@ from tests.test_frame_cache import CAMERAS, recorded_cache, tiny_train_command
 from vla.config_cli import parse
 from vla.training.batches import DeviceBatches
 from vla.training.frames import DatasetArrays
-from vla.training.replay import combined, replay_weights
+from vla.training.replay import StreamReplayBatches, combined, replay_weights, stream_replay_rows
+from vla.training.ring import FrameRing
+from vla.training.stream import StreamBatches, StreamConfig
 from vla.training.train_config import TRAIN_PRESETS, TrainConfig
 
 
@@ -56,7 +58,7 @@ def test_datasets_that_do_not_fit_together_are_refused_naming_both(caches, tmp_p
     dataset = ["--data.dataset", "d", "--run.out", "o", "--data.replay_dataset", "r"]
     with pytest.raises(ValueError, match=r"--data\.replay_share is a share in \(0, 1\)"):
         parse(TrainConfig, [*dataset, "--data.replay_share", "1"], TRAIN_PRESETS)
-    with pytest.raises(ValueError, match=r"--data\.replay_dataset mixes into --data\.dataset"):
+    with pytest.raises(ValueError, match=r"--data\.replay_dataset mixes into --data\.dataset alone"):
         parse(TrainConfig, ["--preset", "debug", "--data.replay_dataset", "r"], TRAIN_PRESETS)
 
 
@@ -82,3 +84,86 @@ def test_vla_train_replays_the_old_skills(caches, tmp_path):
     )
     assert missing.returncode != 0 and "--data.replay_dataset" in missing.stderr
     assert "Traceback" not in missing.stderr and not (tmp_path / "r2" / "checkpoints").exists()
+
+
+class _RecordedStream:
+    """Stands in for `ExpertStream`: its episodes were rendered before, so nothing new arrives."""
+
+    config = StreamConfig(suite="tabletop")
+
+    def take(self) -> list[dict]:
+        return []
+
+
+def _episodes(arrays: DatasetArrays) -> list[dict]:
+    """The episodes of `arrays` as the stream's workers hand them over."""
+    episodes = []
+    for start in np.unique(arrays.episode_start):
+        rows = slice(start, arrays.episode_end[start])
+        episodes.append(
+            {
+                "images": {key: frames[rows] for key, frames in arrays.frames.items()},
+                "state": arrays.state[rows],
+                "action": arrays.action[rows],
+                "environment_state": arrays.environment_state[rows],
+                "task": arrays.tasks[start],
+            }
+        )
+    return episodes
+
+
+def test_stream_replay_puts_the_streams_rows_after_the_datasets(caches):
+    (new, _), (old, _) = caches
+    assert stream_replay_rows(32, 0.5) == 16 and stream_replay_rows(2, 0.9) == 1
+    with pytest.raises(ValueError, match=r"--optim\.batch_size of at least 2"):
+        stream_replay_rows(1, 0.5)
+    cpu = torch.device("cpu")
+    dataset_rows = DeviceBatches(new, CAMERAS, 5, cpu, 6, seed=0)
+    old_tasks = sorted(set(old.tasks))
+    shape, environment = old.frames[CAMERAS[0]].shape[1:], old.environment_state.shape[1]
+    ring = FrameRing(4_000, CAMERAS, shape, 6, 6, 5, old_tasks, None, cpu, environment)
+    for episode in _episodes(old):
+        ring.add(episode)
+    loader = StreamReplayBatches(dataset_rows, StreamBatches(_RecordedStream(), ring, 2, 1, 0))
+
+    batches = list(loader)
+    assert len(batches) == len(dataset_rows) and "index" not in batches[0]
+    for batch in batches:
+        assert batch["state"].shape == (8, 6) and batch["actions"].shape == (8, 5, 6)
+        named = [loader.tasks[i] for i in batch["task_index"].tolist()]
+        assert set(named[:6]) <= set(new.tasks) and set(named[6:]) <= set(old_tasks)
+        # the streamed rows are the ring's frames, with their own state and environment state
+        for row in range(6, 8):
+            match = np.flatnonzero((old.state == batch["state"][row].numpy()).all(1))
+            assert len(match) >= 1
+            frame = old.frames[CAMERAS[0]][match[0]]
+            np.testing.assert_array_equal(batch["images"][row, 0].permute(1, 2, 0).numpy(), frame)
+            np.testing.assert_array_equal(
+                batch["environment_state"][row].numpy(), old.environment_state[match[0]]
+            )
+
+    without = DatasetArrays(new.state, new.action, new.episode_start, new.episode_end, new.tasks, new.frames)
+    plain_rows = DeviceBatches(without, CAMERAS, 5, cpu, 6, seed=0)
+    with pytest.raises(ValueError, match="only one of them has the environment state"):
+        StreamReplayBatches(plain_rows, StreamBatches(_RecordedStream(), ring, 2, 1, 0))
+
+
+def test_vla_train_replays_the_expert_stream_beside_a_dataset(caches, tmp_path):
+    (_, new_folder), _ = caches
+    out = tmp_path / "run"
+    command = tiny_train_command(new_folder, out, steps=4, save_every=4, batch_size=8)
+    command += ["--data.stream.suite", "tabletop", "--data.replay_share", "0.25"]
+    command += ["--data.stream.capacity", "600", "--data.stream.start_frames", "100"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "6 + 2 rows a batch" in result.stdout, result.stdout[-2000:]
+    state = json.loads((out / "checkpoints" / "last" / "training_state.json").read_text())
+    assert state["step"] == 4 and state["stream_next_job"] >= 1
+    tokenizer = json.loads((out / "checkpoints" / "last" / "tokenizer.json").read_text())
+    assert {"away", "stack", "bowl"} <= set(tokenizer["model"]["vocab"])  # the dataset's and the stream's
+
+    both = ["--data.replay_dataset", str(new_folder)]
+    refused = subprocess.run(command + both, capture_output=True, text=True, timeout=600)
+    assert (
+        refused.returncode == 2 and "--data.replay_dataset mixes into --data.dataset alone" in refused.stderr
+    )

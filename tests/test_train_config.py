@@ -75,7 +75,7 @@ def test_errors_name_the_option():
         config("--data.dataset", "d", "--run.out", "o", "--policy.kind", "pi0")
     with pytest.raises(ValueError, match=r"--run\.out is required"):
         config("--data.dataset", "d")
-    with pytest.raises(ValueError, match="exactly one of them"):
+    with pytest.raises(ValueError, match=r"train on --data\.dataset, on --data\.stream\.suite, or on both"):
         config("--run.out", "o")
     with pytest.raises(KeyError, match="no such preset; the presets are tabletop_nano, debug"):
         config("--preset", "tabletop_pi0")

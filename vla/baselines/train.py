@@ -44,6 +44,11 @@ def training_arrays(dataset: Path) -> DatasetArrays:
 
 def train_baseline(cfg: TrainConfig) -> dict:
     """Train, save every `save_every` steps and at the end; returns (and writes) the training summary."""
+    if cfg.data.replay_dataset is not None or (cfg.stream is not None and cfg.data.dataset is not None):
+        raise ValueError(
+            f"--policy.kind {cfg.policy.kind} trains on --data.dataset or on --data.stream.suite alone; "
+            "replay (--data.replay_dataset, or the stream beside a dataset) is the vla policy's"
+        )
     device = training_device(cfg.run.device)
     stream = None
     if cfg.stream is not None:

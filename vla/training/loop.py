@@ -17,6 +17,7 @@ import torch.distributed as dist
 from vla.models.modeling_vla import AbstainTraining, VLAModel, training_losses
 from vla.training.batch_encoder import BatchEncoder
 from vla.training.interrupt import StopSignals
+from vla.training.loaders import load_training_data
 from vla.training.policy_setup import (
     ObjectsTraining,
     destinations_to_add,
@@ -28,7 +29,7 @@ from vla.training.policy_setup import (
 )
 from vla.training.run_checkpoints import last_checkpoint, save_training_checkpoint
 from vla.training.run_logging import log_step, tensorboard_writer, validate
-from vla.training.run_setup import TrainingRun, load_training_data, prepare
+from vla.training.run_setup import TrainingRun, prepare
 from vla.training.stream import StreamBatches
 from vla.training.train_config import TrainConfig
 

@@ -210,9 +210,13 @@ class StreamBatches:
 
     def __iter__(self) -> Iterator[dict]:
         for _ in range(self.batches_per_epoch):
-            for episode in self.stream.take():
-                self.ring.add(episode)
-            yield self.ring.sample(self.batch_size, self.generator)
+            yield self.next_batch()
+
+    def next_batch(self) -> dict:
+        """The episodes rendered since the last batch go into the ring; then a batch from it."""
+        for episode in self.stream.take():
+            self.ring.add(episode)
+        return self.ring.sample(self.batch_size, self.generator)
 
     def stats(self) -> dict[str, float]:
         """What TensorBoard and the progress bar show: episodes taken, frames/s rendered, ring fill."""

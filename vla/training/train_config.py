@@ -32,11 +32,13 @@ class DataConfig:
     replay_dataset: Path | None = option(
         None, "old skills' demonstrations, mixed into every batch (keeps them)"
     )
-    replay_share: float = option(0.3, "share of each batch drawn from --data.replay_dataset")
+    replay_share: float = option(0.3, "share of each batch replayed: --data.replay_dataset or the stream")
     val_batches: int = option(8, "held-out batches per validation")
     cache_in_memory: bool = option(True, "decode the dataset's frames once, into memory")
     num_workers: int = option(0, "decoding processes when not cached")
-    stream: StreamConfig = group(StreamConfig, "instead of a dataset: the expert, rendered while training")
+    stream: StreamConfig = group(
+        StreamConfig, "the expert rendered while training: instead of a dataset, or replayed beside one"
+    )
 
 
 @dataclass(frozen=True)
@@ -108,14 +110,17 @@ class TrainConfig:
 
     @property
     def stream(self) -> StreamConfig | None:
-        """The expert stream it trains on, or None when it trains on `data.dataset`."""
+        """The expert stream it trains on (alone, or replayed beside `data.dataset`), or None."""
         return self.data.stream if self.data.stream.suite else None
 
     def __post_init__(self) -> None:
         if self.run.out is None:
             raise ValueError("--run.out is required: the run folder")
-        if (self.data.dataset is None) == (self.stream is None):
-            raise ValueError("train on --data.dataset or on --data.stream.suite, exactly one of them")
+        if self.data.dataset is None and self.stream is None:
+            raise ValueError(
+                "train on --data.dataset, on --data.stream.suite, or on both (the stream replayed beside "
+                "the dataset)"
+            )
         optim = self.optim
         if optim.steps < 1 or optim.batch_size < 1 or self.data.val_batches < 1:
             raise ValueError("--optim.steps, --optim.batch_size and --data.val_batches must be at least 1")
@@ -130,12 +135,15 @@ class TrainConfig:
             raise ValueError(f"--objects.teacher is a share in [0, 1]; got {objects.teacher}")
         if (objects.teacher > 0 or objects.arm_frame) and not objects.token:
             raise ValueError("--objects.teacher and --objects.arm_frame need --objects.token")
-        if self.data.replay_dataset is not None:
-            if self.data.dataset is None or not self.data.cache_in_memory:
-                raise ValueError(
-                    "--data.replay_dataset mixes into --data.dataset, held in memory: give --data.dataset "
-                    "and keep --data.cache_in_memory true"
-                )
+        replays_stream = self.data.dataset is not None and self.stream is not None
+        if self.data.replay_dataset is not None and (self.data.dataset is None or replays_stream):
+            raise ValueError(
+                "--data.replay_dataset mixes into --data.dataset alone: give --data.dataset, and no "
+                "--data.stream.suite (the stream is the other replay source)"
+            )
+        if self.data.replay_dataset is not None or replays_stream:
+            if not self.data.cache_in_memory:
+                raise ValueError("replay mixes into --data.dataset in memory: keep --data.cache_in_memory")
             if not 0.0 < self.data.replay_share < 1.0:
                 raise ValueError(f"--data.replay_share is a share in (0, 1); got {self.data.replay_share}")
         if self.augment.shift_px < 0 or objects.weight < 0 or self.abstain.weight < 0:
