@@ -63,6 +63,31 @@ def load_training_data(cfg: TrainConfig, config: VLAConfig) -> TrainingData:
     )
 
 
+def joint_names(features: dict) -> tuple[list[str] | None, list[str] | None]:
+    """The state's and the action's joint names in a dataset's LeRobot features (None where unnamed)."""
+    return (
+        feature_names(features.get(OBS_STATE, {}).get("names")),
+        feature_names(features.get(ACTION, {}).get("names")),
+    )
+
+
+def fitted_init(
+    cfg: TrainConfig,
+    initial: PolicyBundle | None,
+    normalization: Normalization,
+    state_names: list[str] | None,
+    action_names: list[str] | None,
+) -> PolicyBundle | None:
+    """`initial` with its ranges checked against the data's, widened where allowed (`fine_tuning_bundle`),
+    when it starts a fine-tune. A resumed run keeps the ranges it started with; the abstain head alone reads
+    neither state nor actions, so training it keeps the policy's ranges and actions exactly as they were."""
+    if initial is None or cfg.run.resume or cfg.abstain.only:
+        return initial
+    return fine_tuning_bundle(
+        initial, normalization, state_names, action_names, cfg.policy.widen_normalization
+    )
+
+
 def run_policy(
     cfg: TrainConfig,
     initial: PolicyBundle | None,
@@ -108,17 +133,7 @@ def dataset_loader(
         # The abstain head reads images and the instruction only: object positions recorded in another
         # scene's layout (tabletop_compose's, beside a tabletop policy) are never normalised or read.
         arrays = replace(arrays, environment_state=None, environment_state_names=None)
-    # A resumed run keeps the ranges it started with; the abstain head alone reads neither state nor
-    # actions, so training it keeps the policy's ranges and its actions exactly as they were.
-    if initial is not None and not cfg.run.resume and not cfg.abstain.only:
-        features = data.features
-        initial = fine_tuning_bundle(
-            initial,
-            normalization,
-            feature_names(features.get(OBS_STATE, {}).get("names")),
-            feature_names(features.get(ACTION, {}).get("names")),
-            cfg.policy.widen_normalization,
-        )
+    initial = fitted_init(cfg, initial, normalization, *joint_names(data.features))
     names = None
     if cfg.objects.task_choice:
         if lerobot_dataset is not None:
@@ -184,11 +199,7 @@ def stream_loader(
     stream, first = start_stream(cfg.stream)
     try:
         normalization = Normalization.from_lerobot_stats(arrays_stats(arrays_from_episodes(first)))
-        # A resumed run keeps the ranges it started with, and so does the abstain head trained alone.
-        if initial is not None and not cfg.run.resume and not cfg.abstain.only:
-            initial = fine_tuning_bundle(
-                initial, normalization, ACTION_NAMES, ACTION_NAMES, cfg.policy.widen_normalization
-            )
+        initial = fitted_init(cfg, initial, normalization, ACTION_NAMES, ACTION_NAMES)
         names = expert_environment_state_names(cfg.stream.suite) if cfg.objects.task_choice else None
         instructions = suite_instructions(cfg.stream.suite)
         bundle = run_policy(cfg, initial, instructions, normalization, names)
@@ -238,14 +249,7 @@ def stream_replay_loader(
         if both.environment_state is None:  # kept only when both have it under the same names
             new = replace(new, environment_state=None, environment_state_names=None)
         normalization = Normalization.from_lerobot_stats(arrays_stats(both))
-        if initial is not None and not cfg.run.resume and not cfg.abstain.only:
-            initial = fine_tuning_bundle(
-                initial,
-                normalization,
-                feature_names(features.get(OBS_STATE, {}).get("names")),
-                feature_names(features.get(ACTION, {}).get("names")),
-                cfg.policy.widen_normalization,
-            )
+        initial = fitted_init(cfg, initial, normalization, *joint_names(features))
         names = both.environment_state_names
         if cfg.objects.task_choice and not names:
             raise ValueError(
