@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-USAGE = """usage: vla train [--preset NAME] [--config FILE.json|yaml] [--GROUP.OPTION VALUE ...]
-e.g.   vla train --data.dataset datasets/tabletop_expert --run.out runs/nano
-       vla train --preset tabletop_nano --run.out runs/shipped   (presets: {presets})"""
+USAGE = """usage: vla train [--preset NAME ({presets})] [--config FILE.json|yaml] [--GROUP.OPTION VALUE ...]
+e.g.   vla train --data.dataset datasets/tabletop_expert --run.out runs/nano"""
 
 
 def add_parser(subparsers) -> None:

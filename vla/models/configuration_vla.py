@@ -107,6 +107,11 @@ class VLAConfig:
     # A head that matches the instruction against the image tokens and gives the probability that it names
     # nothing in view (vla/models/abstain_head.py); without it the policy's `abstain` is always 0.
     abstain_head: bool = False
+    # Grounding by pointing (vla/models/pointer.py): the words pick the task object and its destination
+    # among the image tokens (or a place, or nothing in view, which is `abstain`), and the objects tokens
+    # carry their positions and image features. Nothing enumerates the scene: no environment-state head,
+    # no task choice, no separate abstain head.
+    instruction_pointer: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:
@@ -135,14 +140,23 @@ class VLAConfig:
                 "the task choice fills the objects token's task values: it needs environment_state_token"
             )
 
-        if self.instruction_via_choice and not self.task_object_sources:
+        if self.instruction_pointer and (
+            self.environment_state_dim or self.task_object_sources or self.abstain_head
+        ):
             raise ValueError(
-                "instruction_via_choice hides the words from the actions, so only the task choice carries "
-                "the instruction: it needs the task choice (--objects.task_choice)"
+                "instruction_pointer replaces the environment-state head, the task choice and the abstain "
+                "head: environment_state_dim 0, no task sources, abstain_head false"
             )
-        if self.arm_frame_features and not self.environment_state_token:
+        if self.instruction_via_choice and not (self.task_object_sources or self.instruction_pointer):
             raise ValueError(
-                "arm_frame_features reads the objects token's task values: it needs environment_state_token"
+                "instruction_via_choice hides the words from the actions, so only the task choice (or the "
+                "instruction pointer) carries the instruction: it needs one (--objects.task_choice, "
+                "--objects.pointer)"
+            )
+        if self.arm_frame_features and not (self.environment_state_token or self.instruction_pointer):
+            raise ValueError(
+                "arm_frame_features reads the objects token's task values: it needs environment_state_token "
+                "or instruction_pointer"
             )
 
     @property

@@ -12,7 +12,10 @@ simulator labels also read the objects' positions out of the image tokens, and m
 `objects` token (vla/models/scene_objects.py); with `instruction_via_choice`, the sentence and the words
 are masked out of the sequence and the task choice alone carries the instruction. With `abstain_head`, a
 head beside the language model matches the instruction against the image tokens and gives the (B,)
-probability that it names nothing in view (vla/models/abstain_head.py); `predict` returns both.
+probability that it names nothing in view (vla/models/abstain_head.py); `predict` returns both. With
+`instruction_pointer`, none of the object modules above: the words point at the task object and its
+destination among the image tokens (vla/models/pointer.py), three `objects` tokens carry their positions
+and pointed features, and the pointer's "nothing in view" share is `abstain`.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from vla.models.abstain_head import AbstainHead
 from vla.models.action_head import ActionHead
 from vla.models.backbone import backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
-from vla.models.environment_head import environment_state_loss
-from vla.models.scene_objects import SceneObjects
+from vla.models.scene_objects import PointedObjects, SceneObjects
+from vla.models.task_choice import TASK_VALUES
 
 
 @dataclass
@@ -78,12 +81,13 @@ class VLAModel(nn.Module):
         instruction_dim = config.sentence_dim if self.sentence_proj is not None else width
         self.abstain_head = AbstainHead(instruction_dim, width) if config.abstain_head else None
         self.objects = None
-        if config.environment_state_dim:
-            dims = config.environment_state_dim
+        if config.environment_state_dim or config.instruction_pointer:
+            dims = config.environment_state_dim or TASK_VALUES
             if environment_ranges is None:
                 environment_ranges = np.full(dims, -1.0), np.ones(dims)
+            objects = PointedObjects if config.instruction_pointer else SceneObjects
             image_tokens = self._image_token_count()
-            self.objects = SceneObjects(config, image_tokens, width, instruction_dim, environment_ranges)
+            self.objects = objects(config, image_tokens, width, instruction_dim, environment_ranges)
 
     @property
     def text_vocab_size(self) -> int:
@@ -122,7 +126,10 @@ class VLAModel(nn.Module):
 
     def abstain(self, images: torch.Tensor, batch: VLABatch) -> torch.Tensor:
         """(B,) probability that the instruction names something not in view, from the (B, N*P, D) image
-        tokens; 0 for a policy without an abstain head (it never refuses)."""
+        tokens: the instruction pointer's or the abstain head's; 0 for a policy without either (it never
+        refuses)."""
+        if isinstance(self.objects, PointedObjects):
+            return self.objects.abstain(images, self.instruction_features(batch))
         if self.abstain_head is None:
             return torch.zeros(len(images), device=images.device)
         return self.abstain_head(self.instruction_features(batch), images)
@@ -139,7 +146,7 @@ class VLAModel(nn.Module):
             (images, True),
             *((token, shown) for token in self.sentence_tokens(batch, dtype)),
             (self.state_proj(batch.state.to(dtype)).unsqueeze(1), True),
-            *((token, True) for token in self.objects_tokens(located, batch, dtype)),
+            *((token, True) for token in self.objects_tokens(located, images, batch, dtype)),
             (self.backbone.text_model.get_input_embeddings()(batch.words), (batch.words != 0) & shown),
             (self.action_head.query_tokens(len(images)), True),
         ]
@@ -179,14 +186,22 @@ class VLAModel(nn.Module):
             return None
         if not (with_environment_state or self.objects.has_token):
             return None
-        features = self.instruction_features(batch) if self.objects.task_choice is not None else None
+        reads_words = self.objects.task_choice is not None or isinstance(self.objects, PointedObjects)
+        features = self.instruction_features(batch) if reads_words else None
         return self.objects.locate(images, features)
 
-    def objects_tokens(self, located: torch.Tensor | None, batch: VLABatch, dtype: torch.dtype) -> list:
-        """[(B, 1, D)] the `objects` token, or [] for a policy without one."""
+    def objects_tokens(
+        self, located: torch.Tensor | None, images: torch.Tensor, batch: VLABatch, dtype: torch.dtype
+    ) -> list:
+        """[(B, n, D)] the `objects` tokens (one, or the pointer's three), or [] for a policy without."""
         if located is None or not self.objects.has_token:
             return []
-        return self.objects.tokens(located, dtype, batch.environment_state, batch.objects_from_record)
+        pointed = (
+            (images, self.instruction_features(batch)) if isinstance(self.objects, PointedObjects) else None
+        )
+        return self.objects.tokens(
+            located, dtype, batch.environment_state, batch.objects_from_record, pointed
+        )
 
     def loss(self, batch: VLABatch) -> torch.Tensor:
         return chunk_loss(self.forward(batch), batch)
@@ -218,9 +233,13 @@ def training_losses(
     if abstain is not None and abstain.only:
         losses = abstain_losses(model, batch)
         return losses | {"total": losses["abstain"]}
-    losses = _action_losses(model, batch, environment_weight)
-    if abstain is not None and abstain.weight > 0:
-        losses |= abstain_losses(model, batch)
+    core = getattr(model, "module", model)
+    joint = abstain is not None and abstain.weight > 0
+    # Both losses read one pass of the vision tower, except through DDP, whose hooks need forward().
+    images = core.image_tokens(batch.images) if joint and core is model else None
+    losses = _action_losses(model, batch, environment_weight, images)
+    if joint:
+        losses |= abstain_losses(model, batch, images)
         losses["total"] = losses["total"] + abstain.weight * losses["abstain"]
     return losses
 
@@ -233,39 +252,53 @@ class AbstainTraining:
     only: bool = False
 
 
-def abstain_losses(model: torch.nn.Module, batch: VLABatch) -> dict:
-    """{"abstain": binary cross-entropy of the abstain head against `batch.holds_still`, "abstain_accuracy":
-    the share on the right side of ABSTAIN_THRESHOLD}."""
+def abstain_losses(model: torch.nn.Module, batch: VLABatch, images: torch.Tensor | None = None) -> dict:
+    """{"abstain": binary cross-entropy of the abstain head (or the instruction pointer) against
+    `batch.holds_still`, "abstain_accuracy": the share on the right side of ABSTAIN_THRESHOLD}. `images`:
+    the (B, M, D) image tokens when already computed."""
     from vla.contract import ABSTAIN_THRESHOLD
 
     core = getattr(model, "module", model)
-    if core.abstain_head is None:
-        raise ValueError("the abstain loss needs a policy with an abstain head (config abstain_head)")
+    head = core.objects.pointer if isinstance(core.objects, PointedObjects) else core.abstain_head
+    if head is None:
+        raise ValueError(
+            "the abstain loss needs a policy with an abstain head (config abstain_head) or an instruction "
+            "pointer (config instruction_pointer)"
+        )
     if batch.holds_still is None:
         raise ValueError(
             "the abstain loss needs each sample's label (whether its episode holds still), which is read "
             "from frames held in memory: keep --data.cache_in_memory true"
         )
-    images = core.image_tokens(batch.images)
-    loss, probability = core.abstain_head.loss(core.instruction_features(batch), images, batch.holds_still)
+    if images is None:
+        images = core.image_tokens(batch.images)
+    loss, probability = head.loss(core.instruction_features(batch), images, batch.holds_still)
     right = (probability >= ABSTAIN_THRESHOLD) == batch.holds_still
     return {"abstain": loss, "abstain_accuracy": right.float().mean().detach()}
 
 
-def _action_losses(model: torch.nn.Module, batch: VLABatch, environment_weight: float) -> dict:
+def _action_losses(
+    model: torch.nn.Module, batch: VLABatch, environment_weight: float, images: torch.Tensor | None = None
+) -> dict:
+    core = getattr(model, "module", model)
+
+    def outputs(with_environment_state: bool):
+        if images is None:
+            return model(batch, with_environment_state=with_environment_state)
+        return core.actions_from_images(images, batch, with_environment_state)
+
     if environment_weight <= 0:
-        actions = chunk_loss(model(batch), batch)
+        actions = chunk_loss(outputs(False), batch)
         return {"actions": actions, "total": actions}
     if batch.environment_state is None:
         raise ValueError(
             "the environment-state loss needs observation.environment_state in the training data "
             "(record it from the sim: vla record --source expert, or train on the expert stream)"
         )
-    logits, environment = model(batch, with_environment_state=True)
+    logits, environment = outputs(True)
     losses = {"actions": chunk_loss(logits, batch)}
-    losses["environment_state"] = environment_state_loss(environment, batch.environment_state)
+    losses["environment_state"] = core.objects.position_loss(environment, batch.environment_state)
     auxiliary = losses["environment_state"]
-    core = getattr(model, "module", model)
     if core.objects.task_choice is not None:
         losses["task_choice"], right = core.objects.task_choice.loss(
             core.instruction_features(batch), batch.environment_state

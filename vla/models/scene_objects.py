@@ -20,7 +20,8 @@ from torch import nn
 
 from vla.models.arm_frame import ArmFrameFeatures
 from vla.models.configuration_vla import VLAConfig
-from vla.models.environment_head import EnvironmentStateHead
+from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
+from vla.models.pointer import InstructionPointer
 from vla.models.task_choice import TASK_VALUES, TaskChoiceHead
 
 MODULES = ("environment_head", "environment_proj", "task_choice", "arm_frame")
@@ -77,25 +78,45 @@ class SceneObjects(nn.Module):
         chosen = self.task_choice(instruction, scene)
         return torch.cat([scene, chosen.to(located.dtype)], dim=1)
 
+    def position_loss(self, located: torch.Tensor, recorded: torch.Tensor) -> torch.Tensor:
+        """The auxiliary loss of (B, E) `located` against the (B, E) recorded environment state."""
+        return environment_state_loss(located, recorded)
+
     def tokens(
         self,
         located: torch.Tensor,
         dtype: torch.dtype,
         recorded: torch.Tensor | None = None,
         from_record: torch.Tensor | None = None,
+        pointed: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> list[torch.Tensor]:
         """[(B, 1, D)] the `objects` token, or [] for a policy without one. Training's teacher forcing:
-        samples where `from_record` (B,) is true show `recorded` (B, >=E) positions instead of `located`."""
+        samples where `from_record` (B,) is true show `recorded` (B, >=E) positions instead of `located`.
+        (`pointed` is PointedObjects'.)"""
         if self.environment_proj is None:
             return []
-        shown = located
         if from_record is not None:
-            recorded = recorded[:, : located.shape[1]].to(located.dtype)
-            shown = torch.where(from_record[:, None], recorded, located)
-        token = self.environment_proj(shown.to(dtype))  # (B, D)
-        if self.arm_frame is not None:
-            token = token + self.arm_frame(shown).to(token.dtype)
-        return [token.unsqueeze(1)]
+            recorded = recorded[:, : located.shape[1]]
+        return [values_token(self.environment_proj, self.arm_frame, located, dtype, recorded, from_record)]
+
+
+def values_token(
+    proj: nn.Linear,
+    arm_frame: ArmFrameFeatures | None,
+    located: torch.Tensor,
+    dtype: torch.dtype,
+    recorded: torch.Tensor | None,
+    from_record: torch.Tensor | None,
+) -> torch.Tensor:
+    """(B, 1, D) the token of (B, E) `located` positions: `proj` of them, plus the arm-frame features of
+    the task values. Teacher forcing: samples where `from_record` (B,) is true show `recorded` (B, E)."""
+    shown = located
+    if from_record is not None:
+        shown = torch.where(from_record[:, None], recorded.to(located.dtype), located)
+    token = proj(shown.to(dtype))  # (B, D)
+    if arm_frame is not None:
+        token = token + arm_frame(shown).to(token.dtype)
+    return token.unsqueeze(1)
 
 
 def migrated_weights(weights: dict) -> dict:
@@ -104,3 +125,61 @@ def migrated_weights(weights: dict) -> dict:
     return {
         f"objects.{key}" if key.split(".", 1)[0] in MODULES else key: value for key, value in weights.items()
     }
+
+
+class PointedObjects(nn.Module):
+    """The objects the instruction names, pointed at among the image tokens (vla/models/pointer.py):
+    nothing here enumerates the scene's objects, colours or destinations.
+
+    (B, M, D) image tokens and (B, F) instruction features -> (B, 6) normalised task values (`locate`: the
+    task object's and destination's x, y, z) -> three tokens (`tokens`): those values (with the arm-frame
+    features, from `environment_ranges`' last six), then each role's pointed image features."""
+
+    has_token = True
+    task_choice = None
+
+    def __init__(
+        self,
+        config: VLAConfig,
+        image_tokens: int,
+        width: int,
+        instruction_dim: int,
+        environment_ranges: tuple[np.ndarray, np.ndarray],
+    ):
+        super().__init__()
+        self.pointer = InstructionPointer(instruction_dim, width, image_tokens)
+        self.environment_proj = nn.Linear(TASK_VALUES, width)  # the values' token, as SceneObjects' is
+        # pointed features -> tokens, zero at first: they start as constants and learn what they carry
+        self.pointed_proj = nn.Linear(width, width)
+        nn.init.zeros_(self.pointed_proj.weight)
+        nn.init.zeros_(self.pointed_proj.bias)
+        self.arm_frame = ArmFrameFeatures(width, *environment_ranges) if config.arm_frame_features else None
+
+    def locate(self, image_tokens: torch.Tensor, instruction: torch.Tensor) -> torch.Tensor:
+        return self.pointer.point(instruction, image_tokens)[0]
+
+    def position_loss(self, located: torch.Tensor, recorded: torch.Tensor) -> torch.Tensor:
+        """The auxiliary loss of (B, 6) `located` against the recorded (B, E) environment state's task
+        values (its last six, in every scene: sim/environment_state.py)."""
+        return environment_state_loss(located, recorded[:, -TASK_VALUES:])
+
+    def tokens(
+        self,
+        located: torch.Tensor,
+        dtype: torch.dtype,
+        recorded: torch.Tensor | None = None,
+        from_record: torch.Tensor | None = None,
+        pointed: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> list[torch.Tensor]:
+        """[(B, 1, D), (B, R, D)]: the values' token, then the roles' pointed features. `pointed`: the
+        (image tokens, instruction features) that `located` came from. Teacher forcing as SceneObjects'."""
+        if from_record is not None:
+            recorded = recorded[:, -TASK_VALUES:]
+        token = values_token(self.environment_proj, self.arm_frame, located, dtype, recorded, from_record)
+        image_tokens, instruction = pointed
+        features = self.pointer.point(instruction, image_tokens)[1]  # (B, R, D)
+        return [token, self.pointed_proj(features.to(dtype))]
+
+    def abstain(self, image_tokens: torch.Tensor, instruction: torch.Tensor) -> torch.Tensor:
+        """(B,) the probability that some role's object is nowhere in view."""
+        return self.pointer(instruction, image_tokens)

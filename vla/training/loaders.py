@@ -112,6 +112,7 @@ def objects_training(cfg: TrainConfig, names: list[str] | None) -> ObjectsTraini
         expert_fixed_destinations() if cfg.objects.task_choice else (),
         cfg.objects.arm_frame,
         cfg.objects.via_choice,
+        cfg.objects.pointer,
     )
 
 
@@ -214,9 +215,9 @@ def stream_loader(
             device,
             cfg.optim.batch_size,
             cfg.run.seed,
-            # the abstain head alone reads images and the instruction: object positions streamed from
-            # another scene's layout (tabletop_compose's, beside a tabletop policy) are never kept
-            keep_environment_state=not cfg.abstain.only,
+            # object positions are kept only for a loss that reads them: never for the abstain head alone
+            # (another scene's layout may be streamed beside a tabletop policy), nor for a label-free run
+            keep_environment_state=cfg.objects.weight > 0 and not cfg.abstain.only,
         )
     except BaseException:
         stream.close()

@@ -11,7 +11,7 @@ from vla.models.checkpoint import PolicyBundle
 from vla.models.configuration_vla import VLAConfig, preset
 from vla.models.modeling_vla import VLAModel
 from vla.models.normalization import Normalization, RangeNormalizer
-from vla.models.task_choice import task_choice_sources
+from vla.models.task_choice import TASK_VALUES, task_choice_sources
 from vla.tokenization import BinningActionTokenizer, BinningConfig
 from vla.tokenization.text import build_word_tokenizer
 from vla.training.ranges import with_data_ranges
@@ -58,6 +58,7 @@ class ObjectsTraining:
     fixed_destinations: tuple[tuple[float, float, float], ...] = ()
     arm_frame: bool = False
     via_choice: bool = False
+    pointer: bool = False
 
 
 def training_policy(
@@ -74,13 +75,15 @@ def training_policy(
     `abstain_head`, one whether or not the policy had it."""
     own = initial.normalization.environment_state if initial is not None else None
     config, ranges = training_config(initial.config if initial else base, own, data, objects)
-    if abstain_head and not config.abstain_head:
-        config = replace(config, abstain_head=True)
+    if abstain_head and not (config.abstain_head or config.instruction_pointer):
+        config = replace(config, abstain_head=True)  # the pointer is its own abstain head
     if initial is None:
         normalization = data if ranges is None else replace(data, environment_state=ranges)
         return fresh_bundle(config, instructions, normalization)
     model = initial.model
-    if config != initial.config:
+    if config.instruction_pointer and not initial.config.instruction_pointer:
+        model = pointer_from(initial.model, config, low_high(ranges))
+    elif config != initial.config:
         model = rebuilt(initial.model, config, low_high(ranges))
     normalization = replace(initial.normalization, environment_state=ranges)
     return replace(initial, config=config, model=model, normalization=normalization)
@@ -92,6 +95,8 @@ def training_config(
     """`config` with the object modules `objects` asks for, and the environment state's normalisation: the
     policy's own (`own`) where it has one, else (with a weight > 0) the training data's. A policy whose
     task choice lacks some of the data's destinations gets them appended."""
+    if objects.pointer:
+        return pointer_config(config, own, data, objects)
     if (objects.token or objects.task_choice_names is not None or objects.arm_frame) and objects.weight <= 0:
         raise ValueError(
             "the objects token, the task choice and the arm-frame features need an environment-state "
@@ -104,6 +109,72 @@ def training_config(
     if objects.via_choice and not config.instruction_via_choice:
         config = replace(config, instruction_via_choice=True)  # refused without a task choice
     return config, ranges
+
+
+def pointer_config(
+    config: VLAConfig, own: RangeNormalizer | None, data: Normalization, objects: ObjectsTraining
+) -> tuple[VLAConfig, RangeNormalizer | None]:
+    """`config` grounded by the instruction pointer (vla/models/pointer.py) in place of any object modules it
+    had, and the environment state's normalisation its position loss (weight > 0) reads: the data's, whose
+    last six (the task values) keep `own`'s where the policy has them, so the values' token still reads
+    them as it was trained to."""
+    if objects.task_choice_names is not None or objects.token:
+        raise ValueError("--objects.pointer replaces --objects.token and --objects.task_choice")
+    if objects.weight <= 0 and objects.arm_frame:
+        raise ValueError("--objects.arm_frame reads positions in metres: it needs --objects.weight > 0")
+    config = replace(
+        config,
+        instruction_pointer=True,
+        environment_state_dim=0,
+        environment_state_token=False,
+        task_object_sources=(),
+        task_destination_sources=(),
+        task_destination_constants=(),
+        abstain_head=False,
+        arm_frame_features=objects.arm_frame,
+        instruction_via_choice=objects.via_choice,
+    )
+    if objects.weight <= 0:
+        return config, None
+    if data.environment_state is None:
+        raise ValueError(
+            "--objects.weight with --objects.pointer: the training data has no observation.environment_state "
+            "(its last six values, the task values, train the pointed positions); train without the weight "
+            "on data without labels"
+        )
+    ranges = data.environment_state
+    if own is not None and len(own.low) != len(ranges.low):
+        low, high = ranges.low.copy(), ranges.high.copy()
+        low[-TASK_VALUES:], high[-TASK_VALUES:] = own.low[-TASK_VALUES:], own.high[-TASK_VALUES:]
+        ranges = replace(ranges, low=low, high=high)
+    elif own is not None:
+        ranges = own
+    return config, ranges
+
+
+def pointer_from(old: VLAModel, config: VLAConfig, environment_ranges=None) -> VLAModel:
+    """A model grounded by the instruction pointer (`config`) that carries `old`'s backbone, projections and
+    action head. Of `old`'s object modules it keeps what still means the same: the objects token's map of
+    the task values (its last six inputs) and the arm-frame features' map; the rest (the scene's
+    positions, the task choice, an abstain head) has no place in it."""
+    backbone_config = json.loads(old.backbone.config.to_json_string())
+    model = VLAModel(config, old.text_vocab_size, backbone_config, environment_ranges)
+    model.to(next(old.parameters()).device)
+    fresh = model.state_dict()
+    weights = {
+        k: v
+        for k, v in old.state_dict().items()
+        if k in fresh and not k.startswith(("objects.", "abstain_head."))
+    }
+    old_token = old.state_dict().get("objects.environment_proj.weight")
+    if old_token is not None:
+        weights["objects.environment_proj.weight"] = old_token[:, -TASK_VALUES:]
+        weights["objects.environment_proj.bias"] = old.state_dict()["objects.environment_proj.bias"]
+    if config.arm_frame_features and "objects.arm_frame.proj.weight" in old.state_dict():
+        for name in ("weight", "bias"):
+            weights[f"objects.arm_frame.proj.{name}"] = old.state_dict()[f"objects.arm_frame.proj.{name}"]
+    model.load_state_dict(weights, strict=False)  # the pointer and its tokens start as VLAModel builds them
+    return model
 
 
 def _with_object_modules(

@@ -64,12 +64,13 @@ class ObjectsConfig:
     task_choice: bool = option(False, "the instruction picks the token's object and destination")
     arm_frame: bool = option(False, "the token carries their bearing and reach from the arm's base")
     via_choice: bool = option(False, "the instruction reaches the actions only through the choice")
+    pointer: bool = option(False, "the words point at the task's objects in the images (no slots)")
 
 
 @dataclass(frozen=True)
 class AbstainConfig:
     weight: float = option(
-        0.0, "> 0: the policy gets an abstain head, trained on demonstrations that hold still (0: off)"
+        0.0, "> 0: an abstain head (or the pointer's null) learns from episodes that hold still (0: off)"
     )
     only: bool = option(False, "train the abstain head alone: the rest frozen, no action loss")
 
@@ -133,8 +134,15 @@ class TrainConfig:
         objects = self.objects
         if not 0.0 <= objects.teacher <= 1.0:
             raise ValueError(f"--objects.teacher is a share in [0, 1]; got {objects.teacher}")
-        if (objects.teacher > 0 or objects.arm_frame) and not objects.token:
-            raise ValueError("--objects.teacher and --objects.arm_frame need --objects.token")
+        if (objects.teacher > 0 or objects.arm_frame) and not (objects.token or objects.pointer):
+            raise ValueError(
+                "--objects.teacher and --objects.arm_frame need --objects.token or --objects.pointer"
+            )
+        if objects.pointer and (objects.token or objects.task_choice):
+            raise ValueError(
+                "--objects.pointer makes its own tokens and replaces the task choice: drop --objects.token "
+                "and --objects.task_choice"
+            )
         replays_stream = self.data.dataset is not None and self.stream is not None
         if self.data.replay_dataset is not None and (self.data.dataset is None or replays_stream):
             raise ValueError(

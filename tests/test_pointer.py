@@ -1,0 +1,219 @@
+"""The instruction pointer (vla/models/pointer.py): words matched against image tokens, with no object, colour
+or destination enumerated, giving the task's positions, the pointed features and `abstain`; a policy built
+with it from the shipped kind (`pointer_from`), its config's refusals, and `vla train --objects.pointer`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tests.test_abstain import grounding_scenes
+from tests.test_model import make_batch, make_bundle, with_objects
+from vla.models.configuration_vla import preset
+from vla.models.normalization import Normalization, RangeNormalizer
+from vla.models.pointer import InstructionPointer
+from vla.models.task_choice import TASK_VALUES
+from vla.training.policy_setup import ObjectsTraining, training_policy
+
+TOKENS, DIM, COLOURS = 8, 24, 6
+PLACE = (0.5, -0.5, 0.0)  # the destination every synthetic instruction names: a place, not an object
+
+
+def pointing_scenes(rng, pairs, colours, slot_xyz):
+    """grounding_scenes with targets: (instruction, image tokens, absent, (B, 6) task values): the named
+    colour's token position (its slot's xyz; zeros when absent), then PLACE."""
+    instruction, images, absent = grounding_scenes(rng, pairs, colours, DIM, TOKENS)
+    # grounding_scenes adds a colour to a token; find where the named one went by its direction
+    named = instruction.argmax(dim=1)  # (B,)
+    match = images @ torch.tensor(colours, dtype=torch.float32)[named].unsqueeze(-1)  # (B, M, 1)
+    where = match.squeeze(-1).argmax(dim=1)  # (B,)
+    target = torch.zeros(len(named), TASK_VALUES)
+    target[:, :3] = torch.tensor(slot_xyz, dtype=torch.float32)[where] * (1.0 - absent).unsqueeze(-1)
+    target[:, 3:] = torch.tensor(PLACE)
+    return instruction, images, absent, target
+
+
+def test_the_pointer_finds_the_named_colour_and_says_absent_in_combinations_it_never_saw():
+    """Trained on two-colour scenes where each colour is named only beside some others, on scenes of the
+    held-out combinations it reads the named colour's position from its token (wherever that sits), the
+    destination from the words alone (a place), and abstains exactly when the colour is not there."""
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    colours = rng.normal(0.0, 1.0, (COLOURS, DIM))
+    slot_xyz = rng.uniform(-1.0, 1.0, (TOKENS, 3))
+    combos = [(a, b) for a in range(COLOURS) for b in range(a + 1, COLOURS)]
+    held_out = set(combos[::4])
+
+    def pairs(allowed, count):
+        picked = [allowed[i] for i in rng.integers(len(allowed), size=count)]
+        return [(int(rng.integers(COLOURS)), scene) for scene in picked]
+
+    train = pointing_scenes(rng, pairs([c for c in combos if c not in held_out], 2000), colours, slot_xyz)
+    test = pointing_scenes(rng, pairs(sorted(held_out), 400), colours, slot_xyz)
+    pointer = InstructionPointer(COLOURS, DIM, TOKENS)
+    optimizer = torch.optim.AdamW(pointer.parameters(), lr=2e-3)
+    for step in range(800):
+        batch = slice(step * 64 % 2000, step * 64 % 2000 + 64)
+        instruction, images, absent, target = (part[batch] for part in train)
+        abstain_loss, _ = pointer.loss(instruction, images, absent)
+        positions, _ = pointer.point(instruction, images)
+        present = (1.0 - absent).unsqueeze(-1)  # an absent colour's position is not asked for
+        position_loss = (
+            (positions - target).abs() * torch.cat([present, torch.ones_like(present)] * 3, 1)
+        ).mean()
+        optimizer.zero_grad()
+        (abstain_loss + position_loss).backward()
+        optimizer.step()
+    instruction, images, absent, target = test
+    with torch.no_grad():
+        said_absent = (pointer(instruction, images) >= 0.5).float()
+        positions, features = pointer.point(instruction, images)
+    assert 0.2 < absent.mean().item() < 0.8  # both answers are common in the test scenes
+    assert (said_absent == absent).float().mean().item() > 0.9
+    present = absent == 0
+    object_error = (positions[present, :3] - target[present, :3]).abs().max(dim=1).values  # (n,)
+    # slots sit ~0.5 apart: a token picked at random would be right about 1 time in 8
+    assert (object_error < 0.15).float().mean().item() > 0.8
+    place_error = (positions[present, 3:] - target[present, 3:]).abs().max(dim=1).values
+    assert (place_error < 0.1).float().mean().item() > 0.9
+    assert features.shape == (len(instruction), 2, DIM)
+
+
+def test_a_pointer_policy_enumerates_nothing_and_refuses_the_modules_it_replaces():
+    config = preset("debug", instruction_pointer=True, instruction_via_choice=True)
+    bundle = make_bundle(config=config)
+    assert not config.environment_state_dim and not config.task_object_sources
+    logits, abstain = bundle.model.predict(make_batch(config))
+    assert abstain.shape == (2,) and ((abstain > 0) & (abstain < 1)).all()
+    torch.testing.assert_close(logits, bundle.model(make_batch(config)))
+    names = {name.split(".")[1] for name, _ in bundle.model.named_parameters() if name.startswith("objects.")}
+    assert names == {"pointer", "environment_proj", "pointed_proj"}
+    for replaced in ({"environment_state_dim": 22}, {"abstain_head": True}):
+        with pytest.raises(ValueError, match="instruction_pointer replaces"):
+            preset("debug", instruction_pointer=True, **replaced)
+
+
+def shipped_kind():
+    """A debug policy with the shipped policy's object modules (token, task choice, arm frame) over a
+    fixed scene of two cubes and a bowl."""
+    names = [f"{c}_cube.{a}" for c in ("red", "blue") for a in "xyz"] + [f"white_bowl.{a}" for a in "xy"]
+    names += [f"task_{o}.{a}" for o in ("object", "destination") for a in "xyz"]
+    low, high = np.full(len(names), -0.3, np.float32), np.full(len(names), 0.4, np.float32)
+    data = Normalization(
+        RangeNormalizer(np.full(6, -90, np.float32), np.full(6, 90, np.float32)),
+        RangeNormalizer(np.full(6, -90, np.float32), np.full(6, 90, np.float32)),
+        RangeNormalizer(low, high),
+    )
+    bundle = with_objects(make_bundle(), data, token=True, task_choice_names=tuple(names), arm_frame=True)
+    return bundle, data
+
+
+def test_pointer_from_a_task_choice_policy_keeps_its_backbone_and_its_task_value_map():
+    """Regrounding the shipped kind of policy: backbone, action head and the objects token's map of the task
+    values (its last six inputs) carry over, the scene's slots and the task choice do not, and the task
+    values keep the policy's own ranges inside the new data's."""
+    old, _ = shipped_kind()
+    width = 10
+    low, high = np.full(width, -1.0, np.float32), np.full(width, 1.0, np.float32)
+    compose = Normalization(old.normalization.state, old.normalization.action, RangeNormalizer(low, high))
+    new = training_policy(old, old.config, [], compose, ObjectsTraining(1.0, arm_frame=True, pointer=True))
+    assert new.config.instruction_pointer and not new.config.task_choice
+    assert not new.config.environment_state_dim and new.config.arm_frame_features
+    before, after = old.model.state_dict(), new.model.state_dict()
+    for key in before:
+        if key.startswith(("backbone.", "action_head.", "state_proj.")):
+            torch.testing.assert_close(after[key], before[key], msg=key)
+    torch.testing.assert_close(
+        after["objects.environment_proj.weight"], before["objects.environment_proj.weight"][:, -TASK_VALUES:]
+    )
+    torch.testing.assert_close(
+        after["objects.arm_frame.proj.weight"], before["objects.arm_frame.proj.weight"]
+    )
+    ranges = new.normalization.environment_state
+    assert len(ranges.low) == width
+    np.testing.assert_array_equal(
+        ranges.low[-TASK_VALUES:], old.normalization.environment_state.low[-TASK_VALUES:]
+    )
+    np.testing.assert_array_equal(ranges.low[:-TASK_VALUES], low[:-TASK_VALUES])
+    assert not any(key.startswith("objects.task_choice") for key in after)
+
+
+def test_the_label_free_pointer_needs_no_environment_state_and_refuses_metric_features():
+    bundle = make_bundle()
+    plain = Normalization(bundle.normalization.state, bundle.normalization.action)
+    free = training_policy(bundle, bundle.config, [], plain, ObjectsTraining(0.0, pointer=True))
+    assert free.config.instruction_pointer and free.normalization.environment_state is None
+    free.model.loss(make_batch(free.config)).backward()
+    with pytest.raises(ValueError, match=r"--objects\.arm_frame reads positions in metres"):
+        training_policy(bundle, bundle.config, [], plain, ObjectsTraining(0.0, arm_frame=True, pointer=True))
+    with pytest.raises(ValueError, match=r"has no observation\.environment_state"):
+        training_policy(bundle, bundle.config, [], plain, ObjectsTraining(1.0, pointer=True))
+
+
+def test_the_pointer_is_refused_beside_the_token_and_the_task_choice_naming_the_flags():
+    command = [sys.executable, "-m", "vla", "train", "--preset", "debug", "--objects.pointer", "true"]
+    command += ["--run.out", "unused"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)  # the preset has both
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--objects.pointer makes its own tokens and replaces the task choice" in result.stderr
+
+
+@pytest.mark.slow
+def test_vla_train_regrounds_a_policy_by_the_pointer_on_the_compose_stream(tmp_path):
+    """`vla train --objects.pointer` from a task-choice policy on the tabletop_compose expert stream, with
+    absent-object episodes and the abstain loss, as a process: the saved policy points, and abstains."""
+    from vla.models.checkpoint import load_checkpoint, save_checkpoint
+    from vla.record_arrays import expert_environment_state_names
+
+    old, _ = shipped_kind()
+    policy = save_checkpoint(tmp_path / "policy", old)
+    command = [sys.executable, "-m", "vla", "train", "--data.stream.suite", "tabletop_compose"]
+    command += ["--data.stream.absent_share", "0.5", "--data.stream.capacity", "600"]
+    command += [
+        "--data.stream.start_frames",
+        "100",
+        "--policy.init",
+        str(policy),
+        "--objects.pointer",
+        "true",
+    ]
+    command += ["--objects.weight", "1", "--objects.teacher", "1", "--objects.arm_frame", "true"]
+    command += ["--abstain.weight", "1", "--policy.freeze_vision", "false", "--optim.steps", "3"]
+    command += ["--optim.batch_size", "4", "--run.device", "cpu", "--run.out", str(tmp_path / "run")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    trained = load_checkpoint(tmp_path / "run/checkpoints/last")
+    assert trained.config.instruction_pointer and trained.model.objects.pointer is not None
+    compose = expert_environment_state_names("tabletop_compose")
+    assert len(trained.normalization.environment_state.low) == len(compose)
+    _, abstain = trained.model.predict(make_batch(trained.config))
+    assert abstain.shape == (2,) and torch.isfinite(abstain).all()
+
+
+@pytest.mark.slow
+def test_a_pointer_policy_exports_and_the_runtime_gives_its_actions_and_abstain(tmp_path):
+    """The export graph carries the pointer (its einsum and softmax over image tokens) and its abstain:
+    the torch-free runtime agrees with torch in fp32, and int8 keeps the pointer in float."""
+    from tests.test_runtime import max_relative_error, observation
+    from vla.export import export_policy
+    from vla.models.checkpoint import save_checkpoint
+    from vla.policy import VLAPolicy
+    from vla.runtime import RuntimePolicy
+
+    config = preset("debug", instruction_pointer=True, instruction_via_choice=True)
+    checkpoint = save_checkpoint(tmp_path / "checkpoint", make_bundle(seed=5, config=config))
+    export = export_policy(checkpoint, tmp_path / "export", progress=lambda message: None)
+    torch_policy = VLAPolicy.from_checkpoint(checkpoint)
+    for seed, task in enumerate(["pick up the red cube", "put the blue cube in the white bowl"]):
+        obs = observation(32, task, seed)
+        expected = torch_policy.infer(obs)
+        for variant, tolerance in (("fp32", 1e-4), ("int8", 0.2)):
+            actual = RuntimePolicy(export, variant=variant).infer(obs)
+            assert max_relative_error(actual["actions"], expected["actions"]) < tolerance, variant
+            assert 0.0 < float(actual["abstain"]) < 1.0
+        fp32 = RuntimePolicy(export).infer(obs)
+        np.testing.assert_allclose(fp32["abstain"], expected["abstain"], rtol=1e-4, atol=1e-6)

@@ -1,0 +1,83 @@
+"""The instruction pointer: the words pick what they name among the image tokens, and the policy acts on it.
+
+Why: the shipped policy reaches its instruction through a choice among four cube slots and nine
+destinations stored in its config (task_choice.py). A new combination lands on the nearest trained task,
+and an object that is not there is still "chosen". Here nothing is enumerated: the instruction is matched
+against every image token of every camera, as the point-then-act VLAs do (a point or box first, then the
+actions: RoboPoint, embodied chain-of-thought, MolmoAct), and as DETR answers "no object".
+
+How, per role r (the object acted on, then its destination), from instruction features (B, F) and image
+tokens (B, M, D):
+
+    scores over   [M image tokens] [a place the words name] [nothing in view]
+                   query_r . key_m    place logit_r           null logit_r        -> one softmax
+
+- An image token's key is a map of its features; the query, the place and the null logits are maps of
+  the instruction. "Place" covers a destination that is not an object ("push it left": a side of the
+  table; "pick it up": none), so that role never has to point at an arbitrary token.
+- The role's position (x, y, z, normalised as the environment state's task values) is the softmax's
+  average of each token's read-out position (a learnt per-token offset, where its patch sits on average,
+  plus a map of its features) and the place's position (a map of the instruction); the null adds
+  nothing. Simulator labels train these six values (the environment state's last six, the task values
+  every scene records) when the run has them; without labels the same module is trained by the actions.
+- The role's pointed features: the softmax's average of the image tokens themselves (B, R, D).
+- abstain = 1 - prod_r (1 - p_null_r), as in abstain_head.py, whose head this one extends with the place
+  option and the read-outs: the null's share is the chance that the role's object is nowhere in view.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from vla.models.abstain_head import KEY_DIM, ROLES, AbstainHead
+
+AXES = 3  # x, y, z of each role's position
+
+
+class InstructionPointer(AbstainHead):
+    """Instruction features (B, F) and image tokens (B, M, D) -> each role's distribution over the image
+    tokens, a place and nothing (`log_role_absence`), its position (`locate`) and `abstain`."""
+
+    def __init__(self, instruction_dim: int, width: int, image_tokens: int, key_dim: int = KEY_DIM):
+        super().__init__(instruction_dim, width, ROLES, key_dim)
+        self.place_logits = nn.Linear(instruction_dim, ROLES)
+        # The scores' sharpness, learnt (log, from x4): a position averaged over several tokens lies between
+        # them, so pointing must be able to put nearly all of a role's weight on one token.
+        self.score_scale = nn.Parameter(torch.tensor(float(np.log(4.0))))
+        self.place_positions = nn.Linear(instruction_dim, ROLES * AXES)
+        # A token's position as each role reads it: where its patch sits on average (learnt per token,
+        # (M, R, 3)) plus what its features say of the object in it. Per role, so that a role whose
+        # position comes from the words (a push's side) cannot bend the other role's read-out to it.
+        self.token_offsets = nn.Parameter(torch.zeros(image_tokens, ROLES, AXES))
+        self.token_positions = nn.Sequential(
+            nn.LayerNorm(width), nn.Linear(width, 128), nn.GELU(), nn.Linear(128, ROLES * AXES)
+        )
+
+    def log_role_absence(self, instruction: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
+        """(B, R, M + 2) log-softmax over each role's token scores, its place logit and its null logit (the
+        last, which AbstainHead reads as "not in view"; the place counts as found)."""
+        features = self.instruction_norm(instruction.float())
+        queries = self.queries(features).view(-1, self.roles, self.key_dim)  # (B, R, K)
+        keys = self.keys(image_tokens.float())  # (B, M, K)
+        scores = queries @ keys.transpose(1, 2) * self.score_scale.exp() / self.key_dim**0.5  # (B, R, M)
+        place = self.place_logits(features).unsqueeze(-1)  # (B, R, 1)
+        null = self.null_logits(features).unsqueeze(-1)  # (B, R, 1)
+        return torch.cat([scores, place, null], dim=-1).log_softmax(dim=-1)
+
+    def point(
+        self, instruction: torch.Tensor, image_tokens: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, R * 3) each role's position, normalised, and (B, R, D) its pointed image features."""
+        weights = self.log_role_absence(instruction, image_tokens).exp()  # (B, R, M + 2)
+        tokens = weights[..., :-2]  # (B, R, M)
+        features = self.instruction_norm(instruction.float())
+        b, m, _ = image_tokens.shape
+        token_xyz = (
+            self.token_positions(image_tokens.float()).view(b, m, self.roles, AXES) + self.token_offsets
+        )
+        pointed_xyz = torch.einsum("brm,bmrx->brx", tokens, token_xyz)  # (B, R, 3)
+        place_xyz = self.place_positions(features).view(-1, self.roles, AXES)  # (B, R, 3)
+        positions = pointed_xyz + weights[..., -2:-1] * place_xyz  # (B, R, 3)
+        return positions.flatten(1), tokens @ image_tokens.float()
