@@ -23,11 +23,12 @@ from vla.evaluation.stats import wilson_interval
 def split_figures(eval_info: Path) -> dict:
     """{"suite", "split", "episodes", "pc_success" and its "wilson_95_pc", "pc_abstained_first_s",
     "pc_touched_nothing_and_abstained" (absent split), "failures_by_stage"} of one evaluation."""
-    suite, episodes = read_episodes(eval_info, "abstain_first_s")
+    suite, episodes = read_episodes(eval_info)
     split = json.loads(Path(eval_info).read_text()).get("split", "train")
     n = len(episodes)
     successes = sum(bool(e["success"]) for e in episodes)
-    refused = [e["abstain_first_s"] >= ABSTAIN_THRESHOLD for e in episodes]
+    # evaluations from before `abstain` (and policies that never abstain) record none: never refused
+    refused = [(e.get("abstain_first_s") or 0.0) >= ABSTAIN_THRESHOLD for e in episodes]
     low, high = wilson_interval(successes, n)
     figures = {
         "file": str(eval_info),

@@ -149,9 +149,9 @@ class VLAConfig:
             )
         if self.instruction_via_choice and not (self.task_object_sources or self.instruction_pointer):
             raise ValueError(
-                "instruction_via_choice hides the words from the actions, so only the task choice (or the "
-                "instruction pointer) carries the instruction: it needs one (--objects.task_choice, "
-                "--objects.pointer)"
+                "instruction_via_choice hides the words from the actions, so only the task choice or the "
+                "pointer carries the instruction: it needs the task choice (--objects.task_choice) or the "
+                "instruction pointer (--objects.pointer)"
             )
         if self.arm_frame_features and not (self.environment_state_token or self.instruction_pointer):
             raise ValueError(
