@@ -154,6 +154,21 @@ def test_the_label_free_pointer_needs_no_environment_state_and_refuses_metric_fe
         training_policy(bundle, bundle.config, [], plain, ObjectsTraining(1.0, pointer=True))
 
 
+def test_a_pointer_policy_fine_tuned_without_labels_or_flags_keeps_its_options_and_ranges():
+    """A teleoperated fine-tune of a labelled pointer policy (no environment state, no --objects flags) keeps
+    its pointer, its arm-frame features and the ranges they read, and its weights."""
+    old, _ = shipped_kind()
+    width = 10
+    ranges = RangeNormalizer(np.full(width, -1.0, np.float32), np.full(width, 1.0, np.float32))
+    compose = Normalization(old.normalization.state, old.normalization.action, ranges)
+    labelled = ObjectsTraining(1.0, arm_frame=True, via_choice=True, pointer=True)
+    pointing = training_policy(old, old.config, [], compose, labelled)
+    teleop = Normalization(old.normalization.state, old.normalization.action)
+    tuned = training_policy(pointing, pointing.config, [], teleop, ObjectsTraining(0.0))
+    assert tuned.config == pointing.config and tuned.model is pointing.model
+    assert tuned.normalization.environment_state is pointing.normalization.environment_state
+
+
 def test_the_pointer_is_refused_beside_the_token_and_the_task_choice_naming_the_flags():
     command = [sys.executable, "-m", "vla", "train", "--preset", "debug", "--objects.pointer", "true"]
     command += ["--run.out", "unused"]

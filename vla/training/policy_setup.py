@@ -95,7 +95,7 @@ def training_config(
     """`config` with the object modules `objects` asks for, and the environment state's normalisation: the
     policy's own (`own`) where it has one, else (with a weight > 0) the training data's. A policy whose
     task choice lacks some of the data's destinations gets them appended."""
-    if objects.pointer:
+    if objects.pointer or config.instruction_pointer:
         return pointer_config(config, own, data, objects)
     if (objects.token or objects.task_choice_names is not None or objects.arm_frame) and objects.weight <= 0:
         raise ValueError(
@@ -117,10 +117,12 @@ def pointer_config(
     """`config` grounded by the instruction pointer (vla/models/pointer.py) in place of any object modules it
     had, and the environment state's normalisation its position loss (weight > 0) reads: the data's, whose
     last six (the task values) keep `own`'s where the policy has them, so the values' token still reads
-    them as it was trained to."""
+    them as it was trained to. A policy that already points keeps its options (a label-free fine-tune of
+    a labelled one keeps its arm-frame features and their ranges)."""
     if objects.task_choice_names is not None or objects.token:
         raise ValueError("--objects.pointer replaces --objects.token and --objects.task_choice")
-    if objects.weight <= 0 and objects.arm_frame:
+    pointing = config.instruction_pointer
+    if objects.weight <= 0 and objects.arm_frame and not (pointing and config.arm_frame_features):
         raise ValueError("--objects.arm_frame reads positions in metres: it needs --objects.weight > 0")
     config = replace(
         config,
@@ -131,11 +133,11 @@ def pointer_config(
         task_destination_sources=(),
         task_destination_constants=(),
         abstain_head=False,
-        arm_frame_features=objects.arm_frame,
-        instruction_via_choice=objects.via_choice,
+        arm_frame_features=objects.arm_frame or (pointing and config.arm_frame_features),
+        instruction_via_choice=objects.via_choice or (pointing and config.instruction_via_choice),
     )
     if objects.weight <= 0:
-        return config, None
+        return config, own if pointing else None
     if data.environment_state is None:
         raise ValueError(
             "--objects.weight with --objects.pointer: the training data has no observation.environment_state "
