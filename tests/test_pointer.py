@@ -177,6 +177,19 @@ def test_the_pointer_is_refused_beside_the_token_and_the_task_choice_naming_the_
     assert "--objects.pointer makes its own tokens and replaces the task choice" in result.stderr
 
 
+def test_teacher_forcing_the_label_free_pointer_is_refused():
+    """A run without --objects.weight keeps no object positions, so --objects.teacher would show nothing:
+    refused by name rather than silently ignored."""
+    from vla.config_cli import parse
+    from vla.training.train_config import TRAIN_PRESETS, TrainConfig
+
+    stream = ["--data.stream.suite", "tabletop_compose", "--run.out", "o", "--objects.pointer", "true"]
+    with pytest.raises(ValueError, match=r"--objects\.teacher shows the recorded positions"):
+        parse(TrainConfig, [*stream, "--objects.teacher", "1"], TRAIN_PRESETS)
+    labelled = parse(TrainConfig, [*stream, "--objects.teacher", "1", "--objects.weight", "1"], TRAIN_PRESETS)
+    assert labelled.objects.teacher == 1.0
+
+
 @pytest.mark.slow
 def test_vla_train_regrounds_a_policy_by_the_pointer_on_the_compose_stream(tmp_path):
     """`vla train --objects.pointer` from a task-choice policy on the tabletop_compose expert stream, with

@@ -139,14 +139,15 @@ class VLAModel(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """`forward` on the (B, N*P, D) image tokens already computed."""
         dtype = images.dtype
-        located = self.locate_objects(images, batch, with_environment_state)  # (B, E) or None
+        # (B, E) or None, and the pointer's (B, R, D) pointed features or None
+        located, pointed = self.locate_objects(images, batch, with_environment_state)
         # the instruction reaches the actions through the task choice alone with instruction_via_choice
         shown = not self.config.instruction_via_choice
         segments = [
             (images, True),
             *((token, shown) for token in self.sentence_tokens(batch, dtype)),
             (self.state_proj(batch.state.to(dtype)).unsqueeze(1), True),
-            *((token, True) for token in self.objects_tokens(located, images, batch, dtype)),
+            *((token, True) for token in self.objects_tokens(located, pointed, batch, dtype)),
             (self.backbone.text_model.get_input_embeddings()(batch.words), (batch.words != 0) & shown),
             (self.action_head.query_tokens(len(images)), True),
         ]
@@ -176,29 +177,28 @@ class VLAModel(nn.Module):
 
     def locate_objects(
         self, images: torch.Tensor, batch: VLABatch, with_environment_state: bool
-    ) -> torch.Tensor | None:
-        """(B, E) object positions when the `objects` token or the caller needs them, else None."""
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """((B, E) object positions when the `objects` token or the caller needs them, else None; the
+        instruction pointer's (B, R, D) pointed features from the same pass, else None)."""
         if self.objects is None:
             if with_environment_state:
                 raise ValueError(
                     "this policy has no environment-state head (config environment_state_dim is 0)"
                 )
-            return None
+            return None, None
         if not (with_environment_state or self.objects.has_token):
-            return None
-        reads_words = self.objects.task_choice is not None or isinstance(self.objects, PointedObjects)
-        features = self.instruction_features(batch) if reads_words else None
-        return self.objects.locate(images, features)
+            return None, None
+        if isinstance(self.objects, PointedObjects):
+            return self.objects.pointer.point(self.instruction_features(batch), images)
+        features = self.instruction_features(batch) if self.objects.task_choice is not None else None
+        return self.objects.locate(images, features), None
 
     def objects_tokens(
-        self, located: torch.Tensor | None, images: torch.Tensor, batch: VLABatch, dtype: torch.dtype
+        self, located: torch.Tensor | None, pointed: torch.Tensor | None, batch: VLABatch, dtype: torch.dtype
     ) -> list:
         """[(B, n, D)] the `objects` tokens (one, or the pointer's three), or [] for a policy without."""
         if located is None or not self.objects.has_token:
             return []
-        pointed = (
-            (images, self.instruction_features(batch)) if isinstance(self.objects, PointedObjects) else None
-        )
         return self.objects.tokens(
             located, dtype, batch.environment_state, batch.objects_from_record, pointed
         )

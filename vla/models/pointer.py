@@ -38,7 +38,8 @@ AXES = 3  # x, y, z of each role's position
 
 class InstructionPointer(AbstainHead):
     """Instruction features (B, F) and image tokens (B, M, D) -> each role's distribution over the image
-    tokens, a place and nothing (`log_role_absence`), its position (`locate`) and `abstain`."""
+    tokens, a place and nothing (`log_role_absence`), its position and pointed features (`point`) and
+    `abstain`."""
 
     def __init__(self, instruction_dim: int, width: int, image_tokens: int, key_dim: int = KEY_DIM):
         super().__init__(instruction_dim, width, ROLES, key_dim)

@@ -88,7 +88,7 @@ class SceneObjects(nn.Module):
         dtype: torch.dtype,
         recorded: torch.Tensor | None = None,
         from_record: torch.Tensor | None = None,
-        pointed: tuple[torch.Tensor, torch.Tensor] | None = None,
+        pointed: torch.Tensor | None = None,
     ) -> list[torch.Tensor]:
         """[(B, 1, D)] the `objects` token, or [] for a policy without one. Training's teacher forcing:
         samples where `from_record` (B,) is true show `recorded` (B, >=E) positions instead of `located`.
@@ -131,9 +131,10 @@ class PointedObjects(nn.Module):
     """The objects the instruction names, pointed at among the image tokens (vla/models/pointer.py):
     nothing here enumerates the scene's objects, colours or destinations.
 
-    (B, M, D) image tokens and (B, F) instruction features -> (B, 6) normalised task values (`locate`: the
-    task object's and destination's x, y, z) -> three tokens (`tokens`): those values (with the arm-frame
-    features, from `environment_ranges`' last six), then each role's pointed image features."""
+    (B, F) instruction features and (B, M, D) image tokens -> (B, 6) normalised task values (the task
+    object's and destination's x, y, z) and (B, R, D) pointed image features, in one pass of
+    `pointer.point` -> three tokens (`tokens`): those values (with the arm-frame features, from
+    `environment_ranges`' last six), then each role's pointed features."""
 
     has_token = True
     task_choice = None
@@ -155,9 +156,6 @@ class PointedObjects(nn.Module):
         nn.init.zeros_(self.pointed_proj.bias)
         self.arm_frame = ArmFrameFeatures(width, *environment_ranges) if config.arm_frame_features else None
 
-    def locate(self, image_tokens: torch.Tensor, instruction: torch.Tensor) -> torch.Tensor:
-        return self.pointer.point(instruction, image_tokens)[0]
-
     def position_loss(self, located: torch.Tensor, recorded: torch.Tensor) -> torch.Tensor:
         """The auxiliary loss of (B, 6) `located` against the recorded (B, E) environment state's task
         values (its last six, in every scene: sim/environment_state.py)."""
@@ -169,16 +167,14 @@ class PointedObjects(nn.Module):
         dtype: torch.dtype,
         recorded: torch.Tensor | None = None,
         from_record: torch.Tensor | None = None,
-        pointed: tuple[torch.Tensor, torch.Tensor] | None = None,
+        pointed: torch.Tensor | None = None,
     ) -> list[torch.Tensor]:
-        """[(B, 1, D), (B, R, D)]: the values' token, then the roles' pointed features. `pointed`: the
-        (image tokens, instruction features) that `located` came from. Teacher forcing as SceneObjects'."""
+        """[(B, 1, D), (B, R, D)]: the values' token, then the roles' pointed features: `pointed` (B, R, D),
+        from the pass of `pointer.point` that gave `located`. Teacher forcing as SceneObjects'."""
         if from_record is not None:
             recorded = recorded[:, -TASK_VALUES:]
         token = values_token(self.environment_proj, self.arm_frame, located, dtype, recorded, from_record)
-        image_tokens, instruction = pointed
-        features = self.pointer.point(instruction, image_tokens)[1]  # (B, R, D)
-        return [token, self.pointed_proj(features.to(dtype))]
+        return [token, self.pointed_proj(pointed.to(dtype))]
 
     def abstain(self, image_tokens: torch.Tensor, instruction: torch.Tensor) -> torch.Tensor:
         """(B,) the probability that some role's object is nowhere in view."""

@@ -159,9 +159,7 @@ def pointer_from(old: VLAModel, config: VLAConfig, environment_ranges=None) -> V
     action head. Of `old`'s object modules it keeps what still means the same: the objects token's map of
     the task values (its last six inputs) and the arm-frame features' map; the rest (the scene's
     positions, the task choice, an abstain head) has no place in it."""
-    backbone_config = json.loads(old.backbone.config.to_json_string())
-    model = VLAModel(config, old.text_vocab_size, backbone_config, environment_ranges)
-    model.to(next(old.parameters()).device)
+    model = model_beside(old, config, environment_ranges)
     fresh = model.state_dict()
     weights = {
         k: v
@@ -222,9 +220,7 @@ def rebuilt(old: VLAModel, config: VLAConfig, environment_ranges=None) -> VLAMod
     `VLAModel` builds them; a task choice given more destinations keeps its trained logits, and the new
     ones start at zero weight with a bias far below the others', so every trained choice stays as it was
     until the new candidates are trained. `environment_ranges`: (low, high) (E,) for modules built new."""
-    backbone_config = json.loads(old.backbone.config.to_json_string())
-    model = VLAModel(config, old.text_vocab_size, backbone_config, environment_ranges)
-    model.to(next(old.parameters()).device)
+    model = model_beside(old, config, environment_ranges)
     fresh = model.state_dict()
     weights = {}
     for key, value in old.state_dict().items():
@@ -235,6 +231,14 @@ def rebuilt(old: VLAModel, config: VLAConfig, environment_ranges=None) -> VLAMod
         weights[key] = value
     model.load_state_dict(weights, strict=False)  # keys `old` lacks keep their fresh values
     return model
+
+
+def model_beside(old: VLAModel, config: VLAConfig, environment_ranges=None) -> VLAModel:
+    """A fresh model of `config` with `old`'s backbone architecture and vocabulary, on `old`'s device: what
+    `rebuilt` and `pointer_from` load `old`'s weights into."""
+    backbone_config = json.loads(old.backbone.config.to_json_string())
+    model = VLAModel(config, old.text_vocab_size, backbone_config, environment_ranges)
+    return model.to(next(old.parameters()).device)
 
 
 def _grown_destinations(key: str, trained, fresh):

@@ -138,6 +138,11 @@ class TrainConfig:
             raise ValueError(
                 "--objects.teacher and --objects.arm_frame need --objects.token or --objects.pointer"
             )
+        if objects.pointer and objects.teacher > 0 and objects.weight <= 0:
+            raise ValueError(
+                "--objects.teacher shows the recorded positions in the pointer's token: it needs "
+                "--objects.weight > 0 (a run without labels keeps none)"
+            )
         if objects.pointer and (objects.token or objects.task_choice):
             raise ValueError(
                 "--objects.pointer makes its own tokens and replaces the task choice: drop --objects.token "
