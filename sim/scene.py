@@ -107,19 +107,21 @@ class SceneConfig:
 COMPOSE_CYLINDER_STACKS = 4  # the pooled scene's cylinder tessellation (MuJoCo's default: 16)
 
 
-def look_at_quat(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Quaternion (w,x,y,z) of a MuJoCo camera at `eye` looking at `target` with world +z up.
-
-    MuJoCo cameras look along their local -z with +y up.
-    """
+def look_at_rotation(eye, target) -> np.ndarray:
+    """(3, 3) rotation whose columns are the camera's x (right), y (up) and z (backwards) in the world, for
+    a camera at `eye` looking at `target` with world +z up (MuJoCo cameras look along their local -z)."""
     forward = np.asarray(target, float) - np.asarray(eye, float)
     forward /= np.linalg.norm(forward)
     right = np.cross(forward, [0.0, 0.0, 1.0])
     right /= np.linalg.norm(right)
     up = np.cross(right, forward)
-    rot = np.stack([right, up, -forward], axis=1)  # columns: camera x, y, z in world
+    return np.stack([right, up, -forward], axis=1)
+
+
+def look_at_quat(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Quaternion (w,x,y,z) of `look_at_rotation`: a MuJoCo camera at `eye` looking at `target`."""
     quat = np.zeros(4)
-    mujoco.mju_mat2Quat(quat, rot.reshape(-1))
+    mujoco.mju_mat2Quat(quat, look_at_rotation(eye, target).reshape(-1))
     return quat
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-USAGE = """usage: vla train [--preset NAME ({presets})] [--config FILE.json|yaml] [--GROUP.OPTION VALUE ...]
-e.g.   vla train --data.dataset datasets/tabletop_expert --run.out runs/nano"""
+# one screen: every option on its own line, the examples in docs/training.md
+USAGE = """usage: vla train [--preset NAME ({presets})] [--config FILE.json|yaml] [--GROUP.OPTION VALUE ...]"""
 
 
 def add_parser(subparsers) -> None:

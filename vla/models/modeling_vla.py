@@ -21,6 +21,7 @@ and pointed features, and the pointer's "nothing in view" share is `abstain`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,6 +34,9 @@ from vla.models.backbone import backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
 from vla.models.scene_objects import PointedObjects, SceneObjects
 from vla.models.task_choice import TASK_VALUES
+
+if TYPE_CHECKING:
+    from vla.training.pointing_labels import PointingLabels
 
 
 @dataclass
@@ -86,14 +90,14 @@ class VLAModel(nn.Module):
             if environment_ranges is None:
                 environment_ranges = np.full(dims, -1.0), np.ones(dims)
             objects = PointedObjects if config.instruction_pointer else SceneObjects
-            image_tokens = self._image_token_count()
+            image_tokens = self.image_token_count()
             self.objects = objects(config, image_tokens, width, instruction_dim, environment_ranges)
 
     @property
     def text_vocab_size(self) -> int:
         return self.backbone.text_model.get_input_embeddings().num_embeddings
 
-    def _image_token_count(self) -> int:
+    def image_token_count(self) -> int:
         """Image tokens per sample, all cameras: the preset's, or a pretrained tower's own patch and shuffle
         sizes."""
         if self.config.backbone_path is None:
@@ -222,26 +226,55 @@ def attention_mask(segments: list[tuple[torch.Tensor, bool | torch.Tensor]]) -> 
 
 
 def training_losses(
-    model: torch.nn.Module, batch: VLABatch, environment_weight: float, abstain: AbstainTraining | None = None
+    model: torch.nn.Module,
+    batch: VLABatch,
+    environment_weight: float,
+    abstain: AbstainTraining | None = None,
+    pointing: PointingLabels | None = None,
 ) -> dict:
     """{"actions": chunk cross-entropy, "environment_state": the image-token head's smooth-L1,
     "task_choice": the choice's cross-entropy and "task_choice_accuracy" (policies with a task choice),
-    "abstain" and "abstain_accuracy" (with `abstain`), "total": actions + weight * (environment_state +
-    task_choice) + abstain.weight * abstain}; the auxiliary terms with a weight > 0. With `abstain.only`
-    the total is the abstain loss alone and the language model does not run. `model` may be the DDP
-    wrapper of a VLAModel."""
+    "abstain" and "abstain_accuracy" (with `abstain`), "pointing" and "pointing_accuracy" (with
+    `pointing`, vla/training/pointing_labels.py), "total": actions + weight * (environment_state +
+    task_choice) + abstain.weight * abstain + pointing.weight * pointing}; the auxiliary terms with a
+    weight > 0. With `abstain.only` the total is the abstain loss alone and the language model does not
+    run. `model` may be the DDP wrapper of a VLAModel."""
     if abstain is not None and abstain.only:
         losses = abstain_losses(model, batch)
         return losses | {"total": losses["abstain"]}
     core = getattr(model, "module", model)
     joint = abstain is not None and abstain.weight > 0
-    # Both losses read one pass of the vision tower, except through DDP, whose hooks need forward().
-    images = core.image_tokens(batch.images) if joint and core is model else None
+    # The losses read one pass of the vision tower, except through DDP, whose hooks need forward().
+    images = core.image_tokens(batch.images) if (joint or pointing) and core is model else None
     losses = _action_losses(model, batch, environment_weight, images)
     if joint:
         losses |= abstain_losses(model, batch, images)
         losses["total"] = losses["total"] + abstain.weight * losses["abstain"]
+    if pointing is not None:
+        losses |= pointing_losses(model, batch, pointing, images)
+        losses["total"] = losses["total"] + pointing.weight * losses["pointing"]
     return losses
+
+
+def pointing_losses(
+    model: torch.nn.Module, batch: VLABatch, pointing: PointingLabels, images: torch.Tensor | None = None
+) -> dict:
+    """{"pointing": the instruction pointer's cross-entropy against the tokens that show the recorded task
+    objects, "pointing_accuracy": the share it points at first}. `images`: the (B, M, D) image tokens
+    when already computed."""
+    core = getattr(model, "module", model)
+    if not isinstance(core.objects, PointedObjects):
+        raise ValueError("the pointing loss trains an instruction pointer (config instruction_pointer)")
+    if batch.environment_state is None or batch.holds_still is None:
+        raise ValueError(
+            "the pointing loss needs each sample's recorded positions (observation.environment_state) and "
+            "whether its episode holds still"
+        )
+    if images is None:
+        images = core.image_tokens(batch.images)
+    log_pointing = core.objects.pointer.log_role_absence(core.instruction_features(batch), images)
+    loss, accuracy = pointing.loss(log_pointing, batch.environment_state, batch.holds_still)
+    return {"pointing": loss, "pointing_accuracy": accuracy}
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ tokens (B, M, D):
   table; "pick it up": none), so that role never has to point at an arbitrary token.
 - The role's position (x, y, z, normalised as the environment state's task values) is the softmax's
   average of each token's read-out position (a learnt per-token offset, where its patch sits on average,
-  plus a map of its features) and the place's position (a map of the instruction); the null adds
-  nothing. Simulator labels train these six values (the environment state's last six, the task values
-  every scene records) when the run has them; without labels the same module is trained by the actions.
+  plus a map of its features and the role's query: a token can hold two objects) and the place's
+  position (a map of the instruction); the null adds nothing. Simulator labels train these six values
+  (the environment state's last six, the task values every scene records) and, through the front camera,
+  which token each role should point at (vla/training/pointing_labels.py) when the run has them; without
+  labels the same module is trained by the actions.
 - The role's pointed features: the softmax's average of the image tokens themselves (B, R, D).
 - abstain = 1 - prod_r (1 - p_null_r), as in abstain_head.py, whose head this one extends with the place
   option and the read-outs: the null's share is the chance that the role's object is nowhere in view.
@@ -34,6 +36,7 @@ from torch import nn
 from vla.models.abstain_head import KEY_DIM, ROLES, AbstainHead
 
 AXES = 3  # x, y, z of each role's position
+READOUT_WIDTH = 256  # the token read-out's hidden width
 
 
 class InstructionPointer(AbstainHead):
@@ -49,12 +52,21 @@ class InstructionPointer(AbstainHead):
         self.score_scale = nn.Parameter(torch.tensor(float(np.log(4.0))))
         self.place_positions = nn.Linear(instruction_dim, ROLES * AXES)
         # A token's position as each role reads it: where its patch sits on average (learnt per token,
-        # (M, R, 3)) plus what its features say of the object in it. Per role, so that a role whose
-        # position comes from the words (a push's side) cannot bend the other role's read-out to it.
+        # (M, R, 3)) plus what its features say of the object the words name in it. A token covers 32 x 32
+        # px of a 128 px camera (a pixel-shuffled 2 x 2 of 16 px patches), where the objects stand 2-4 cm
+        # apart: one token often holds two of them (the front camera puts a stack's cube and its base in
+        # one token), so the read-out hears the role's query too (`position_queries`, zero at first). Its
+        # last layer is per role, so that a role whose position comes from the words (a push's side)
+        # cannot bend the other role's read-out to it.
         self.token_offsets = nn.Parameter(torch.zeros(image_tokens, ROLES, AXES))
+        self.token_norm = nn.LayerNorm(width)
+        self.position_queries = nn.Linear(instruction_dim, ROLES * width)
+        nn.init.zeros_(self.position_queries.weight)
+        nn.init.zeros_(self.position_queries.bias)
         self.token_positions = nn.Sequential(
-            nn.LayerNorm(width), nn.Linear(width, 128), nn.GELU(), nn.Linear(128, ROLES * AXES)
+            nn.Linear(width, READOUT_WIDTH), nn.GELU(), nn.Linear(READOUT_WIDTH, ROLES * AXES)
         )
+        self.register_buffer("own_role", torch.eye(ROLES).view(1, ROLES, 1, ROLES, 1), persistent=False)
 
     def log_role_absence(self, instruction: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
         """(B, R, M + 2) log-softmax over each role's token scores, its place logit and its null logit (the
@@ -75,10 +87,13 @@ class InstructionPointer(AbstainHead):
         tokens = weights[..., :-2]  # (B, R, M)
         features = self.instruction_norm(instruction.float())
         b, m, _ = image_tokens.shape
-        token_xyz = (
-            self.token_positions(image_tokens.float()).view(b, m, self.roles, AXES) + self.token_offsets
-        )
-        pointed_xyz = torch.einsum("brm,bmrx->brx", tokens, token_xyz)  # (B, R, 3)
+        conditioned = self.token_norm(image_tokens.float()).unsqueeze(1) + self.position_queries(
+            features
+        ).view(b, self.roles, 1, -1)  # (B, R, M, D)
+        read = self.token_positions(conditioned).view(b, self.roles, m, self.roles, AXES)
+        # each role's own last layer (an export-safe diagonal), plus where its token sits on average
+        token_xyz = (read * self.own_role).sum(dim=3) + self.token_offsets.transpose(0, 1)  # (B, R, M, 3)
+        pointed_xyz = torch.einsum("brm,brmx->brx", tokens, token_xyz)  # (B, R, 3)
         place_xyz = self.place_positions(features).view(-1, self.roles, AXES)  # (B, R, 3)
         positions = pointed_xyz + weights[..., -2:-1] * place_xyz  # (B, R, 3)
         return positions.flatten(1), tokens @ image_tokens.float()

@@ -96,7 +96,7 @@ def _train_steps(run: TrainingRun, stop: StopSignals) -> TrainResult:
             with run.autocast:
                 inputs = run.encode(batch)
                 # Through DDP, so gradients are synchronised.
-                losses = training_losses(run.ddp_model, inputs, cfg.objects.weight, abstain)
+                losses = training_losses(run.ddp_model, inputs, cfg.objects.weight, abstain, run.pointing)
             # the figure logged as the loss, comparable with runs without the aux (abstain only: that loss)
             loss = losses.get("actions", losses["total"])
             run.optimizer.zero_grad(set_to_none=True)

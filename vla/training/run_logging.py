@@ -36,13 +36,15 @@ def log_step(
         streamed["choice"] = f"{losses['task_choice_accuracy'].item():.2f}"
     if "abstain_accuracy" in losses:  # share of the batch on the right side of the threshold
         streamed["abstain"] = f"{losses['abstain_accuracy'].item():.2f}"
+    if "pointing_accuracy" in losses:  # share of labelled roles whose likeliest answer is their token
+        streamed["point"] = f"{losses['pointing_accuracy'].item():.2f}"
     progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}", **streamed)
     if writer is not None:
         writer.add_scalar("train/loss", loss.item(), step)
-        for name in ("environment_state", "task_choice", "abstain"):
+        for name in ("environment_state", "task_choice", "abstain", "pointing"):
             if name in losses:
                 writer.add_scalar(f"train/{name}_loss", losses[name].item(), step)
-        for name in ("task_choice_accuracy", "abstain_accuracy"):
+        for name in ("task_choice_accuracy", "abstain_accuracy", "pointing_accuracy"):
             if name in losses:
                 writer.add_scalar(f"train/{name}", losses[name].item(), step)
         writer.add_scalar("train/grad_norm", float(grad_norm), step)

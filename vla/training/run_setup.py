@@ -12,6 +12,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
+from sim.tasks.suites import get_suite
 from vla.models.checkpoint import PolicyBundle, load_checkpoint
 from vla.models.modeling_vla import VLAModel
 from vla.training.batch_encoder import BatchEncoder
@@ -19,6 +20,7 @@ from vla.training.batches import DeviceBatches
 from vla.training.finetune import add_lora, freeze_vision_tower, train_only_abstain_head
 from vla.training.loaders import dataset_loader, stream_loader, stream_replay_loader
 from vla.training.optim import ScheduleClock, build_optimizer, load_optimizer
+from vla.training.pointing_labels import PointingLabels
 from vla.training.precision import autocast_for
 from vla.training.run_checkpoints import last_checkpoint, resume_from_last, save_run_config
 from vla.training.stream import StreamBatches
@@ -74,6 +76,7 @@ class TrainingRun:
     autocast: object
     start_step: int
     validation: HeldOutLoss | None  # rank 0, with --data.val_dataset
+    pointing: PointingLabels | None  # with --objects.point
 
 
 def prepare(cfg: TrainConfig) -> TrainingRun:
@@ -165,4 +168,23 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
         autocast,
         start_step,
         validation,
+        pointing_labels(cfg, bundle),
+    )
+
+
+def pointing_labels(cfg: TrainConfig, bundle: PolicyBundle) -> PointingLabels | None:
+    """The pointing loss's labels for --objects.point: the stream's scene's front camera, the model's token
+    layout and the task values' normalisation."""
+    if cfg.objects.point <= 0:
+        return None
+    model = bundle.model
+    cameras = tuple(model.config.cameras)
+    environment = bundle.normalization.environment_state
+    return PointingLabels.front_camera(
+        cfg.objects.point,
+        get_suite(cfg.stream.suite).scene_config(),
+        cameras,
+        model.image_token_count() // len(cameras),
+        environment.low,
+        environment.high,
     )

@@ -65,6 +65,7 @@ class ObjectsConfig:
     arm_frame: bool = option(False, "the token carries their bearing and reach from the arm's base")
     via_choice: bool = option(False, "the instruction reaches the actions only through the choice")
     pointer: bool = option(False, "the words point at the task's objects in the images (no slots)")
+    point: float = option(0.0, "weight of the pointer's loss on the objects' front-camera tokens (0: off)")
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,12 @@ class TrainConfig:
                 "--objects.teacher shows the recorded positions in the pointer's token: it needs "
                 "--objects.weight > 0 (a run without labels keeps none)"
             )
+        if objects.point > 0 and not (objects.pointer and objects.weight > 0 and self.stream is not None):
+            raise ValueError(
+                "--objects.point trains the pointer (--objects.pointer) on where the stream's scene shows "
+                "the recorded positions: it needs --objects.weight > 0 (which keeps them) and "
+                "--data.stream.suite (whose camera draws them)"
+            )
         if objects.pointer and (objects.token or objects.task_choice):
             raise ValueError(
                 "--objects.pointer makes its own tokens and replaces the task choice: drop --objects.token "
@@ -159,8 +166,10 @@ class TrainConfig:
                 raise ValueError("replay mixes into --data.dataset in memory: keep --data.cache_in_memory")
             if not 0.0 < self.data.replay_share < 1.0:
                 raise ValueError(f"--data.replay_share is a share in (0, 1); got {self.data.replay_share}")
-        if self.augment.shift_px < 0 or objects.weight < 0 or self.abstain.weight < 0:
-            raise ValueError("--augment.shift_px, --objects.weight and --abstain.weight must be >= 0")
+        if min(self.augment.shift_px, objects.weight, objects.point, self.abstain.weight) < 0:
+            raise ValueError(
+                "--augment.shift_px, --objects.weight, --objects.point and --abstain.weight must be >= 0"
+            )
         if self.abstain.only and (self.abstain.weight <= 0 or self.policy.init is None):
             raise ValueError(
                 "--abstain.only trains the abstain head of a trained policy: give --policy.init and "
