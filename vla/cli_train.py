@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 # one screen: every option on its own line, the examples in docs/training.md
-USAGE = """usage: vla train [--preset NAME ({presets})] [--config FILE.json|yaml] [--GROUP.OPTION VALUE ...]"""
+USAGE = "usage: vla train [--preset NAME ({presets})] [--config FILE.json|yaml] [--GROUP.OPTION VALUE ...]"
 
 
 def add_parser(subparsers) -> None:
