@@ -142,6 +142,27 @@ def test_the_pointer_reads_the_named_object_out_of_a_token_it_shares_with_anothe
     assert (error < 0.15).float().mean().item() > 0.8
 
 
+def test_the_pointer_trains_at_ten_times_the_learning_rate_and_other_models_keep_two_groups():
+    """A fresh pointer beside a pretrained backbone gets 10x the run's rate, decaying and not as before; a
+    model without one keeps the two groups (decaying, then not) that saved optimizer states hold."""
+    from torch import nn
+
+    from vla.training.optim import build_optimizer
+
+    model = nn.ModuleDict({"backbone": nn.Linear(4, 4), "pointer": InstructionPointer(COLOURS, DIM, TOKENS)})
+    optimizer = build_optimizer(model, 1e-4, 0.01)
+    rate = {id(p): (g["lr"], g["weight_decay"]) for g in optimizer.param_groups for p in g["params"]}
+    for param in model["pointer"].parameters():
+        assert rate[id(param)] == (pytest.approx(1e-3), 0.01 if param.ndim >= 2 else 0.0)
+    assert rate[id(model["backbone"].weight)] == (pytest.approx(1e-4), 0.01)
+    assert rate[id(model["backbone"].bias)] == (pytest.approx(1e-4), 0.0)
+    plain = build_optimizer(model["backbone"], 1e-4, 0.01)
+    assert [(g["lr"], g["weight_decay"], len(g["params"])) for g in plain.param_groups] == [
+        (1e-4, 0.01, 1),
+        (1e-4, 0.0, 1),
+    ]
+
+
 def test_a_pointer_policy_enumerates_nothing_and_refuses_the_modules_it_replaces():
     config = preset("debug", instruction_pointer=True, instruction_via_choice=True)
     bundle = make_bundle(config=config)

@@ -44,6 +44,12 @@ class InstructionPointer(AbstainHead):
     tokens, a place and nothing (`log_role_absence`), its position and pointed features (`point`) and
     `abstain`."""
 
+    # Its parameters train at 10x the run's learning rate (vla/training/optim.py): it starts from scratch
+    # beside a pretrained backbone, and at the backbone's 2e-4 its weights stayed at their initial scale
+    # over 1,000 steps (token offsets at most 0.067 where the table spans +-1; positions 5.7 cm off:
+    # docs/LOG.md, 2026-12-07, late morning).
+    lr_scale = 10.0
+
     def __init__(self, instruction_dim: int, width: int, image_tokens: int, key_dim: int = KEY_DIM):
         super().__init__(instruction_dim, width, ROLES, key_dim)
         self.place_logits = nn.Linear(instruction_dim, ROLES)

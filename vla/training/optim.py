@@ -47,13 +47,30 @@ class ScheduleClock:
 
 
 def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW; no weight decay on biases, norms and embeddings-like 1-D parameters (GPT-2 practice)."""
-    decay, no_decay = [], []
+    """AdamW; no weight decay on biases, norms and embeddings-like 1-D parameters (GPT-2 practice). A module
+    that declares `lr_scale` trains its parameters at that multiple of `lr`: the instruction pointer, a
+    fresh head beside a pretrained backbone (vla/models/pointer.py). Groups: decaying, then not, each at
+    scale 1 first (the two groups of a model without such a module, as checkpoints before it hold)."""
+    scales = {
+        id(param): module.lr_scale
+        for module in model.modules()
+        if hasattr(module, "lr_scale")
+        for param in module.parameters()
+    }
+    groups: dict[tuple[bool, float], list] = {(True, 1.0): [], (False, 1.0): []}
     for param in model.parameters():
         if param.requires_grad:
-            (decay if param.ndim >= 2 else no_decay).append(param)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+            groups.setdefault((param.ndim >= 2, scales.get(id(param), 1.0)), []).append(param)
+    ordered = sorted(groups, key=lambda key: (not key[0], key[1]))
+    return torch.optim.AdamW(
+        [
+            {"params": groups[key], "weight_decay": weight_decay if key[0] else 0.0, "lr": lr * key[1]}
+            for key in ordered
+            if groups[key] or key[1] == 1.0
+        ],
+        lr=lr,
+        betas=(0.9, 0.95),
+    )
 
 
 def save_optimizer(optimizer: torch.optim.Optimizer, folder: Path) -> None:

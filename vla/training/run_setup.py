@@ -131,10 +131,8 @@ def prepare(cfg: TrainConfig) -> TrainingRun:
             not cfg.policy.lora_rank
         ):  # LoRA adapters restart from the merged weights: no optimizer state to match
             load_optimizer(optimizer, last_checkpoint(cfg.run.out))
-    for group in optimizer.param_groups:
-        group.setdefault(
-            "initial_lr", cfg.optim.lr
-        )  # LambdaLR needs it to start mid-schedule on --run.resume
+    for group in optimizer.param_groups:  # LambdaLR needs it to start mid-schedule on --run.resume
+        group.setdefault("initial_lr", group["lr"])  # --optim.lr, times a module's lr_scale
     schedule = ScheduleClock(
         cfg.warmup_steps, cfg.optim.steps, cfg.optim.max_seconds if cfg.optim.schedule == "time" else 0.0
     )
