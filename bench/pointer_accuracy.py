@@ -49,18 +49,19 @@ def measure(policy_folder: Path, split: str, seeds: int, first_seed: int) -> dic
     low = torch.as_tensor(ranges.low[-TASK_VALUES:])
     high = torch.as_tensor(ranges.high[-TASK_VALUES:])
     front = range(labels.first_token, labels.first_token + labels.grid**2)
+    pointer = model.objects.pointer
     rows = []
     with torch.inference_mode():
         for task in env.tasks:
             for seed in range(first_seed, first_seed + seeds):
                 obs, _ = env.reset(seed=seed, options={"task": task.name})
-                recorded = torch.as_tensor(env.environment_state()[-TASK_VALUES:]).unsqueeze(0)  # metres
+                environment = env.environment_state()  # (E,) metres
+                recorded = torch.as_tensor(environment[-TASK_VALUES:]).unsqueeze(0)  # (1, 6) metres
                 policy.reset()
                 batch = policy.batch_from_observation(policy_observation(obs, env.task_description))
                 images = model.image_tokens(batch.images)
                 instruction = model.instruction_features(batch)
-                log_pointing = model.objects.pointer.log_role_absence(instruction, images)[0]  # (R, M + 2)
-                pointer = model.objects.pointer
+                log_pointing = pointer.log_role_absence(instruction, images)[0]  # (R, M + 2)
                 positions, _ = pointer.point(instruction, images)
                 predicted = metres_from_normalised(positions, low, high)[0].view(2, 3)
                 # the likeliest token's own read-out: the same pass with the scores 150x sharper, so that
@@ -69,7 +70,7 @@ def measure(policy_folder: Path, split: str, seeds: int, first_seed: int) -> dic
                 sharp, _ = pointer.point(instruction, images)
                 pointer.score_scale -= 5.0
                 sharp = metres_from_normalised(sharp, low, high)[0].view(2, 3)
-                state = torch.as_tensor(ranges.normalize(env.environment_state())).unsqueeze(0)  # (1, E)
+                state = torch.as_tensor(ranges.normalize(environment)).unsqueeze(0)  # (1, E) normalised
                 target, in_view = labels.targets(state, tokens)
                 for role in range(2):
                     answer = int(log_pointing[role].argmax())

@@ -19,8 +19,8 @@ TOKENS_PER_IMAGE = 16  # the nano preset's: a 4 x 4 grid of 32 px tokens on a 12
 METRES = np.full(6, -1.0), np.full(6, 1.0)  # a normalisation under which normalised values are metres
 
 
-def labels(scene: SceneConfig | None = None, weight: float = 1.0) -> PointingLabels:
-    return PointingLabels.front_camera(weight, scene or SceneConfig(), CAMERAS, TOKENS_PER_IMAGE, *METRES)
+def labels(scene: SceneConfig | None = None) -> PointingLabels:
+    return PointingLabels.front_camera(1.0, scene or SceneConfig(), CAMERAS, TOKENS_PER_IMAGE, *METRES)
 
 
 def test_the_projected_task_positions_land_on_the_named_objects_in_the_rendered_image():
