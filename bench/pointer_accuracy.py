@@ -62,12 +62,12 @@ def measure(policy_folder: Path, split: str, seeds: int, first_seed: int) -> dic
                 images = model.image_tokens(batch.images)
                 instruction = model.instruction_features(batch)
                 log_pointing = pointer.log_role_absence(instruction, images)[0]  # (R, M + 2)
-                positions, _ = pointer.point(instruction, images)
+                positions, _ = pointer.point(instruction, images, batch.images)
                 predicted = metres_from_normalised(positions, low, high)[0].view(2, 3)
                 # the likeliest token's own read-out: the same pass with the scores 150x sharper, so that
                 # an error from weight spread over several tokens tells apart from the read-out's own
                 pointer.score_scale += 5.0
-                sharp, _ = pointer.point(instruction, images)
+                sharp, _ = pointer.point(instruction, images, batch.images)
                 pointer.score_scale -= 5.0
                 sharp = metres_from_normalised(sharp, low, high)[0].view(2, 3)
                 state = torch.as_tensor(ranges.normalize(environment)).unsqueeze(0)  # (1, E) normalised

@@ -273,8 +273,8 @@ def test_teacher_forcing_the_label_free_pointer_is_refused():
 @pytest.mark.slow
 def test_vla_train_regrounds_a_policy_by_the_pointer_on_the_compose_stream(tmp_path):
     """`vla train --objects.pointer` from a task-choice policy on the tabletop_compose expert stream, with
-    absent-object episodes, the abstain loss and the pointing loss, as a process: the saved policy points,
-    and abstains."""
+    absent-object episodes, the abstain loss and the pointing loss with the pixel heatmap's, as a process:
+    the saved policy points with its heatmap, and abstains."""
     from vla.models.checkpoint import load_checkpoint, save_checkpoint
     from vla.record_arrays import expert_environment_state_names
 
@@ -291,14 +291,16 @@ def test_vla_train_regrounds_a_policy_by_the_pointer_on_the_compose_stream(tmp_p
         "true",
     ]
     command += ["--objects.weight", "1", "--objects.teacher", "1", "--objects.arm_frame", "true"]
-    command += ["--objects.point", "1", "--abstain.weight", "1", "--policy.freeze_vision", "false"]
+    command += ["--objects.point", "1", "--objects.heatmap", "true", "--abstain.weight", "1"]
+    command += ["--policy.freeze_vision", "false"]
     command += ["--optim.steps", "3", "--optim.batch_size", "4", "--run.log_every", "1"]
     command += ["--run.device", "cpu", "--run.out", str(tmp_path / "run")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "point=" in result.stderr  # the pointing loss ran, and its accuracy was logged
+    assert "point_px=" in result.stderr  # so did the heatmap's cells' loss
     trained = load_checkpoint(tmp_path / "run/checkpoints/last")
-    assert trained.config.instruction_pointer and trained.model.objects.pointer is not None
+    assert trained.config.pointer_heatmap and trained.model.objects.pointer.heatmap is not None
     compose = expert_environment_state_names("tabletop_compose")
     assert len(trained.normalization.environment_state.low) == len(compose)
     _, abstain = trained.model.predict(make_batch(trained.config))
@@ -306,16 +308,18 @@ def test_vla_train_regrounds_a_policy_by_the_pointer_on_the_compose_stream(tmp_p
 
 
 @pytest.mark.slow
-def test_a_pointer_policy_exports_and_the_runtime_gives_its_actions_and_abstain(tmp_path):
-    """The export graph carries the pointer (its einsum and softmax over image tokens) and its abstain:
-    the torch-free runtime agrees with torch in fp32, and int8 keeps the pointer in float."""
+@pytest.mark.parametrize("heatmap", [False, True])
+def test_a_pointer_policy_exports_and_the_runtime_gives_its_actions_and_abstain(tmp_path, heatmap):
+    """The export graph carries the pointer (its einsum and softmax over image tokens, and its pixel heatmap
+    when it has one) and its abstain: the torch-free runtime agrees with torch in fp32, and int8 keeps the
+    pointer in float."""
     from tests.test_runtime import max_relative_error, observation
     from vla.export import export_policy
     from vla.models.checkpoint import save_checkpoint
     from vla.policy import VLAPolicy
     from vla.runtime import RuntimePolicy
 
-    config = preset("debug", instruction_pointer=True, instruction_via_choice=True)
+    config = preset("debug", instruction_pointer=True, instruction_via_choice=True, pointer_heatmap=heatmap)
     checkpoint = save_checkpoint(tmp_path / "checkpoint", make_bundle(seed=5, config=config))
     export = export_policy(checkpoint, tmp_path / "export", progress=lambda message: None)
     torch_policy = VLAPolicy.from_checkpoint(checkpoint)

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
+# The camera whose pixels the pointer's heatmap reads and whose tokens the pointing labels name: fixed on
+# the table, so a pixel stands for one place (the wrist camera moves with the arm).
+HEATMAP_CAMERA = "front"
+
 
 @dataclass(frozen=True)
 class VisionConfig:
@@ -112,6 +116,10 @@ class VLAConfig:
     # carry their positions and image features. Nothing enumerates the scene: no environment-state head,
     # no task choice, no separate abstain head.
     instruction_pointer: bool = False
+    # The pointer reads the x, y of the front camera's tokens from a pixel heatmap: where, in 4 px cells,
+    # inside each token the words point (vla/models/pointer_heatmap.py). Needs the pointer and a "front"
+    # camera.
+    pointer_heatmap: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:
@@ -146,6 +154,11 @@ class VLAConfig:
             raise ValueError(
                 "instruction_pointer replaces the environment-state head, the task choice and the abstain "
                 "head: environment_state_dim 0, no task sources, abstain_head false"
+            )
+        if self.pointer_heatmap and not (self.instruction_pointer and HEATMAP_CAMERA in self.cameras):
+            raise ValueError(
+                f"pointer_heatmap refines the instruction pointer in the {HEATMAP_CAMERA!r} camera: it needs "
+                f"instruction_pointer and that camera (cameras: {', '.join(self.cameras)})"
             )
         if self.instruction_via_choice and not (self.task_object_sources or self.instruction_pointer):
             raise ValueError(

@@ -30,7 +30,7 @@ from torch import nn
 
 from vla.models.abstain_head import AbstainHead
 from vla.models.action_head import ActionHead
-from vla.models.backbone import backbone_width, build_backbone, encode_images
+from vla.models.backbone import backbone_image_size, backbone_width, build_backbone, encode_images
 from vla.models.configuration_vla import VLAConfig
 from vla.models.scene_objects import PointedObjects, SceneObjects
 from vla.models.task_choice import TASK_VALUES
@@ -89,9 +89,14 @@ class VLAModel(nn.Module):
             dims = config.environment_state_dim or TASK_VALUES
             if environment_ranges is None:
                 environment_ranges = np.full(dims, -1.0), np.ones(dims)
-            objects = PointedObjects if config.instruction_pointer else SceneObjects
             image_tokens = self.image_token_count()
-            self.objects = objects(config, image_tokens, width, instruction_dim, environment_ranges)
+            if config.instruction_pointer:
+                image_size = backbone_image_size(self.backbone)
+                self.objects = PointedObjects(
+                    config, image_tokens, width, instruction_dim, environment_ranges, image_size
+                )
+            else:
+                self.objects = SceneObjects(config, image_tokens, width, instruction_dim, environment_ranges)
 
     @property
     def text_vocab_size(self) -> int:
@@ -193,7 +198,7 @@ class VLAModel(nn.Module):
         if not (with_environment_state or self.objects.has_token):
             return None, None
         if isinstance(self.objects, PointedObjects):
-            return self.objects.pointer.point(self.instruction_features(batch), images)
+            return self.objects.pointer.point(self.instruction_features(batch), images, batch.images)
         features = self.instruction_features(batch) if self.objects.task_choice is not None else None
         return self.objects.locate(images, features), None
 
@@ -260,8 +265,9 @@ def pointing_losses(
     model: torch.nn.Module, batch: VLABatch, pointing: PointingLabels, images: torch.Tensor | None = None
 ) -> dict:
     """{"pointing": the instruction pointer's cross-entropy against the tokens that show the recorded task
-    objects, "pointing_accuracy": the share it points at first}. `images`: the (B, M, D) image tokens
-    when already computed."""
+    objects (plus, with a heatmap, its cells' against the pixels), "pointing_accuracy": the share it points
+    at first, and with a heatmap "pointing_px": its cells' mean distance from the pixels}. `images`: the
+    (B, M, D) image tokens when already computed."""
     core = getattr(model, "module", model)
     if not isinstance(core.objects, PointedObjects):
         raise ValueError("the pointing loss trains an instruction pointer (config instruction_pointer)")
@@ -272,9 +278,14 @@ def pointing_losses(
         )
     if images is None:
         images = core.image_tokens(batch.images)
-    log_pointing = core.objects.pointer.log_role_absence(core.instruction_features(batch), images)
+    pointer, instruction = core.objects.pointer, core.instruction_features(batch)
+    log_pointing = pointer.log_role_absence(instruction, images)
     loss, accuracy = pointing.loss(log_pointing, batch.environment_state, batch.holds_still)
-    return {"pointing": loss, "pointing_accuracy": accuracy}
+    if pointer.heatmap is None:
+        return {"pointing": loss, "pointing_accuracy": accuracy}
+    log_cells = pointer.heatmap.log_cells(instruction, batch.images[:, pointer.heatmap_camera])
+    cells, pixels_off = pointing.cell_loss(log_cells, batch.environment_state, batch.holds_still)
+    return {"pointing": loss + cells, "pointing_accuracy": accuracy, "pointing_px": pixels_off}
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from vla.models.abstain_head import KEY_DIM, ROLES, AbstainHead
+from vla.models.pointer_heatmap import PointerHeatmap
 
 AXES = 3  # x, y, z of each role's position
 READOUT_WIDTH = 256  # the token read-out's hidden width
@@ -50,7 +51,17 @@ class InstructionPointer(AbstainHead):
     # docs/LOG.md, 2026-12-07, late morning).
     lr_scale = 10.0
 
-    def __init__(self, instruction_dim: int, width: int, image_tokens: int, key_dim: int = KEY_DIM):
+    def __init__(
+        self,
+        instruction_dim: int,
+        width: int,
+        image_tokens: int,
+        key_dim: int = KEY_DIM,
+        heatmap: PointerHeatmap | None = None,
+        heatmap_camera: int = 0,
+    ):
+        """`heatmap` (pointer_heatmap.py): the x, y of camera `heatmap_camera`'s tokens (its index among
+        the cameras) come from where in them it points; None: every token's from its features."""
         super().__init__(instruction_dim, width, ROLES, key_dim)
         self.place_logits = nn.Linear(instruction_dim, ROLES)
         # The scores' sharpness, learnt (log, from x4): a position averaged over several tokens lies between
@@ -73,6 +84,7 @@ class InstructionPointer(AbstainHead):
             nn.Linear(width, READOUT_WIDTH), nn.GELU(), nn.Linear(READOUT_WIDTH, ROLES * AXES)
         )
         self.register_buffer("own_role", torch.eye(ROLES).view(1, ROLES, 1, ROLES, 1), persistent=False)
+        self.heatmap, self.heatmap_camera = heatmap, heatmap_camera
 
     def log_role_absence(self, instruction: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
         """(B, R, M + 2) log-softmax over each role's token scores, its place logit and its null logit (the
@@ -86,9 +98,10 @@ class InstructionPointer(AbstainHead):
         return torch.cat([scores, place, null], dim=-1).log_softmax(dim=-1)
 
     def point(
-        self, instruction: torch.Tensor, image_tokens: torch.Tensor
+        self, instruction: torch.Tensor, image_tokens: torch.Tensor, frames: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, R * 3) each role's position, normalised, and (B, R, D) its pointed image features."""
+        """(B, R * 3) each role's position, normalised, and (B, R, D) its pointed image features. `frames`
+        (B, N, 3, H, W) in [0, 1]: the cameras' images, which the heatmap reads (needed with one)."""
         weights = self.log_role_absence(instruction, image_tokens).exp()  # (B, R, M + 2)
         tokens = weights[..., :-2]  # (B, R, M)
         features = self.instruction_norm(instruction.float())
@@ -99,7 +112,22 @@ class InstructionPointer(AbstainHead):
         read = self.token_positions(conditioned).view(b, self.roles, m, self.roles, AXES)
         # each role's own last layer (an export-safe diagonal), plus where its token sits on average
         token_xyz = (read * self.own_role).sum(dim=3) + self.token_offsets.transpose(0, 1)  # (B, R, M, 3)
+        if self.heatmap is not None:
+            token_xyz = self.heatmap_positions(token_xyz, instruction, frames)
         pointed_xyz = torch.einsum("brm,brmx->brx", tokens, token_xyz)  # (B, R, 3)
         place_xyz = self.place_positions(features).view(-1, self.roles, AXES)  # (B, R, 3)
         positions = pointed_xyz + weights[..., -2:-1] * place_xyz  # (B, R, 3)
         return positions.flatten(1), tokens @ image_tokens.float()
+
+    def heatmap_positions(
+        self, token_xyz: torch.Tensor, instruction: torch.Tensor, frames: torch.Tensor | None
+    ) -> torch.Tensor:
+        """(B, R, M, 3) the tokens' read-out with the heatmap camera's x, y replaced by where in each of its
+        tokens the heatmap points (its z stays the features' read-out)."""
+        if frames is None:
+            raise ValueError("a pointer with a heatmap needs the camera frames")
+        fine_xy = self.heatmap.token_positions(instruction, frames[:, self.heatmap_camera])  # (B, R, g*g, 2)
+        first = self.heatmap_camera * fine_xy.shape[2]
+        last = first + fine_xy.shape[2]
+        camera = torch.cat([fine_xy, token_xyz[:, :, first:last, 2:]], dim=-1)
+        return torch.cat([token_xyz[:, :, :first], camera, token_xyz[:, :, last:]], dim=2)

@@ -14,14 +14,18 @@ their keys on load.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
 
+from vla.models.abstain_head import KEY_DIM, ROLES
 from vla.models.arm_frame import ArmFrameFeatures
-from vla.models.configuration_vla import VLAConfig
+from vla.models.configuration_vla import HEATMAP_CAMERA, VLAConfig
 from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
 from vla.models.pointer import InstructionPointer
+from vla.models.pointer_heatmap import PointerHeatmap
 from vla.models.task_choice import TASK_VALUES, TaskChoiceHead
 
 MODULES = ("environment_head", "environment_proj", "task_choice", "arm_frame")
@@ -146,9 +150,17 @@ class PointedObjects(nn.Module):
         width: int,
         instruction_dim: int,
         environment_ranges: tuple[np.ndarray, np.ndarray],
+        image_size: int = 0,
     ):
+        """`image_size`: the frames' side (px) the vision tower reads, which the pointer's heatmap (config
+        pointer_heatmap) reads too."""
         super().__init__()
-        self.pointer = InstructionPointer(instruction_dim, width, image_tokens)
+        heatmap = None
+        if config.pointer_heatmap:
+            grid = math.isqrt(image_tokens // len(config.cameras))
+            heatmap = PointerHeatmap(instruction_dim, ROLES, grid, (image_size, image_size), KEY_DIM)
+        camera = config.cameras.index(HEATMAP_CAMERA) if config.pointer_heatmap else 0
+        self.pointer = InstructionPointer(instruction_dim, width, image_tokens, KEY_DIM, heatmap, camera)
         self.environment_proj = nn.Linear(TASK_VALUES, width)  # the values' token, as SceneObjects' is
         # pointed features -> tokens, zero at first: they start as constants and learn what they carry
         self.pointed_proj = nn.Linear(width, width)

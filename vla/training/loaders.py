@@ -113,6 +113,7 @@ def objects_training(cfg: TrainConfig, names: list[str] | None) -> ObjectsTraini
         cfg.objects.arm_frame,
         cfg.objects.via_choice,
         cfg.objects.pointer,
+        cfg.objects.heatmap,
     )
 
 

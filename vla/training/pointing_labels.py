@@ -29,9 +29,9 @@ import numpy as np
 import torch
 
 from sim.scene import SceneConfig, look_at_rotation
+from vla.models.configuration_vla import HEATMAP_CAMERA as POINTING_CAMERA
 from vla.models.task_choice import TASK_VALUES, metres_from_normalised
 
-POINTING_CAMERA = "front"
 SIGMA_TOKENS = 0.25  # the target's Gaussian width, in tokens
 
 
@@ -99,13 +99,18 @@ class PointingLabels:
         in_view = (depth > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
         return torch.stack([u, v], dim=-1), in_view
 
-    def targets(self, recorded: torch.Tensor, image_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, E) recorded environment state, normalised -> (B, R, image_tokens) each role's target
-        distribution over the model's tokens (zero outside the camera's) and (B, R) whether it has one."""
+    def recorded_pixels(self, recorded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, E) recorded environment state, normalised -> (B, R, 2) each role's (u, v) px and (B, R)
+        whether it is in view."""
         metres = metres_from_normalised(
             recorded[:, -TASK_VALUES:], self.low.to(recorded.device), self.high.to(recorded.device)
         )
-        pixels, in_view = self.pixels(metres.view(len(recorded), -1, 3))  # (B, R, 2), (B, R)
+        return self.pixels(metres.view(len(recorded), -1, 3))
+
+    def targets(self, recorded: torch.Tensor, image_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, E) recorded environment state, normalised -> (B, R, image_tokens) each role's target
+        distribution over the model's tokens (zero outside the camera's) and (B, R) whether it has one."""
+        pixels, in_view = self.recorded_pixels(recorded)  # (B, R, 2), (B, R)
         height, width = self.image_hw
         cells = torch.arange(self.grid, device=recorded.device, dtype=torch.float32) + 0.5
         centre_v, centre_u = torch.meshgrid(
@@ -132,3 +137,32 @@ class PointingLabels:
         cross_entropy = -(target * log_pointing[..., :image_tokens]).sum(dim=-1)  # (B, R)
         hit = log_pointing.argmax(dim=-1) == target.argmax(dim=-1)  # (B, R)
         return (cross_entropy * labelled).sum() / count, ((hit & labelled).sum() / count).detach()
+
+    def cell_loss(
+        self, log_cells: torch.Tensor, recorded: torch.Tensor, holds_still: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-entropy of the pointer heatmap's (B, R, g*g, c*c) log-softmax over each token's cells
+        (vla/models/pointer_heatmap.py), in the token that shows each role's recorded position, against a
+        Gaussian over that token's cell centres (sigma one cell) around the position's pixel; over the
+        roles `loss` labels. Also the mean distance (px) from the cells' average to that pixel."""
+        pixels, in_view = self.recorded_pixels(recorded)  # (B, R, 2), (B, R)
+        labelled = in_view & ~holds_still.bool().unsqueeze(1)  # (B, R)
+        height, width = self.image_hw
+        side = math.isqrt(log_cells.shape[-1])  # cells per token side
+        token_px = torch.tensor([width / self.grid, height / self.grid], device=recorded.device)
+        corner = (pixels / token_px).floor().clamp(0, self.grid - 1)  # (B, R, 2) the token's column, row
+        token = (corner[..., 1] * self.grid + corner[..., 0]).long()  # (B, R)
+        steps = (torch.arange(side, device=recorded.device, dtype=torch.float32) + 0.5) / side
+        rows, columns = torch.meshgrid(steps, steps, indexing="ij")
+        within = torch.stack([columns.flatten(), rows.flatten()], dim=-1)  # (c*c, 2), row-major
+        centres = (corner.unsqueeze(-2) + within) * token_px  # (B, R, c*c, 2) px
+        squared = ((centres - pixels.unsqueeze(-2)) ** 2).sum(dim=-1)  # (B, R, c*c)
+        sigma = width / self.grid / side
+        target = torch.softmax(-squared / (2 * sigma**2), dim=-1)
+        index = token.view(*token.shape, 1, 1).expand(-1, -1, 1, log_cells.shape[-1])
+        chosen = log_cells.gather(2, index).squeeze(2)  # (B, R, c*c)
+        count = labelled.sum().clamp(min=1)
+        cross_entropy = -(target * chosen).sum(dim=-1)  # (B, R)
+        average = (chosen.exp().unsqueeze(-1) * centres).sum(dim=-2)  # (B, R, 2) px
+        distance = (average - pixels).norm(dim=-1)
+        return (cross_entropy * labelled).sum() / count, ((distance * labelled).sum() / count).detach()

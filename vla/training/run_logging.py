@@ -38,13 +38,15 @@ def log_step(
         streamed["abstain"] = f"{losses['abstain_accuracy'].item():.2f}"
     if "pointing_accuracy" in losses:  # share of labelled roles whose likeliest answer is their token
         streamed["point"] = f"{losses['pointing_accuracy'].item():.2f}"
+    if "pointing_px" in losses:  # the heatmap's mean distance (px) from the recorded positions' pixels
+        streamed["point_px"] = f"{losses['pointing_px'].item():.1f}"
     progress.set_postfix(loss=f"{loss.item():.3f}", samples_s=f"{rate:.0f}", **streamed)
     if writer is not None:
         writer.add_scalar("train/loss", loss.item(), step)
         for name in ("environment_state", "task_choice", "abstain", "pointing"):
             if name in losses:
                 writer.add_scalar(f"train/{name}_loss", losses[name].item(), step)
-        for name in ("task_choice_accuracy", "abstain_accuracy", "pointing_accuracy"):
+        for name in ("task_choice_accuracy", "abstain_accuracy", "pointing_accuracy", "pointing_px"):
             if name in losses:
                 writer.add_scalar(f"train/{name}", losses[name].item(), step)
         writer.add_scalar("train/grad_norm", float(grad_norm), step)
