@@ -67,6 +67,19 @@ def test_the_cell_loss_rewards_the_pixel_s_cell_and_ignores_what_holds_still_or_
     assert labels.cell_loss(wrong.log_softmax(-1), recorded, still) == (0.0, 0.0)
 
 
+def test_the_map_loss_is_zero_for_the_camera_s_own_map_and_counts_only_labelled_roles():
+    """The overhead camera's pixel-to-table map is x = u, y = -v (normalised): it scores 0, a map 0.1 off
+    in x scores 0.01; held-still samples and roles out of view are not counted."""
+    labels = overhead_labels()
+    recorded = torch.tensor([[0.3, -0.2, 0.0, 5.0, 0.0, 0.0], [-0.5, 0.6, 0.0, 0.1, 0.1, 0.0]])
+    flip = torch.tensor([1.0, -1.0])
+    moving = torch.zeros(2, dtype=torch.bool)
+    assert labels.map_loss(lambda uv: uv * flip, recorded, moving) == pytest.approx(0.0, abs=1e-10)
+    shifted = labels.map_loss(lambda uv: uv * flip + torch.tensor([0.1, 0.0]), recorded, moving)
+    assert shifted == pytest.approx(0.01, rel=1e-4)
+    assert labels.map_loss(lambda uv: uv + 1.0, recorded, torch.ones(2, dtype=torch.bool)) == 0.0
+
+
 def square_frames(rng: np.random.Generator, count: int):
     """(count, 3, SIDE, SIDE) frames in [0, 1] of two coloured squares on grey, (count, COLOURS) one-hot
     instructions naming one of them, and (count, 6) its recorded position (the overhead camera's table,

@@ -265,7 +265,8 @@ def pointing_losses(
     model: torch.nn.Module, batch: VLABatch, pointing: PointingLabels, images: torch.Tensor | None = None
 ) -> dict:
     """{"pointing": the instruction pointer's cross-entropy against the tokens that show the recorded task
-    objects (plus, with a heatmap, its cells' against the pixels), "pointing_accuracy": the share it points
+    objects (plus, with a heatmap, its cells' against the pixels and its pixel-to-table map's error at them),
+    "pointing_accuracy": the share it points
     at first, and with a heatmap "pointing_px": its cells' mean distance from the pixels}. `images`: the
     (B, M, D) image tokens when already computed."""
     core = getattr(model, "module", model)
@@ -285,7 +286,8 @@ def pointing_losses(
         return {"pointing": loss, "pointing_accuracy": accuracy}
     log_cells = pointer.heatmap.log_cells(instruction, batch.images[:, pointer.heatmap_camera])
     cells, pixels_off = pointing.cell_loss(log_cells, batch.environment_state, batch.holds_still)
-    return {"pointing": loss + cells, "pointing_accuracy": accuracy, "pointing_px": pixels_off}
+    table = pointing.map_loss(pointer.heatmap.table_xy, batch.environment_state, batch.holds_still)
+    return {"pointing": loss + cells + table, "pointing_accuracy": accuracy, "pointing_px": pixels_off}
 
 
 @dataclass(frozen=True)
