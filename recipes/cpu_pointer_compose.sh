@@ -13,9 +13,9 @@
 #     last six), the pointing itself from the front-camera tokens that show them (POINT, the loss's weight:
 #     vla/training/pointing_labels.py), and a TEACHER share of samples show the recorded positions to the
 #     actions (the rest the pointer's own); LABELS=0: the label-free variant, trained from images, state,
-#     actions and the task string. HEATMAP=1: the front camera's tokens read their x, y from where in them
+#     actions and the task string. Either way the front camera's tokens read their x, y from where in them
 #     the words point, in 4 px cells of the frame (vla/models/pointer_heatmap.py; with LABELS=1 the cells
-#     learn from the recorded positions' pixels too).
+#     and their map to the table learn from the recorded positions' pixels too).
 #  2. the last checkpoint on the compose splits (training compositions, held-out compositions, absent
 #     objects) and on the 8-task suite, on the seeds the shipped policy's figures use.
 # Figures: results/<NAME>_{train,heldout,absent}_e<n>/ and results/<NAME>_tabletop_e<n>/. Nothing here is
@@ -29,7 +29,6 @@ LR="${LR:-2e-4}"
 LABELS="${LABELS:-1}"
 POINT="${POINT:-1}"
 TEACHER="${TEACHER:-0.5}"
-HEATMAP="${HEATMAP:-1}"
 ABSENT_SHARE="${ABSENT_SHARE:-0.25}"
 STREAM_SEED="${STREAM_SEED:-24000000}"
 # Episodes per task, seeds from 0: at least 100 per split (44 training compositions, 22 held-out ones, 44
@@ -40,7 +39,7 @@ EVAL_ABSENT="${EVAL_ABSENT:-3}"
 EVAL_OLD="${EVAL_OLD:-13}"
 WORKERS="${WORKERS:-2}"
 EVALUATE="${EVALUATE:-1}"  # 0: train only (a later call with 1 evaluates the saved checkpoint)
-NAME="${NAME:-pointer_compose_l${LABELS}_h${HEATMAP}_s${STEPS}_lr${LR}}"
+NAME="${NAME:-pointer_compose_l${LABELS}_h1_s${STEPS}_lr${LR}}"  # h1: with the pixel heatmap
 OUT="runs/$NAME"
 
 if [ "$LABELS" = 1 ]; then
@@ -53,8 +52,7 @@ fi
   --policy.freeze_vision false --data.stream.suite tabletop_compose --data.stream.workers 1 \
   --data.stream.capacity 30000 --data.stream.start_frames 2000 --data.stream.noise_deg 3 \
   --data.stream.absent_share "$ABSENT_SHARE" --data.stream.first_seed "$STREAM_SEED" \
-  --objects.pointer true --objects.heatmap "$([ "$HEATMAP" = 1 ] && echo true || echo false)" \
-  --objects.via_choice true "${GROUNDING[@]}" --abstain.weight 1 \
+  --objects.pointer true --objects.via_choice true "${GROUNDING[@]}" --abstain.weight 1 \
   --augment.shift_px 0 --optim.precision fp32 --optim.batch_size 32 --optim.lr "$LR" \
   --optim.warmup_steps 100 --optim.steps "$STEPS" \
   --run.out "$OUT" --run.save_every 500 --run.log_every 50

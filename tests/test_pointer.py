@@ -291,8 +291,7 @@ def test_vla_train_regrounds_a_policy_by_the_pointer_on_the_compose_stream(tmp_p
         "true",
     ]
     command += ["--objects.weight", "1", "--objects.teacher", "1", "--objects.arm_frame", "true"]
-    command += ["--objects.point", "1", "--objects.heatmap", "true", "--abstain.weight", "1"]
-    command += ["--policy.freeze_vision", "false"]
+    command += ["--objects.point", "1", "--abstain.weight", "1", "--policy.freeze_vision", "false"]
     command += ["--optim.steps", "3", "--optim.batch_size", "4", "--run.log_every", "1"]
     command += ["--run.device", "cpu", "--run.out", str(tmp_path / "run")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)

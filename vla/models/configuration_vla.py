@@ -118,7 +118,7 @@ class VLAConfig:
     instruction_pointer: bool = False
     # The pointer reads the x, y of the front camera's tokens from a pixel heatmap: where, in 4 px cells,
     # inside each token the words point (vla/models/pointer_heatmap.py). Needs the pointer and a "front"
-    # camera.
+    # camera. Every pointer trained since has it (vla/training/policy_setup.py); false: saved before.
     pointer_heatmap: bool = False
 
     def __post_init__(self) -> None:

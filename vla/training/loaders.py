@@ -113,7 +113,6 @@ def objects_training(cfg: TrainConfig, names: list[str] | None) -> ObjectsTraini
         cfg.objects.arm_frame,
         cfg.objects.via_choice,
         cfg.objects.pointer,
-        cfg.objects.heatmap,
     )
 
 

@@ -50,7 +50,7 @@ class ObjectsTraining:
     """What a run asks of the policy's object modules (`TrainConfig`'s flags): the environment-state loss
     `weight`, the objects `token`, the task choice among `task_choice_names` (the environment state's
     names; None: no choice) and `fixed_destinations` (x, y, z in m), the `arm_frame` features and the
-    instruction `via_choice` only, the instruction `pointer` and its pixel `heatmap`."""
+    instruction `via_choice` only, and the instruction `pointer`."""
 
     weight: float = 0.0
     token: bool = False
@@ -59,7 +59,6 @@ class ObjectsTraining:
     arm_frame: bool = False
     via_choice: bool = False
     pointer: bool = False
-    heatmap: bool = False
 
 
 def training_policy(
@@ -136,7 +135,8 @@ def pointer_config(
         abstain_head=False,
         arm_frame_features=objects.arm_frame or (pointing and config.arm_frame_features),
         instruction_via_choice=objects.via_choice or (pointing and config.instruction_via_choice),
-        pointer_heatmap=objects.heatmap or (pointing and config.pointer_heatmap),
+        # a new pointer reads x, y from pixels (vla/models/pointer_heatmap.py); one saved before keeps its way
+        pointer_heatmap=config.pointer_heatmap if pointing else True,
     )
     if objects.weight <= 0:
         return config, own if pointing else None

@@ -66,7 +66,6 @@ class ObjectsConfig:
     via_choice: bool = option(False, "the instruction reaches the actions only through the choice")
     pointer: bool = option(False, "the words point at the task's objects in the images (no slots)")
     point: float = option(0.0, "weight of the pointer's loss on the objects' front-camera tokens (0: off)")
-    heatmap: bool = option(False, "the pointer finds x, y in the front camera's pixels (4 px cells)")
 
 
 @dataclass(frozen=True)
@@ -151,8 +150,6 @@ class TrainConfig:
                 "the recorded positions: it needs --objects.weight > 0 (which keeps them) and "
                 "--data.stream.suite (whose camera draws them)"
             )
-        if objects.heatmap and not objects.pointer:
-            raise ValueError("--objects.heatmap refines the pointer's positions: it needs --objects.pointer")
         if objects.pointer and (objects.token or objects.task_choice):
             raise ValueError(
                 "--objects.pointer makes its own tokens and replaces the task choice: drop --objects.token "
