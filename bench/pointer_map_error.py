@@ -5,10 +5,10 @@
 For the task object of every training composition (one layout each, from `--first-seed`, a validation
 range no reported figure uses; first frames, so every object rests on the table):
 
-- `map_error_cm`: the map (vla/models/pointer_heatmap.py `table_xy`) fed the exact pixel of the recorded
-  position, against that position in the table's plane; median, p90, and its signed mean in x, y. The map
-  sees no height, so objects lifted in training (their pixel lies over a table point farther from the
-  front camera) would leave a bias along x, the camera's axis;
+- `map_error_cm`: the map (vla/models/pointer_heatmap.py `table_xy`) fed the exact pixel and height of the
+  recorded position, against that position in the table's plane; median, p90, and its signed mean in
+  x, y (a bias along x, the front camera's axis, is what a map blind to height left: objects lifted in
+  training show at the pixel of a table point farther from the camera);
 - `heatmap_px`: the heatmap's cell average inside the token that holds that pixel, against the pixel.
 """
 
@@ -54,7 +54,8 @@ def measure(policy_folder: Path, first_seed: int) -> dict:
             if not in_view[0, 0]:
                 continue
             pixel = pixels[0, 0]
-            xy = pointer.heatmap.table_xy((pixel / half - 1.0).unsqueeze(0))[0]  # (2,) normalised
+            height = state[0, -TASK_VALUES + 2]  # the object's normalised z
+            xy = pointer.heatmap.table_xy(pixel / half - 1.0, height)  # (2,) normalised
             metres = metres_from_normalised(torch.cat([xy, torch.zeros(1)]).repeat(2), low, high)[:2]
             signed.append(100.0 * (metres - torch.as_tensor(environment[-TASK_VALUES:][:2])).numpy())
             batch = policy.batch_from_observation(policy_observation(obs, env.task_description))

@@ -74,10 +74,22 @@ def test_the_map_loss_is_zero_for_the_camera_s_own_map_and_counts_only_labelled_
     recorded = torch.tensor([[0.3, -0.2, 0.0, 5.0, 0.0, 0.0], [-0.5, 0.6, 0.0, 0.1, 0.1, 0.0]])
     flip = torch.tensor([1.0, -1.0])
     moving = torch.zeros(2, dtype=torch.bool)
-    assert labels.map_loss(lambda uv: uv * flip, recorded, moving) == pytest.approx(0.0, abs=1e-10)
-    shifted = labels.map_loss(lambda uv: uv * flip + torch.tensor([0.1, 0.0]), recorded, moving)
+    assert labels.map_loss(lambda uv, z: uv * flip, recorded, moving) == pytest.approx(0.0, abs=1e-10)
+    shifted = labels.map_loss(lambda uv, z: uv * flip + torch.tensor([0.1, 0.0]), recorded, moving)
     assert shifted == pytest.approx(0.01, rel=1e-4)
-    assert labels.map_loss(lambda uv: uv + 1.0, recorded, torch.ones(2, dtype=torch.bool)) == 0.0
+    assert labels.map_loss(lambda uv, z: uv + 1.0, recorded, torch.ones(2, dtype=torch.bool)) == 0.0
+
+
+def test_the_map_loss_feeds_the_recorded_height_so_a_lifted_object_s_pixel_maps_back_under_it():
+    """Seen from 1 m straight above, a point 0.5 m up shows at twice its x, y (normalised pixels): the map
+    x, y = (u, -v) (1 - z) scores 0 on it, and the map that ignores the height does not."""
+    labels = overhead_labels()
+    recorded = torch.tensor([[0.3, -0.2, 0.5, 5.0, 0.0, 0.0]])
+    flip = torch.tensor([1.0, -1.0])
+    moving = torch.zeros(1, dtype=torch.bool)
+    exact = labels.map_loss(lambda uv, z: uv * flip * (1 - z).unsqueeze(-1), recorded, moving)
+    assert exact == pytest.approx(0.0, abs=1e-10)
+    assert labels.map_loss(lambda uv, z: uv * flip, recorded, moving) == pytest.approx(0.3**2 + 0.2**2)
 
 
 def square_frames(rng: np.random.Generator, count: int):
@@ -112,12 +124,13 @@ def test_the_heatmap_finds_the_named_square_inside_its_token_far_closer_than_the
     heatmap = PointerHeatmap(COLOURS, 2, GRID, (SIDE, SIDE), 8)
     optimizer = torch.optim.AdamW(heatmap.parameters(), lr=3e-3)
     moving = torch.zeros(32, dtype=torch.bool)
+    flat = torch.zeros(32, 2, GRID * GRID)  # every square lies on the table
     for _ in range(300):
         frames, instructions, recorded = square_frames(rng, 32)
         cells, _ = labels.cell_loss(heatmap.log_cells(instructions, frames), recorded, moving)
         pixels, _ = labels.recorded_pixels(recorded)
         token = pixels[:, 0].div(SIDE / GRID).floor().long()  # (B, 2) column, row of the named square
-        positions = heatmap.token_positions(instructions, frames)[:, 0]  # (B, g*g, 2)
+        positions = heatmap.token_positions(instructions, frames, flat)[:, 0]  # (B, g*g, 2)
         read = positions[torch.arange(32), token[:, 1] * GRID + token[:, 0]]  # (B, 2)
         loss = cells + torch.nn.functional.mse_loss(read, recorded[:, :2]) * 100
         optimizer.zero_grad()
@@ -127,7 +140,7 @@ def test_the_heatmap_finds_the_named_square_inside_its_token_far_closer_than_the
         frames, instructions, recorded = square_frames(rng, 200)
         pixels, _ = labels.recorded_pixels(recorded)
         token = pixels[:, 0].div(SIDE / GRID).floor()  # (B, 2)
-        positions = heatmap.token_positions(instructions, frames)[:, 0]
+        positions = heatmap.token_positions(instructions, frames, torch.zeros(200, 2, GRID * GRID))[:, 0]
         read = positions[torch.arange(200), (token[:, 1] * GRID + token[:, 0]).long()]
     px_per_unit = SIDE / 2
     error = ((read - recorded[:, :2]).norm(dim=-1) * px_per_unit).median()
@@ -146,8 +159,9 @@ def test_a_heatmap_policy_reads_its_front_tokens_x_y_from_the_front_frame_alone(
     with torch.no_grad():
         instruction = model.instruction_features(batch)
         front = batch.images[:, 0]
-        before = pointer.heatmap.token_positions(instruction, front)
-        after = pointer.heatmap.token_positions(instruction, front.flip(-1))
+        height = torch.zeros(2, 2, pointer.heatmap.grid**2)
+        before = pointer.heatmap.token_positions(instruction, front, height)
+        after = pointer.heatmap.token_positions(instruction, front.flip(-1), height)
         located, pointed = model.locate_objects(model.image_tokens(batch.images), batch, False)
     assert not torch.allclose(before, after)
     assert located.shape == (2, 6) and pointed.shape[:2] == (2, 2)

@@ -123,11 +123,12 @@ class InstructionPointer(AbstainHead):
         self, token_xyz: torch.Tensor, instruction: torch.Tensor, frames: torch.Tensor | None
     ) -> torch.Tensor:
         """(B, R, M, 3) the tokens' read-out with the heatmap camera's x, y replaced by where in each of its
-        tokens the heatmap points (its z stays the features' read-out)."""
+        tokens the heatmap points, at the height the features read out (which stays the z)."""
         if frames is None:
             raise ValueError("a pointer with a heatmap needs the camera frames")
-        fine_xy = self.heatmap.token_positions(instruction, frames[:, self.heatmap_camera])  # (B, R, g*g, 2)
-        first = self.heatmap_camera * fine_xy.shape[2]
-        last = first + fine_xy.shape[2]
+        tokens = self.heatmap.grid**2
+        first, last = self.heatmap_camera * tokens, (self.heatmap_camera + 1) * tokens
+        height = token_xyz[:, :, first:last, 2]  # (B, R, g*g)
+        fine_xy = self.heatmap.token_positions(instruction, frames[:, self.heatmap_camera], height)
         camera = torch.cat([fine_xy, token_xyz[:, :, first:last, 2:]], dim=-1)
         return torch.cat([token_xyz[:, :, :first], camera, token_xyz[:, :, last:]], dim=2)

@@ -12,9 +12,14 @@ How, from the front camera's frame (B, 3, H, W) and the instruction features (B,
   (B, K, H / CELL_PX, W / CELL_PX); each role's query (a map of the instruction) scores every cell.
 - Within each token, a softmax over its cells gives where in that token the role's object is: the
   cells' average image coordinates (u, v), normalised to [-1, 1] over the whole image.
-- A small net maps (u, v) to the position's x, y on the table (normalised as the task values): the front
-  camera is fixed, so this map is one smooth function of the pixel, learnt from the position loss when
-  the run has labels and from the actions when it has none.
+- A small net maps (u, v) and the position's height z to its x, y on the table (normalised as the task
+  values): the front camera is fixed, so this map is one smooth function of the pixel and the height,
+  learnt from the recorded positions when the run has labels and from the actions when it has none.
+  It needs z: the camera looks down at about 57 degrees, so an object held 5 cm up shows at the pixel of
+  a table point about 3 cm farther along its axis. Fed (u, v) alone, the first map learnt the average
+  lift of its training positions: 1.95 cm off at the exact pixel of resting objects, +2.4 cm of it a bias
+  along x (docs/LOG.md, 2026-12-07). z comes from the token's own read-out (pointer.py), detached: the
+  map is geometry, and z learns from its own position loss.
 
 The pointer still decides which token (or the place, or nothing): this only replaces the front tokens'
 read-out of x, y. Trained with labels, the cells learn by cross-entropy against the pixel that shows each
@@ -71,8 +76,8 @@ class PointerHeatmap(nn.Module):
         self.instruction_norm = nn.LayerNorm(instruction_dim)
         self.queries = nn.Linear(instruction_dim, roles * key_dim)
         self.register_buffer("centres", cell_centres(image_hw, grid), persistent=False)
-        self.table_xy = nn.Sequential(
-            nn.Linear(2, MAP_WIDTH),
+        self.table_map = nn.Sequential(
+            nn.Linear(3, MAP_WIDTH),
             nn.GELU(),
             nn.Linear(MAP_WIDTH, MAP_WIDTH),
             nn.GELU(),
@@ -90,9 +95,16 @@ class PointerHeatmap(nn.Module):
         by_token = scores.view(b, r, self.grid, side, self.grid, side).permute(0, 1, 2, 4, 3, 5)
         return by_token.reshape(b, r, self.grid**2, side * side).log_softmax(dim=-1)
 
-    def token_positions(self, instruction: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    def table_xy(self, pixel: torch.Tensor, height: torch.Tensor) -> torch.Tensor:
+        """(..., 2) normalised (u, v) in [-1, 1] and (...) normalised z -> (..., 2) the normalised table
+        x, y of the point at that height that the pixel shows."""
+        return self.table_map(torch.cat([pixel, height.unsqueeze(-1)], dim=-1))
+
+    def token_positions(
+        self, instruction: torch.Tensor, frame: torch.Tensor, height: torch.Tensor
+    ) -> torch.Tensor:
         """(B, R, g*g, 2) per role and front token, the table x, y (normalised) of where in it the role's
-        object is."""
+        object is; `height` (B, R, g*g): the object's normalised z as each token reads it."""
         weights = self.log_cells(instruction, frame).exp()  # (B, R, g*g, c*c)
         pixel = torch.einsum("brtc,tcx->brtx", weights, self.centres)  # (B, R, g*g, 2)
-        return self.table_xy(pixel)
+        return self.table_xy(pixel, height.detach())
