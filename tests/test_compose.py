@@ -104,7 +104,25 @@ def test_training_task_lists_hold_nothing_held_out(suite):
         assert absent / len(names) == pytest.approx(share, abs=0.02)
     streamed = stream_tasks(StreamConfig(suite=COMPOSE, absent_share=0.2))
     assert not {n.removeprefix("absent_") for n in streamed} & heldout
+    assert sum(n.startswith("absent_") for n in streamed) / len(streamed) == pytest.approx(0.2, abs=0.02)
     assert not set(suite_instructions(COMPOSE)) & suite.heldout_instructions()
+
+
+def test_a_stream_s_cycle_holds_every_absent_object_task_at_any_share_spread_through_it(suite):
+    """At a share of 0.15 a finite list holds 8 of the 44 absent-object tasks; the stream's cycle holds all
+    of them and every training composition, and no stretch of a quarter of the cycle lacks either kind."""
+    train = {t.name for t in suite.tasks("train")}
+    absent = {t.name for t in suite.tasks("absent")}
+    assert len(set(suite.training_tasks(0.15)) & absent) < len(absent)
+    for share in (0.05, 0.15, 0.5, 0.8):
+        cycle = suite.training_cycle(share)
+        assert set(cycle) == train | absent
+        assert sum(n in absent for n in cycle) / len(cycle) == pytest.approx(share, abs=0.01)
+        quarter = len(cycle) // 4
+        for start in range(0, len(cycle) - quarter, quarter):
+            window = cycle[start : start + quarter]
+            assert any(n in absent for n in window) and any(n in train for n in window)
+    assert suite.training_cycle(0.0) == suite.training_tasks(0.0)
 
 
 def test_every_training_path_refuses_held_out_data(suite, tmp_path):

@@ -9,7 +9,13 @@ import torch
 
 from tests.test_model import make_batch, make_bundle
 from vla.models.configuration_vla import preset
-from vla.models.pointer_heatmap import CELL_PX, PointerHeatmap, cell_centres
+from vla.models.pointer_heatmap import (
+    CELL_PX,
+    MAP_WIDTH,
+    PointerHeatmap,
+    cell_centres,
+    height_blind_map_migrated,
+)
 from vla.training.pointing_labels import PointingLabels
 
 SIDE, GRID = 64, 4  # a 64 px camera of 4 x 4 tokens (16 px each, 4 x 4 cells of 4 px)
@@ -90,6 +96,29 @@ def test_the_map_loss_feeds_the_recorded_height_so_a_lifted_object_s_pixel_maps_
     exact = labels.map_loss(lambda uv, z: uv * flip * (1 - z).unsqueeze(-1), recorded, moving)
     assert exact == pytest.approx(0.0, abs=1e-10)
     assert labels.map_loss(lambda uv, z: uv * flip, recorded, moving) == pytest.approx(0.3**2 + 0.2**2)
+
+
+def test_a_map_saved_before_it_read_the_height_loads_and_maps_as_it_did_at_every_height():
+    """A checkpoint whose heatmap map took (u, v) alone (`table_xy`, before a22a090) migrates into the
+    (u, v, z) map with nothing left over, and gives the old map's x, y whatever the height."""
+    torch.manual_seed(0)
+    old = torch.nn.Sequential(
+        torch.nn.Linear(2, MAP_WIDTH),
+        torch.nn.GELU(),
+        torch.nn.Linear(MAP_WIDTH, MAP_WIDTH),
+        torch.nn.GELU(),
+        torch.nn.Linear(MAP_WIDTH, 2),
+    )
+    prefix = "objects.pointer.heatmap."
+    saved = {f"{prefix}table_xy.{key}": value for key, value in old.state_dict().items()}
+    migrated = height_blind_map_migrated(saved)
+    heatmap = PointerHeatmap(COLOURS, 2, GRID, (SIDE, SIDE), 8)
+    result = heatmap.load_state_dict({k.removeprefix(prefix): v for k, v in migrated.items()}, strict=False)
+    assert result.unexpected_keys == [] and not any("table_map" in k for k in result.missing_keys)
+    pixels = torch.rand(5, 2) * 2 - 1
+    with torch.no_grad():
+        for height in (-1.0, 0.0, 0.7):
+            assert torch.allclose(heatmap.table_xy(pixels, torch.full((5,), height)), old(pixels), atol=1e-6)
 
 
 def square_frames(rng: np.random.Generator, count: int):

@@ -50,6 +50,19 @@ def cell_centres(image_hw: tuple[int, int], grid: int) -> torch.Tensor:
     return by_token.reshape(grid * grid, side * side, 2)
 
 
+def height_blind_map_migrated(weights: dict) -> dict:
+    """A state dict whose heatmap map read (u, v) alone (`...heatmap.table_xy.*`, before a22a090) ->
+    the same map under `table_map`, its first layer given a zero weight for the height: it maps as before."""
+    migrated = {}
+    for key, value in weights.items():
+        if ".heatmap.table_xy." in key:
+            key = key.replace(".heatmap.table_xy.", ".heatmap.table_map.")
+            if key.endswith("table_map.0.weight") and value.shape[1] == 2:  # (MAP_WIDTH, 2) -> (MAP_WIDTH, 3)
+                value = torch.cat([value, value.new_zeros(value.shape[0], 1)], dim=1)
+        migrated[key] = value
+    return migrated
+
+
 class PointerHeatmap(nn.Module):
     """Front frame (B, 3, H, W) in [0, 1] and instruction features (B, F) -> per role and front token, the
     log-softmax over that token's cells (`log_cells`) and the table x, y it points at (`token_positions`)."""

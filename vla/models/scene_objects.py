@@ -25,7 +25,7 @@ from vla.models.arm_frame import ArmFrameFeatures
 from vla.models.configuration_vla import HEATMAP_CAMERA, VLAConfig
 from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
 from vla.models.pointer import InstructionPointer
-from vla.models.pointer_heatmap import PointerHeatmap
+from vla.models.pointer_heatmap import PointerHeatmap, height_blind_map_migrated
 from vla.models.task_choice import TASK_VALUES, TaskChoiceHead
 
 MODULES = ("environment_head", "environment_proj", "task_choice", "arm_frame")
@@ -124,11 +124,13 @@ def values_token(
 
 
 def migrated_weights(weights: dict) -> dict:
-    """A state dict saved before these modules moved under `objects.`, with its keys renamed; newer ones
-    come back as they are."""
-    return {
+    """A state dict saved before these modules moved under `objects.`, with its keys renamed, and one whose
+    pointer heatmap's map read no height, given it (pointer_heatmap.py `height_blind_map_migrated`); newer
+    ones come back as they are."""
+    renamed = {
         f"objects.{key}" if key.split(".", 1)[0] in MODULES else key: value for key, value in weights.items()
     }
+    return height_blind_map_migrated(renamed)
 
 
 class PointedObjects(nn.Module):

@@ -8,8 +8,8 @@ ring on the training device (vla/training/ring.py) that overwrites the oldest. E
 about (training samples/s) / (rendered frames/s) times, whatever the ring's size, and no layout is
 shown for longer than it takes the workers to refill the ring.
 
-Tasks: the suite's training tasks (sim/tasks/suites.py `Suite.training_tasks`): its train split and, for
-`tabletop_compose`, absent-object tasks at `absent_share` of them (default: the suite's). Held-out
+Tasks: the suite's training cycle (sim/tasks/suites.py `Suite.training_cycle`): its train split and, for
+`tabletop_compose`, every absent-object task, at `absent_share` of the cycle (default: the suite's). Held-out
 compositions and paraphrases never enter: every job is checked (vla/record_arrays.py `ExpertJob`).
 
 Seeds: job n (EPISODES_PER_JOB successful episodes of task n mod #tasks) tries layouts upward from
@@ -77,7 +77,7 @@ def stream_tasks(config: StreamConfig) -> list[str]:
     import sim  # noqa: F401  (headless GL before mujoco loads)
     from sim.tasks import get_suite
 
-    return list(get_suite(config.suite).training_tasks(config.absent_share))
+    return list(get_suite(config.suite).training_cycle(config.absent_share))
 
 
 class ExpertStream:
