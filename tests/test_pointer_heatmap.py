@@ -9,12 +9,12 @@ import torch
 
 from tests.test_model import make_batch, make_bundle
 from vla.models.configuration_vla import preset
+from vla.models.pointer import InstructionPointer
 from vla.models.pointer_heatmap import (
     CELL_PX,
-    MAP_WIDTH,
     PointerHeatmap,
     cell_centres,
-    height_blind_map_migrated,
+    check_heatmap_weights,
 )
 from vla.training.pointing_labels import PointingLabels
 
@@ -98,40 +98,29 @@ def test_the_map_loss_feeds_the_recorded_height_so_a_lifted_object_s_pixel_maps_
     assert labels.map_loss(lambda uv, z: uv * flip, recorded, moving) == pytest.approx(0.3**2 + 0.2**2)
 
 
-def test_a_map_saved_before_it_read_the_height_loads_and_maps_as_it_did_at_every_height():
-    """A checkpoint whose heatmap map took (u, v) alone (`table_xy`, before a22a090) migrates into the
-    (u, v, z) map with nothing left over, and gives the old map's x, y whatever the height."""
-    torch.manual_seed(0)
-    old = torch.nn.Sequential(
-        torch.nn.Linear(2, MAP_WIDTH),
-        torch.nn.GELU(),
-        torch.nn.Linear(MAP_WIDTH, MAP_WIDTH),
-        torch.nn.GELU(),
-        torch.nn.Linear(MAP_WIDTH, 2),
-    )
-    prefix = "objects.pointer.heatmap."
-    saved = {f"{prefix}table_xy.{key}": value for key, value in old.state_dict().items()}
-    migrated = height_blind_map_migrated(saved)
-    heatmap = PointerHeatmap(COLOURS, 2, GRID, (SIDE, SIDE), 8)
-    result = heatmap.load_state_dict({k.removeprefix(prefix): v for k, v in migrated.items()}, strict=False)
-    assert result.unexpected_keys == [] and not any("table_map" in k for k in result.missing_keys)
-    pixels = torch.rand(5, 2) * 2 - 1
-    with torch.no_grad():
-        for height in (-1.0, 0.0, 0.7):
-            assert torch.allclose(heatmap.table_xy(pixels, torch.full((5,), height)), old(pixels), atol=1e-6)
+def test_a_heatmap_saved_before_its_cells_scored_the_tokens_is_refused_by_name():
+    """A pointer heatmap without `token_weight` was trained to choose tokens without its cells' evidence:
+    loading it would change what it does, so the checkpoint is refused naming the file; one with the weight,
+    and a policy without a heatmap, load."""
+    old = {"objects.pointer.heatmap.keys.0.weight": torch.zeros(1), "objects.pointer.keys.0.weight": 0}
+    with pytest.raises(ValueError, match=r"runs/old/model\.safetensors: .* predates its cells scoring"):
+        check_heatmap_weights(old, "runs/old/model.safetensors")
+    check_heatmap_weights(old | {"objects.pointer.heatmap.token_weight": torch.ones(())}, "new")
+    check_heatmap_weights({"objects.pointer.keys.0.weight": torch.zeros(1)}, "no heatmap")
 
 
 def square_frames(rng: np.random.Generator, count: int):
     """(count, 3, SIDE, SIDE) frames in [0, 1] of two coloured squares on grey, (count, COLOURS) one-hot
-    instructions naming one of them, and (count, 6) its recorded position (the overhead camera's table,
-    normalised), then a destination out of view."""
+    instructions naming one of them, (count, 6) its recorded position (the overhead camera's table,
+    normalised), then a destination out of view, and (count, 2) the two squares' colours."""
     palette = np.array([[0.9, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.2, 0.9], [0.9, 0.9, 0.1]])
     frames = np.full((count, 3, SIDE, SIDE), 0.5, dtype=np.float32)
     instructions = np.zeros((count, COLOURS), dtype=np.float32)
     recorded = np.zeros((count, 6), dtype=np.float32)
     recorded[:, 3] = 5.0
+    drawn = np.zeros((count, 2), dtype=np.int64)
     for i in range(count):
-        colours = rng.choice(COLOURS, size=2, replace=False)
+        colours = drawn[i] = rng.choice(COLOURS, size=2, replace=False)
         corners = rng.integers(0, SIDE - SQUARE_PX, size=(2, 2))
         while np.abs(corners[0] - corners[1]).max() <= SQUARE_PX:  # apart, so one pixel shows one square
             corners = rng.integers(0, SIDE - SQUARE_PX, size=(2, 2))
@@ -140,7 +129,7 @@ def square_frames(rng: np.random.Generator, count: int):
         instructions[i, colours[0]] = 1.0
         u, v = corners[0] + SQUARE_PX / 2  # the named square's centre, px
         recorded[i, :2] = u / (SIDE / 2) - 1, 1 - v / (SIDE / 2)
-    return torch.from_numpy(frames), torch.from_numpy(instructions), torch.from_numpy(recorded)
+    return torch.from_numpy(frames), torch.from_numpy(instructions), torch.from_numpy(recorded), drawn
 
 
 def test_the_heatmap_finds_the_named_square_inside_its_token_far_closer_than_the_token_centre():
@@ -155,7 +144,7 @@ def test_the_heatmap_finds_the_named_square_inside_its_token_far_closer_than_the
     moving = torch.zeros(32, dtype=torch.bool)
     flat = torch.zeros(32, 2, GRID * GRID)  # every square lies on the table
     for _ in range(300):
-        frames, instructions, recorded = square_frames(rng, 32)
+        frames, instructions, recorded, _ = square_frames(rng, 32)
         cells, _ = labels.cell_loss(heatmap.log_cells(instructions, frames), recorded, moving)
         pixels, _ = labels.recorded_pixels(recorded)
         token = pixels[:, 0].div(SIDE / GRID).floor().long()  # (B, 2) column, row of the named square
@@ -166,7 +155,7 @@ def test_the_heatmap_finds_the_named_square_inside_its_token_far_closer_than_the
         loss.backward()
         optimizer.step()
     with torch.no_grad():
-        frames, instructions, recorded = square_frames(rng, 200)
+        frames, instructions, recorded, _ = square_frames(rng, 200)
         pixels, _ = labels.recorded_pixels(recorded)
         token = pixels[:, 0].div(SIDE / GRID).floor()  # (B, 2)
         positions = heatmap.token_positions(instructions, frames, torch.zeros(200, 2, GRID * GRID))[:, 0]
@@ -176,6 +165,45 @@ def test_the_heatmap_finds_the_named_square_inside_its_token_far_closer_than_the
     centre_error = ((token + 0.5) * SIDE / GRID - pixels[:, 0]).norm(dim=-1).mean()
     assert centre_error > 3.5
     assert error < 1.5, (float(error), float(centre_error))
+
+
+def named_or_missing_frames(rng: np.random.Generator, count: int):
+    """`square_frames`, but for about half the samples the instruction names a colour that neither square
+    shows; also (count,) whether it does (the abstain target), and the recorded positions."""
+    frames, instructions, recorded, drawn = square_frames(rng, count)
+    missing = rng.random(count) < 0.5
+    for i in np.flatnonzero(missing):
+        instructions[i] = 0.0
+        instructions[i, rng.choice(sorted(set(range(COLOURS)) - set(drawn[i].tolist())))] = 1.0
+    return frames.unsqueeze(1), instructions, torch.from_numpy(missing), recorded
+
+
+def test_the_heatmap_s_cells_let_the_pointer_refuse_a_colour_the_frame_does_not_show():
+    """With image tokens that carry nothing (all zeros, as if the backbone saw no colour), a pointer with a
+    heatmap, trained as the labelled recipe trains it (pointing, cells, abstain), refuses on new frames the
+    instructions that name a colour neither square shows, and only those: its null competes with the
+    cells' evidence, read from the pixels."""
+    rng = np.random.default_rng(1)
+    torch.manual_seed(1)
+    labels = overhead_labels()
+    pointer = InstructionPointer(
+        COLOURS, 8, GRID * GRID, 8, PointerHeatmap(COLOURS, 2, GRID, (SIDE, SIDE), 8)
+    )
+    optimizer = torch.optim.AdamW(pointer.parameters(), lr=3e-3)
+    blank = torch.zeros(32, GRID * GRID, 8)
+    for _ in range(150):
+        frames, instructions, missing, recorded = named_or_missing_frames(rng, 32)
+        abstain, _ = pointer.loss(instructions, blank, missing, frames)
+        cell_scores = pointer.front_cell_scores(instructions, frames)
+        pointing, _ = labels.loss(pointer.scored(instructions, blank, cell_scores), recorded, missing)
+        cells, _ = labels.cell_loss(cell_scores.log_softmax(dim=-1), recorded, missing)
+        optimizer.zero_grad()
+        (abstain + pointing + cells).backward()
+        optimizer.step()
+    with torch.no_grad():
+        frames, instructions, missing, _ = named_or_missing_frames(rng, 200)
+        refused = pointer(instructions, torch.zeros(200, GRID * GRID, 8), frames) >= 0.5
+    assert (refused == missing).float().mean() > 0.9
 
 
 def test_a_heatmap_policy_reads_its_front_tokens_x_y_from_the_front_frame_alone():

@@ -44,8 +44,11 @@ class AbstainHead(nn.Module):
         self.null_logits = nn.Linear(instruction_dim, roles)
         self.keys = nn.Sequential(nn.Linear(width, 128), nn.GELU(), nn.Linear(128, key_dim))
 
-    def log_role_absence(self, instruction: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
-        """(B, R, M + 1) log-softmax over each role's token scores and its null logit (the last)."""
+    def log_role_absence(
+        self, instruction: torch.Tensor, image_tokens: torch.Tensor, frames: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, R, M + 1) log-softmax over each role's token scores and its null logit (the last). `frames`:
+        the cameras' images, which this head does not read (the instruction pointer's heatmap does)."""
         features = self.instruction_norm(instruction.float())
         queries = self.queries(features).view(-1, self.roles, self.key_dim)  # (B, R, K)
         keys = self.keys(image_tokens.float())  # (B, M, K)
@@ -54,27 +57,33 @@ class AbstainHead(nn.Module):
         return torch.cat([scores, null], dim=-1).log_softmax(dim=-1)
 
     def log_probabilities(
-        self, instruction: torch.Tensor, image_tokens: torch.Tensor
+        self, instruction: torch.Tensor, image_tokens: torch.Tensor, frames: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(B,) log abstain and (B,) log (1 - abstain), each from log-softmaxes, never from a clamped
         probability: a confidently wrong answer still gets a gradient (a clamp at 1e-6 gave none, and a
         head that had learnt "never" on one batch stayed there, docs/LOG.md).
 
         1 - abstain = prod_r (1 - p_null_r), and abstain = sum_r p_null_r prod_{s<r} (1 - p_null_s)."""
-        logs = self.log_role_absence(instruction, image_tokens)  # (B, R, M + 1)
+        logs = self.log_role_absence(instruction, image_tokens, frames)  # (B, R, M + 1)
         log_null = logs[..., -1]  # (B, R)
         log_found = torch.logsumexp(logs[..., :-1], dim=-1)  # (B, R): log (1 - p_null_r)
         found_before = torch.cumsum(log_found, dim=-1) - log_found  # (B, R): sum over s < r
         return torch.logsumexp(log_null + found_before, dim=-1), log_found.sum(dim=-1)
 
-    def forward(self, instruction: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
-        return self.log_probabilities(instruction, image_tokens)[0].exp().clamp(max=1.0)
+    def forward(
+        self, instruction: torch.Tensor, image_tokens: torch.Tensor, frames: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return self.log_probabilities(instruction, image_tokens, frames)[0].exp().clamp(max=1.0)
 
     def loss(
-        self, instruction: torch.Tensor, image_tokens: torch.Tensor, target: torch.Tensor
+        self,
+        instruction: torch.Tensor,
+        image_tokens: torch.Tensor,
+        target: torch.Tensor,
+        frames: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Binary cross-entropy against (B,) `target` (1: the instruction names nothing in view), and the
         (B,) abstain probability."""
-        log_abstain, log_act = self.log_probabilities(instruction, image_tokens)
+        log_abstain, log_act = self.log_probabilities(instruction, image_tokens, frames)
         target = target.float()
         return -(target * log_abstain + (1.0 - target) * log_act).mean(), log_abstain.exp()

@@ -24,6 +24,7 @@ from tokenizers import Tokenizer
 from vla.models.configuration_vla import VLAConfig
 from vla.models.modeling_vla import VLAModel
 from vla.models.normalization import Normalization
+from vla.models.pointer_heatmap import check_heatmap_weights
 from vla.models.scene_objects import migrated_weights
 from vla.runtime.errors import BadInputError, MissingInputError
 from vla.tokenization import BinningActionTokenizer, load_action_tokenizer
@@ -112,8 +113,13 @@ def load_checkpoint(folder: Path, device: str = "cpu") -> PolicyBundle:
     text_tokenizer = Tokenizer.from_file(str(folder / TEXT_TOKENIZER))
     backbone_config = json.loads((folder / BACKBONE_CONFIG).read_text())
     model = VLAModel(config, text_tokenizer.get_vocab_size(), backbone_config)
+    weights = migrated_weights(_read_weights(folder / WEIGHTS, device))
     try:
-        model.load_state_dict(migrated_weights(_read_weights(folder / WEIGHTS, device)))
+        check_heatmap_weights(weights, str(folder / WEIGHTS))
+    except ValueError as error:
+        raise BadInputError(str(error)) from None
+    try:
+        model.load_state_dict(weights)
     except RuntimeError as error:  # "Error(s) in loading state_dict ...: Missing key(s) ... Unexpected ..."
         detail = " ".join(str(error).split())[:300]
         raise BadInputError(

@@ -138,7 +138,7 @@ class VLAModel(nn.Module):
         tokens: the instruction pointer's or the abstain head's; 0 for a policy without either (it never
         refuses)."""
         if isinstance(self.objects, PointedObjects):
-            return self.objects.abstain(images, self.instruction_features(batch))
+            return self.objects.abstain(images, self.instruction_features(batch), batch.images)
         if self.abstain_head is None:
             return torch.zeros(len(images), device=images.device)
         return self.abstain_head(self.instruction_features(batch), images)
@@ -280,11 +280,12 @@ def pointing_losses(
     if images is None:
         images = core.image_tokens(batch.images)
     pointer, instruction = core.objects.pointer, core.instruction_features(batch)
-    log_pointing = pointer.log_role_absence(instruction, images)
+    cell_scores = pointer.front_cell_scores(instruction, batch.images)  # None without a heatmap
+    log_pointing = pointer.scored(instruction, images, cell_scores)
     loss, accuracy = pointing.loss(log_pointing, batch.environment_state, batch.holds_still)
-    if pointer.heatmap is None:
+    if cell_scores is None:
         return {"pointing": loss, "pointing_accuracy": accuracy}
-    log_cells = pointer.heatmap.log_cells(instruction, batch.images[:, pointer.heatmap_camera])
+    log_cells = cell_scores.log_softmax(dim=-1)
     cells, pixels_off = pointing.cell_loss(log_cells, batch.environment_state, batch.holds_still)
     table = pointing.map_loss(pointer.heatmap.table_xy, batch.environment_state, batch.holds_still)
     return {"pointing": loss + cells + table, "pointing_accuracy": accuracy, "pointing_px": pixels_off}
@@ -318,7 +319,7 @@ def abstain_losses(model: torch.nn.Module, batch: VLABatch, images: torch.Tensor
         )
     if images is None:
         images = core.image_tokens(batch.images)
-    loss, probability = head.loss(core.instruction_features(batch), images, batch.holds_still)
+    loss, probability = head.loss(core.instruction_features(batch), images, batch.holds_still, batch.images)
     right = (probability >= ABSTAIN_THRESHOLD) == batch.holds_still
     return {"abstain": loss, "abstain_accuracy": right.float().mean().detach()}
 

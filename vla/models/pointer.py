@@ -86,23 +86,52 @@ class InstructionPointer(AbstainHead):
         self.register_buffer("own_role", torch.eye(ROLES).view(1, ROLES, 1, ROLES, 1), persistent=False)
         self.heatmap, self.heatmap_camera = heatmap, heatmap_camera
 
-    def log_role_absence(self, instruction: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
+    def log_role_absence(
+        self, instruction: torch.Tensor, image_tokens: torch.Tensor, frames: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """(B, R, M + 2) log-softmax over each role's token scores, its place logit and its null logit (the
-        last, which AbstainHead reads as "not in view"; the place counts as found)."""
+        last, which AbstainHead reads as "not in view"; the place counts as found). `frames` (B, N, 3, H, W)
+        in [0, 1]: the cameras' images, which the heatmap reads (needed with one)."""
+        return self.scored(instruction, image_tokens, self.front_cell_scores(instruction, frames))
+
+    def front_cell_scores(
+        self, instruction: torch.Tensor, frames: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """(B, R, g*g, c*c) the heatmap's scores of the front camera's cells, or None without a heatmap."""
+        if self.heatmap is None:
+            return None
+        if frames is None:
+            raise ValueError("a pointer with a heatmap needs the camera frames")
+        return self.heatmap.cell_scores(instruction, frames[:, self.heatmap_camera])
+
+    def scored(
+        self, instruction: torch.Tensor, image_tokens: torch.Tensor, cell_scores: torch.Tensor | None
+    ) -> torch.Tensor:
+        """`log_role_absence` from the heatmap's (B, R, g*g, c*c) `cell_scores` already computed (or None)."""
         features = self.instruction_norm(instruction.float())
         queries = self.queries(features).view(-1, self.roles, self.key_dim)  # (B, R, K)
         keys = self.keys(image_tokens.float())  # (B, M, K)
         scores = queries @ keys.transpose(1, 2) * self.score_scale.exp() / self.key_dim**0.5  # (B, R, M)
+        if cell_scores is not None:  # the front tokens' cells vote too (pointer_heatmap.py)
+            first, last = self.front_tokens(cell_scores)
+            front = scores[:, :, first:last] + self.heatmap.token_evidence(cell_scores)
+            scores = torch.cat([scores[:, :, :first], front, scores[:, :, last:]], dim=-1)
         place = self.place_logits(features).unsqueeze(-1)  # (B, R, 1)
         null = self.null_logits(features).unsqueeze(-1)  # (B, R, 1)
         return torch.cat([scores, place, null], dim=-1).log_softmax(dim=-1)
+
+    def front_tokens(self, cell_scores: torch.Tensor) -> tuple[int, int]:
+        """The first and one-past-last index of the heatmap camera's tokens among the M."""
+        tokens = cell_scores.shape[2]
+        return self.heatmap_camera * tokens, (self.heatmap_camera + 1) * tokens
 
     def point(
         self, instruction: torch.Tensor, image_tokens: torch.Tensor, frames: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, R * 3) each role's position, normalised, and (B, R, D) its pointed image features. `frames`
         (B, N, 3, H, W) in [0, 1]: the cameras' images, which the heatmap reads (needed with one)."""
-        weights = self.log_role_absence(instruction, image_tokens).exp()  # (B, R, M + 2)
+        cell_scores = self.front_cell_scores(instruction, frames)
+        weights = self.scored(instruction, image_tokens, cell_scores).exp()  # (B, R, M + 2)
         tokens = weights[..., :-2]  # (B, R, M)
         features = self.instruction_norm(instruction.float())
         b, m, _ = image_tokens.shape
@@ -112,23 +141,19 @@ class InstructionPointer(AbstainHead):
         read = self.token_positions(conditioned).view(b, self.roles, m, self.roles, AXES)
         # each role's own last layer (an export-safe diagonal), plus where its token sits on average
         token_xyz = (read * self.own_role).sum(dim=3) + self.token_offsets.transpose(0, 1)  # (B, R, M, 3)
-        if self.heatmap is not None:
-            token_xyz = self.heatmap_positions(token_xyz, instruction, frames)
+        if cell_scores is not None:
+            token_xyz = self.heatmap_positions(token_xyz, cell_scores)
         pointed_xyz = torch.einsum("brm,brmx->brx", tokens, token_xyz)  # (B, R, 3)
         place_xyz = self.place_positions(features).view(-1, self.roles, AXES)  # (B, R, 3)
         positions = pointed_xyz + weights[..., -2:-1] * place_xyz  # (B, R, 3)
         return positions.flatten(1), tokens @ image_tokens.float()
 
-    def heatmap_positions(
-        self, token_xyz: torch.Tensor, instruction: torch.Tensor, frames: torch.Tensor | None
-    ) -> torch.Tensor:
+    def heatmap_positions(self, token_xyz: torch.Tensor, cell_scores: torch.Tensor) -> torch.Tensor:
         """(B, R, M, 3) the tokens' read-out with the heatmap camera's x, y replaced by where in each of its
-        tokens the heatmap points, at the height the features read out (which stays the z)."""
-        if frames is None:
-            raise ValueError("a pointer with a heatmap needs the camera frames")
-        tokens = self.heatmap.grid**2
-        first, last = self.heatmap_camera * tokens, (self.heatmap_camera + 1) * tokens
+        tokens the heatmap's (B, R, g*g, c*c) `cell_scores` point, at the height the features read out
+        (which stays the z)."""
+        first, last = self.front_tokens(cell_scores)
         height = token_xyz[:, :, first:last, 2]  # (B, R, g*g)
-        fine_xy = self.heatmap.token_positions(instruction, frames[:, self.heatmap_camera], height)
+        fine_xy = self.heatmap.cell_positions(cell_scores, height)  # (B, R, g*g, 2)
         camera = torch.cat([fine_xy, token_xyz[:, :, first:last, 2:]], dim=-1)
         return torch.cat([token_xyz[:, :, :first], camera, token_xyz[:, :, last:]], dim=2)

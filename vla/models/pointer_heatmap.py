@@ -21,12 +21,21 @@ How, from the front camera's frame (B, 3, H, W) and the instruction features (B,
   along x (docs/LOG.md, 2026-12-07). z comes from the token's own read-out (pointer.py), detached: the
   map is geometry, and z learns from its own position loss.
 
-The pointer still decides which token (or the place, or nothing): this only replaces the front tokens'
-read-out of x, y. Trained with labels, the cells learn by cross-entropy against the pixel that shows each
-role's recorded position (vla/training/pointing_labels.py, `cell_targets`).
+The cells also vote on which token: each front token's score in the pointer's softmax gets the
+`token_evidence` of its cells (their scores' log-mean-exp, times a learnt weight), so "is the named object
+anywhere in view" is checked against pixels as well as against the backbone's 32 px tokens. Why: read
+from those tokens alone, the null ("nothing in view") could not tell a scene without the named object from
+one with it (AUROC 0.49 on first frames of validation layouts, `bench/abstain_first_frames.py`, once the
+training stream held every absent-object task: docs/LOG.md, 2026-12-07 evening), and the pointer chose the
+task object's token 61-75 % of the time. The pointer still decides which token (or the place, or
+nothing); the heatmap replaces the front tokens' read-out of x, y. Trained with labels, the cells learn
+by cross-entropy against the pixel that shows each role's recorded position (pointing_labels.py
+`cell_loss`), and the tokens' scores, cells included, against the token that shows it (`loss`).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -50,17 +59,17 @@ def cell_centres(image_hw: tuple[int, int], grid: int) -> torch.Tensor:
     return by_token.reshape(grid * grid, side * side, 2)
 
 
-def height_blind_map_migrated(weights: dict) -> dict:
-    """A state dict whose heatmap map read (u, v) alone (`...heatmap.table_xy.*`, before a22a090) ->
-    the same map under `table_map`, its first layer given a zero weight for the height: it maps as before."""
-    migrated = {}
-    for key, value in weights.items():
-        if ".heatmap.table_xy." in key:
-            key = key.replace(".heatmap.table_xy.", ".heatmap.table_map.")
-            if key.endswith("table_map.0.weight") and value.shape[1] == 2:  # (MAP_WIDTH, 2) -> (MAP_WIDTH, 3)
-                value = torch.cat([value, value.new_zeros(value.shape[0], 1)], dim=1)
-        migrated[key] = value
-    return migrated
+def check_heatmap_weights(weights: dict, source: str) -> None:
+    """ValueError naming `source` for a state dict whose pointer heatmap predates its cells' vote on the
+    tokens (no `token_weight`): its pointer was trained to choose tokens without that evidence, and loading
+    it here would change what it does. Such a run is still read by the commit it was trained at."""
+    heatmap_keys = [k for k in weights if ".heatmap." in k]
+    if heatmap_keys and not any(k.endswith(".heatmap.token_weight") for k in heatmap_keys):
+        raise ValueError(
+            f"{source}: this policy's pointer heatmap predates its cells scoring the tokens (and its map "
+            "reading the height); run it at the commit it was trained at "
+            "(git log -- vla/models/pointer_heatmap.py)"
+        )
 
 
 class PointerHeatmap(nn.Module):
@@ -89,6 +98,7 @@ class PointerHeatmap(nn.Module):
         self.instruction_norm = nn.LayerNorm(instruction_dim)
         self.queries = nn.Linear(instruction_dim, roles * key_dim)
         self.register_buffer("centres", cell_centres(image_hw, grid), persistent=False)
+        self.token_weight = nn.Parameter(torch.tensor(1.0))  # the cells' say in the token scores
         self.table_map = nn.Sequential(
             nn.Linear(3, MAP_WIDTH),
             nn.GELU(),
@@ -97,8 +107,8 @@ class PointerHeatmap(nn.Module):
             nn.Linear(MAP_WIDTH, 2),
         )
 
-    def log_cells(self, instruction: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
-        """(B, R, g*g, c*c): per role and front token, the log-softmax over the token's cells."""
+    def cell_scores(self, instruction: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+        """(B, R, g*g, c*c): per role, front token and cell within it, the query's score of the cell."""
         keys = self.keys(frame.float() * 2.0 - 1.0)  # (B, K, rows, columns)
         features = self.instruction_norm(instruction.float())
         queries = self.queries(features).view(-1, self.roles, self.key_dim)  # (B, R, K)
@@ -106,7 +116,17 @@ class PointerHeatmap(nn.Module):
         b, r, rows, _ = scores.shape
         side = rows // self.grid
         by_token = scores.view(b, r, self.grid, side, self.grid, side).permute(0, 1, 2, 4, 3, 5)
-        return by_token.reshape(b, r, self.grid**2, side * side).log_softmax(dim=-1)
+        return by_token.reshape(b, r, self.grid**2, side * side)
+
+    def log_cells(self, instruction: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+        """(B, R, g*g, c*c): per role and front token, the log-softmax over the token's cells."""
+        return self.cell_scores(instruction, frame).log_softmax(dim=-1)
+
+    def token_evidence(self, cell_scores: torch.Tensor) -> torch.Tensor:
+        """(B, R, g*g) what a token's (B, R, g*g, c*c) cells add to its score in the pointer's softmax: their
+        log-mean-exp (a soft maximum: one cell that shows the object is enough), times `token_weight`."""
+        cells = cell_scores.shape[-1]
+        return self.token_weight * (torch.logsumexp(cell_scores, dim=-1) - math.log(cells))
 
     def table_xy(self, pixel: torch.Tensor, height: torch.Tensor) -> torch.Tensor:
         """(..., 2) normalised (u, v) in [-1, 1] and (...) normalised z -> (..., 2) the normalised table
@@ -118,6 +138,10 @@ class PointerHeatmap(nn.Module):
     ) -> torch.Tensor:
         """(B, R, g*g, 2) per role and front token, the table x, y (normalised) of where in it the role's
         object is; `height` (B, R, g*g): the object's normalised z as each token reads it."""
-        weights = self.log_cells(instruction, frame).exp()  # (B, R, g*g, c*c)
+        return self.cell_positions(self.cell_scores(instruction, frame), height)
+
+    def cell_positions(self, cell_scores: torch.Tensor, height: torch.Tensor) -> torch.Tensor:
+        """`token_positions` from the (B, R, g*g, c*c) `cell_scores` already computed."""
+        weights = cell_scores.softmax(dim=-1)  # (B, R, g*g, c*c)
         pixel = torch.einsum("brtc,tcx->brtx", weights, self.centres)  # (B, R, g*g, 2)
         return self.table_xy(pixel, height.detach())

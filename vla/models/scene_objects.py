@@ -25,7 +25,7 @@ from vla.models.arm_frame import ArmFrameFeatures
 from vla.models.configuration_vla import HEATMAP_CAMERA, VLAConfig
 from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
 from vla.models.pointer import InstructionPointer
-from vla.models.pointer_heatmap import PointerHeatmap, height_blind_map_migrated
+from vla.models.pointer_heatmap import PointerHeatmap
 from vla.models.task_choice import TASK_VALUES, TaskChoiceHead
 
 MODULES = ("environment_head", "environment_proj", "task_choice", "arm_frame")
@@ -124,13 +124,11 @@ def values_token(
 
 
 def migrated_weights(weights: dict) -> dict:
-    """A state dict saved before these modules moved under `objects.`, with its keys renamed, and one whose
-    pointer heatmap's map read no height, given it (pointer_heatmap.py `height_blind_map_migrated`); newer
-    ones come back as they are."""
-    renamed = {
+    """A state dict saved before these modules moved under `objects.`, with its keys renamed; newer ones
+    come back as they are."""
+    return {
         f"objects.{key}" if key.split(".", 1)[0] in MODULES else key: value for key, value in weights.items()
     }
-    return height_blind_map_migrated(renamed)
 
 
 class PointedObjects(nn.Module):
@@ -190,6 +188,9 @@ class PointedObjects(nn.Module):
         token = values_token(self.environment_proj, self.arm_frame, located, dtype, recorded, from_record)
         return [token, self.pointed_proj(pointed.to(dtype))]
 
-    def abstain(self, image_tokens: torch.Tensor, instruction: torch.Tensor) -> torch.Tensor:
-        """(B,) the probability that some role's object is nowhere in view."""
-        return self.pointer(instruction, image_tokens)
+    def abstain(
+        self, image_tokens: torch.Tensor, instruction: torch.Tensor, frames: torch.Tensor
+    ) -> torch.Tensor:
+        """(B,) the probability that some role's object is nowhere in view; `frames` (B, N, 3, H, W) the
+        cameras' images, which the pointer's heatmap reads."""
+        return self.pointer(instruction, image_tokens, frames)
