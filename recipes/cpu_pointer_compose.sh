@@ -14,9 +14,9 @@
 #     vla/training/pointing_labels.py), and a TEACHER share of samples show the recorded positions to the
 #     actions (the rest the pointer's own); LABELS=0: the label-free variant, trained from images, state,
 #     actions and the task string. Either way the front camera's tokens read their x, y from where in them
-#     the words point, in 4 px cells of the frame, mapped to the table at the height the token reads out
-#     (vla/models/pointer_heatmap.py; with LABELS=1 the cells and their map to the table learn from the
-#     recorded positions' pixels and heights too).
+#     the words point, in 4 px cells of the frame, mapped to the table at the height the token reads out,
+#     and the cells' scores join the tokens' (vla/models/pointer_heatmap.py; with LABELS=1 the cells and
+#     their map to the table learn from the recorded positions' pixels and heights too).
 #  2. the last checkpoint on the compose splits (training compositions, held-out compositions, absent
 #     objects) and on the 8-task suite, on the seeds the shipped policy's figures use.
 # Figures: results/<NAME>_{train,heldout,absent}_e<n>/ and results/<NAME>_tabletop_e<n>/. Nothing here is
@@ -40,7 +40,7 @@ EVAL_ABSENT="${EVAL_ABSENT:-3}"
 EVAL_OLD="${EVAL_OLD:-13}"
 WORKERS="${WORKERS:-2}"
 EVALUATE="${EVALUATE:-1}"  # 0: train only (a later call with 1 evaluates the saved checkpoint)
-NAME="${NAME:-pointer_compose_l${LABELS}_hz_s${STEPS}_lr${LR}}"  # hz: the pixel heatmap, its map fed the height
+NAME="${NAME:-pointer_compose_l${LABELS}_hv_s${STEPS}_lr${LR}}"  # hv: the heatmap votes on the tokens
 OUT="runs/$NAME"
 
 if [ "$LABELS" = 1 ]; then
