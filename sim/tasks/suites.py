@@ -116,12 +116,17 @@ class Suite:
                 return split
         return "composed"
 
-    def training_tasks(self, absent_share: float | None = None) -> tuple[str, ...]:
-        """Task names for training data: the train split, plus absent-object tasks (of training
-        compositions) in number so they are `absent_share` of the list (default: the suite's)."""
+    def checked_absent_share(self, absent_share: float | None) -> float:
+        """`absent_share`, or the suite's when None; ValueError outside [0, 1)."""
         share = self.absent_share if absent_share is None else absent_share
         if not 0.0 <= share < 1.0:
             raise ValueError(f"absent-object share must be in [0, 1), got {share}")
+        return share
+
+    def training_tasks(self, absent_share: float | None = None) -> tuple[str, ...]:
+        """Task names for training data: the train split, plus absent-object tasks (of training
+        compositions) in number so they are `absent_share` of the list (default: the suite's)."""
+        share = self.checked_absent_share(absent_share)
         train = [t.name for t in self.tasks("train")]
         if share == 0.0:
             return tuple(train)
@@ -139,12 +144,11 @@ class Suite:
         refused 80 % of first frames of them and 21 % of the other 29 (`bench/abstain_first_frames.py`,
         docs/LOG.md, 2026-12-07 evening): it learnt which instructions come without their object, not to
         look."""
-        share = self.absent_share if absent_share is None else absent_share
+        share = self.checked_absent_share(absent_share)
         train = self.training_tasks(0.0)
         if share == 0.0:
             return train
         absent = tuple(t.name for t in self.tasks("absent"))
-        self.training_tasks(share)  # the share's range check
         scale = max(len(train) / (1.0 - share), len(absent) / share)  # the cycle's length
         train_count, absent_count = math.ceil(scale * (1.0 - share)), math.ceil(scale * share)
         entries = [((k + 0.5) / train_count, train[k % len(train)]) for k in range(train_count)]

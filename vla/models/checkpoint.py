@@ -114,10 +114,7 @@ def load_checkpoint(folder: Path, device: str = "cpu") -> PolicyBundle:
     backbone_config = json.loads((folder / BACKBONE_CONFIG).read_text())
     model = VLAModel(config, text_tokenizer.get_vocab_size(), backbone_config)
     weights = migrated_weights(_read_weights(folder / WEIGHTS, device))
-    try:
-        check_heatmap_weights(weights, str(folder / WEIGHTS))
-    except ValueError as error:
-        raise BadInputError(str(error)) from None
+    check_heatmap_weights(weights, str(folder / WEIGHTS))
     try:
         model.load_state_dict(weights)
     except RuntimeError as error:  # "Error(s) in loading state_dict ...: Missing key(s) ... Unexpected ..."

@@ -40,6 +40,8 @@ import math
 import torch
 from torch import nn
 
+from vla.runtime.errors import BadInputError
+
 CELL_PX = 4  # a heatmap cell's side, px
 CHANNELS = 48  # the convolutional net's width
 MAP_WIDTH = 128  # the pixel-to-table map's hidden width
@@ -60,12 +62,12 @@ def cell_centres(image_hw: tuple[int, int], grid: int) -> torch.Tensor:
 
 
 def check_heatmap_weights(weights: dict, source: str) -> None:
-    """ValueError naming `source` for a state dict whose pointer heatmap predates its cells' vote on the
+    """BadInputError naming `source` for a state dict whose pointer heatmap predates its cells' vote on the
     tokens (no `token_weight`): its pointer was trained to choose tokens without that evidence, and loading
     it here would change what it does. Such a run is still read by the commit it was trained at."""
     heatmap_keys = [k for k in weights if ".heatmap." in k]
     if heatmap_keys and not any(k.endswith(".heatmap.token_weight") for k in heatmap_keys):
-        raise ValueError(
+        raise BadInputError(
             f"{source}: this policy's pointer heatmap predates its cells scoring the tokens (and its map "
             "reading the height); run it at the commit it was trained at "
             "(git log -- vla/models/pointer_heatmap.py)"
