@@ -32,8 +32,11 @@ $(STAMP): pyproject.toml plugins/lerobot_env_tabletop/pyproject.toml plugins/ler
 
 setup: $(STAMP)
 
+# Two workers on two cores (most tests keep one core busy); a test module stays on one worker, so its
+# module-scoped fixtures (a ROS node, an export) are built once.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -m "not docs" --durations=30
+	$(PY) -m pytest -m "not docs" -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 # Every command in README.md and the docs it links, run at a tiny size (~20 min on 2 cores).
 test-docs: $(STAMP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import re
 import signal
@@ -41,8 +42,11 @@ def domain() -> int:
     """A private DDS domain per node group, so runs do not cross-talk: never one this test process has handed
     out before (a module-scoped node keeps its domain while the module's other tests start their own: a
     repeat would let one test's e-stop reach the other's node). SystemRandom across processes: the training
-    tests seed the `random` module, which would give every run of the suite the same domains."""
-    free = sorted(set(range(1, 101)) - _DOMAINS_IN_USE)
+    tests seed the `random` module, which would give every run of the suite the same domains. Under
+    pytest-xdist each worker draws from its own residue class, so two workers never share a domain."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    free = sorted({d for d in range(1, 101) if d % workers == worker % workers} - _DOMAINS_IN_USE)
     chosen = random.SystemRandom().choice(free)
     _DOMAINS_IN_USE.add(chosen)
     return chosen
