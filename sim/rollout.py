@@ -16,7 +16,8 @@ from sim.robot import ARM_JOINTS
 
 @dataclass
 class Episode:
-    """One finished episode. `frames` holds observations only when recording was asked for."""
+    """One finished episode. `frames` holds observations only when recording was asked for. `cut`: stopped
+    at `run_episode`'s `max_steps` before the episode ended (then `success` is False)."""
 
     task: str
     instruction: str
@@ -25,6 +26,7 @@ class Episode:
     steps: int
     actions: list[np.ndarray] = field(default_factory=list)
     observations: list[dict] = field(default_factory=list)
+    cut: bool = False
 
 
 class ExpertRunner:
@@ -60,8 +62,10 @@ class ExpertRunner:
         task: str | None = None,
         keep_data: bool = False,
         on_step: Callable[[dict, np.ndarray], None] | None = None,
+        max_steps: int | None = None,
     ) -> Episode:
-        """Reset with `seed` (and `task`, if given), run until success or the time limit.
+        """Reset with `seed` (and `task`, if given), run until success or the time limit, or until
+        `max_steps` steps if that comes first (the episode is then `cut`).
 
         `keep_data` stores every observation (the one the action was computed from) and action. With
         `noise`, the env executes the action plus the episode's offsets; `actions` and `on_step` get the
@@ -90,4 +94,7 @@ class ExpertRunner:
             episode.steps += 1
             if terminated or truncated:
                 episode.success = bool(info["is_success"])
+                return episode
+            if max_steps is not None and episode.steps >= max_steps:
+                episode.cut = True
                 return episode

@@ -156,3 +156,30 @@ def test_a_baseline_trains_on_the_same_stream(tmp_path):
     assert summary["steps"] == 2 and np.isfinite(summary["final_loss"])
     assert summary["frames"] >= 100  # the stream's episodes, counted as they went into the ring
     assert is_lerobot_policy_folder(tmp_path / "act" / "checkpoints" / "last")
+
+
+def test_the_stream_cuts_absent_object_demonstrations_to_the_frames_training_keeps():
+    """The expert holds still for an absent-object task's whole time limit (338 frames), and training keeps
+    its first HELD_FRAMES_TRAINED: the stream renders no more than those, and acting episodes stay whole."""
+    from vla.training.abstain_labels import HELD_FRAMES_TRAINED, episode_holds_still
+    from vla.training.stream import stream_tasks
+
+    config = StreamConfig(
+        suite="tabletop_compose", workers=1, capacity=2_000, start_frames=1, absent_share=0.5
+    )
+    tasks = stream_tasks(config)
+    first_absent = next(n for n, task in enumerate(tasks) if task.startswith("absent_"))
+    acting = next(n for n in range(first_absent + 1, len(tasks)) if not tasks[n].startswith("absent_"))
+    episodes = {}
+    for job in (first_absent, acting):
+        stream = ExpertStream(StreamConfig(**{**config.__dict__, "first_job": job}))
+        try:
+            episodes[job] = stream.take(wait=True)
+        finally:
+            stream.close()
+    assert len(episodes[first_absent]) == 2
+    for episode in episodes[first_absent]:
+        assert len(episode["state"]) == HELD_FRAMES_TRAINED and episode_holds_still(episode["action"])
+        assert episode["images"]["observation.images.front"].shape[0] == HELD_FRAMES_TRAINED
+    assert all(len(e["state"]) > HELD_FRAMES_TRAINED for e in episodes[acting])
+    assert not any(episode_holds_still(e["action"]) for e in episodes[acting])

@@ -35,6 +35,9 @@ class ExpertJob:
     episodes: int
     instructions: str = "train"
     noise_deg: float = 0.0  # burst perturbations of the executed arm targets (sim/expert_noise.py)
+    # An absent-object task's demonstration cut to its first frames (None: the whole time limit): the
+    # expert holds still throughout, and training keeps only the first ones (vla/training/stream.py).
+    absent_demo_frames: int | None = None
 
     def __post_init__(self) -> None:
         import sim  # noqa: F401  (headless GL before mujoco loads)
@@ -71,18 +74,21 @@ def run_expert_job(job: ExpertJob) -> list[dict]:
     from sim.env import TabletopEnv
     from sim.expert_noise import ExpertNoise
     from sim.rollout import ExpertRunner
+    from sim.tasks.absent import ABSENT_PREFIX
 
     key = (job.suite, job.instructions)
     if key not in _ENVS:
         _ENVS[key] = TabletopEnv(suite=job.suite, instructions=job.instructions)
     runner = ExpertRunner(_ENVS[key], ExpertNoise(job.noise_deg))
+    max_steps = job.absent_demo_frames if job.task.startswith(ABSENT_PREFIX) else None
     episodes, seed = [], job.first_seed
     while len(episodes) < job.episodes:
         if seed >= job.first_seed + SEEDS_PER_JOB:
             raise RuntimeError(f"{job.task}: the expert failed too often from seed {job.first_seed}")
-        episode = runner.run_episode(seed, task=job.task, keep_data=True)
+        episode = runner.run_episode(seed, task=job.task, keep_data=True, max_steps=max_steps)
         seed += 1
-        if episode.success:
+        # a cut absent-object episode touched nothing so far: it ends early only on a touch
+        if episode.success or episode.cut:
             episodes.append(_episode_arrays(episode))
     return episodes
 

@@ -12,6 +12,10 @@ Tasks: the suite's training cycle (sim/tasks/suites.py `Suite.training_cycle`): 
 `tabletop_compose`, every absent-object task, at `absent_share` of the cycle (default: the suite's). Held-out
 compositions and paraphrases never enter: every job is checked (vla/record_arrays.py `ExpertJob`).
 
+Absent-object demonstrations stop after HELD_FRAMES_TRAINED frames (vla/training/abstain_labels.py):
+training keeps no more of an episode that holds still, and the expert's run for the whole time limit
+(338 frames) spent about 40 % of the workers' rendering on frames the ring dropped at a share of 0.25.
+
 Seeds: job n (EPISODES_PER_JOB successful episodes of task n mod #tasks) tries layouts upward from
 `first_seed + n * SEEDS_PER_JOB`, so a stream is reproducible for a given number of jobs, and a resumed
 run continues at the job it had reached (`stream_next_job` in training_state.json). The default
@@ -34,6 +38,7 @@ import torch
 from vla.config_cli import option
 from vla.models.normalization import Normalization
 from vla.record_arrays import SEEDS_PER_JOB, ExpertJob, run_expert_job
+from vla.training.abstain_labels import HELD_FRAMES_TRAINED
 from vla.training.interrupt import STOP_SIGNALS
 from vla.training.ring import FrameRing
 
@@ -104,6 +109,7 @@ class ExpertStream:
             self.config.first_seed + n * SEEDS_PER_JOB,
             EPISODES_PER_JOB,
             noise_deg=self.config.noise_deg,
+            absent_demo_frames=HELD_FRAMES_TRAINED,
         )
         self.pending.append(self.pool.submit(run_expert_job, job))
         self.next_job += 1
