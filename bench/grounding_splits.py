@@ -22,6 +22,7 @@ from vla.evaluation.stats import wilson_interval
 
 def split_figures(eval_info: Path) -> dict:
     """{"suite", "split", "episodes", "pc_success" and its "wilson_95_pc", "pc_abstained_first_s",
+    "pc_held_after_first_s" and "failed_and_held_after_first_s" (where the evaluation counted late holds),
     "pc_touched_nothing_and_abstained" (absent split), "failures_by_stage"} of one evaluation."""
     suite, episodes = read_episodes(eval_info)
     split = json.loads(Path(eval_info).read_text()).get("split", "train")
@@ -40,6 +41,13 @@ def split_figures(eval_info: Path) -> dict:
         "pc_abstained_first_s": 100.0 * sum(refused) / n,
         "failures_by_stage": dict(Counter(e["stage"] for e in episodes if not e["success"]).most_common()),
     }
+    late = [e.get("held_after_first_s") for e in episodes]
+    if all(count is not None for count in late):  # recorded since the eval counted late holds
+        # episodes the policy refused mid-episode (some chunk held on abstain after the first second)
+        figures["pc_held_after_first_s"] = 100.0 * sum(count > 0 for count in late) / n
+        figures["failed_and_held_after_first_s"] = sum(
+            count > 0 and not e["success"] for e, count in zip(episodes, late, strict=True)
+        )
     if split == "absent":
         both = sum(bool(e["success"]) and r for e, r in zip(episodes, refused, strict=True))
         low, high = wilson_interval(both, n)
@@ -62,6 +70,8 @@ def main() -> None:
             f"{row['suite']:<17} {row['split']:<8} n={row['episodes']:<4} success {row['pc_success']:5.1f} % "
             f"[{low:.1f}, {high:.1f}]  abstain<1s {row['pc_abstained_first_s']:5.1f} %"
         )
+        if "pc_held_after_first_s" in row:
+            line += f"  held later {row['pc_held_after_first_s']:5.1f} %"
         if "pc_touched_nothing_and_abstained" in row:
             line += f"  both {row['pc_touched_nothing_and_abstained']:5.1f} %"
         print(line, "\n   failures:", row["failures_by_stage"])

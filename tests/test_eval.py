@@ -222,3 +222,20 @@ def test_chunk_source_holds_the_measured_joints_while_the_policy_abstains():
     for action in actions[4:]:
         np.testing.assert_array_equal(action, np.full(6, 42.0))
     assert source.first_second_abstain == pytest.approx(0.9)
+    assert source.held_after_first_s == 0  # both refusals came in the first second
+
+    # At 2 Hz the first second is two steps: a policy that acts first and refuses later is held late, and
+    # the first second's abstain does not show it.
+    class ActingThenRefusing(RefusingThenActing):
+        abstains = iter([0.2, 0.9, 0.7])
+
+    source = ChunkSource(ActingThenRefusing(), chunk_length=4, execute_steps=2)
+    source.start(
+        SimpleNamespace(task_description="pick up the red cube", config=SimpleNamespace(control_hz=2.0)),
+        observation,
+    )
+    actions = [source.act(observation) for _ in range(6)]
+    np.testing.assert_array_equal(actions[0], np.full(6, 42.0))
+    for action in actions[2:]:
+        np.testing.assert_array_equal(action, held)
+    assert source.first_second_abstain == pytest.approx(0.2) and source.held_after_first_s == 2

@@ -265,7 +265,7 @@ class LeRobotPolicySource:
     `overrides` sets config fields at load time (e.g. `{"n_action_steps": 30}`); None keeps the saved ones.
     """
 
-    first_second_confidence = first_second_abstain = None  # ACT and Diffusion Policy give neither
+    first_second_confidence = first_second_abstain = held_after_first_s = None  # ACT and DP give none
 
     def __init__(
         self, folder: str | Path, device: torch.device | str | None = None, overrides: dict | None = None

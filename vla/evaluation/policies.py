@@ -2,7 +2,8 @@
 export folder (`vla.runtime`, onnxruntime).
 
 All implement `start(env, observation)` at reset, `act(observation) -> (6,) action`,
-`first_second_confidence` and `first_second_abstain` (None where the source has neither). A trained policy
+`first_second_confidence`, `first_second_abstain` and `held_after_first_s` (None where the source has
+none). A trained policy
 predicts a chunk of T actions and executes `execute_steps` of them before asking again (receding-horizon
 chunking, as ACT and openpi do); a chunk whose `abstain` reaches `ABSTAIN_THRESHOLD` is not executed: the
 arm holds where it is for those steps, as the ROS node holds.
@@ -32,7 +33,7 @@ def policy_observation(observation: dict, instruction: str) -> dict:
 class ExpertSource:
     """The task's scripted expert (privileged state): the reference learned policies are judged against."""
 
-    first_second_confidence = first_second_abstain = None  # the expert has neither
+    first_second_confidence = first_second_abstain = held_after_first_s = None  # the expert has none
 
     def __init__(self, env):
         from sim.rollout import ExpertRunner
@@ -62,6 +63,7 @@ class ChunkSource:
         self.first_second_steps = 1  # control steps in one second (the env's control rate)
         self.early_confidences: list[float] = []  # mean confidence of each chunk inferred in the first second
         self.early_abstains: list[float] = []  # abstain of each chunk inferred in the first second
+        self.held_after_first_s = 0  # chunks held on abstain after the first second
 
     def start(self, env, observation: dict) -> None:
         self.policy.reset()
@@ -71,6 +73,7 @@ class ChunkSource:
         self.first_second_steps = round(env.config.control_hz)
         self.early_confidences = []
         self.early_abstains = []
+        self.held_after_first_s = 0
 
     def act(self, observation: dict) -> np.ndarray:
         if not self.queue:
@@ -79,6 +82,7 @@ class ChunkSource:
             actions = chunk["actions"][: self.execute_steps]
             if abstain >= ABSTAIN_THRESHOLD:  # refusing: hold the measured joint positions instead
                 actions = np.repeat(np.asarray(observation["agent_pos"], np.float32)[None], len(actions), 0)
+                self.held_after_first_s += self.steps >= self.first_second_steps
             self.queue.extend(actions)
             if self.steps < self.first_second_steps:
                 self.early_confidences.append(float(np.mean(chunk["confidence"][: self.execute_steps])))

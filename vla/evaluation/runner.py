@@ -64,6 +64,8 @@ class EpisodeOutcome:
     # The highest abstain (probability that the instruction names nothing in view) of the chunks inferred
     # in the first second; at ABSTAIN_THRESHOLD or more the policy refused in time. None as above.
     abstain_first_s: float | None = None
+    # Chunks held on abstain after the first second (a refusal that came late, mid-episode). None as above.
+    held_after_first_s: int | None = None
 
 
 def gripper_closes(commands: list[float]) -> int:
@@ -133,6 +135,7 @@ def run_episodes(config: EvalConfig, task: str, seeds: list[int]) -> list[Episod
                     env.current_task.stage_names()[furthest],
                     source.first_second_confidence,
                     source.first_second_abstain,
+                    source.held_after_first_s,
                 )
             )
         return outcomes
