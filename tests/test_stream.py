@@ -3,6 +3,7 @@ device, the worker processes that render them, and `vla train --data.stream.suit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -172,7 +173,7 @@ def test_the_stream_cuts_absent_object_demonstrations_to_the_frames_training_kee
     acting = next(n for n in range(first_absent + 1, len(tasks)) if not tasks[n].startswith("absent_"))
     episodes = {}
     for job in (first_absent, acting):
-        stream = ExpertStream(StreamConfig(**{**config.__dict__, "first_job": job}))
+        stream = ExpertStream(dataclasses.replace(config, first_job=job))
         try:
             episodes[job] = stream.take(wait=True)
         finally:
