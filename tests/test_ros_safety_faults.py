@@ -259,7 +259,8 @@ def test_a_policy_that_abstains_holds_and_says_so(debug_export, tmp_path):
         assert (level, message) == ("warn", "holding: abstaining: the instruction names nothing in view")
         assert values["instruction"] == "pick up the red cube"
         assert values["hold_detail"].startswith("abstain ")  # the value, in the key/values only
-        assert reports.status[-1][1] == {"lifecycle": "active", "level": "warn", "detail": message}
+        # ~/status said so too; under load a late joint_states may follow it, so not only the last one.
+        assert {"lifecycle": "active", "level": "warn", "detail": message} in [s for _, s in reports.status]
         assert reports.commands == [], policy.output()[-3000:]
     finally:
         test.close()
