@@ -142,6 +142,27 @@ def test_the_pointer_reads_the_named_object_out_of_a_token_it_shares_with_anothe
     assert (error < 0.15).float().mean().item() > 0.8
 
 
+def test_the_null_decides_abstain_and_leaves_what_the_actions_read_as_it_was():
+    """A null raised from far below the token scores to far above them turns abstain from ~0 to ~1, and
+    the positions and pointed features the actions read stay the same: they average the tokens and the
+    place renormalised without the null, so training the refusal harder cannot shrink them (under the
+    full softmax they fell by the null's share)."""
+    torch.manual_seed(0)
+    pointer = InstructionPointer(COLOURS, DIM, TOKENS)
+    with torch.no_grad():
+        pointer.token_offsets.normal_()  # positions away from zero, so a shrink would show
+    instruction, images = torch.randn(5, COLOURS), torch.randn(5, TOKENS, DIM)
+    read = {}
+    for null in (-20.0, 20.0):
+        with torch.no_grad():
+            pointer.null_logits.bias.fill_(null)
+            read[null] = (*pointer.point(instruction, images), pointer(instruction, images))
+    assert read[-20.0][2].max() < 1e-3 and read[20.0][2].min() > 0.999
+    assert read[-20.0][0].abs().mean() > 0.1
+    torch.testing.assert_close(read[20.0][0], read[-20.0][0])
+    torch.testing.assert_close(read[20.0][1], read[-20.0][1])
+
+
 def test_the_pointer_trains_at_ten_times_the_learning_rate_and_other_models_keep_two_groups():
     """A fresh pointer beside a pretrained backbone gets 10x the run's rate, decaying and not as before; a
     model without one keeps the two groups (decaying, then not) that saved optimizer states hold."""

@@ -15,14 +15,19 @@ tokens (B, M, D):
 - An image token's key is a map of its features; the query, the place and the null logits are maps of
   the instruction. "Place" covers a destination that is not an object ("push it left": a side of the
   table; "pick it up": none), so that role never has to point at an arbitrary token.
-- The role's position (x, y, z, normalised as the environment state's task values) is the softmax's
-  average of each token's read-out position (a learnt per-token offset, where its patch sits on average,
-  plus a map of its features and the role's query: a token can hold two objects) and the place's
-  position (a map of the instruction); the null adds nothing. Simulator labels train these six values
-  (the environment state's last six, the task values every scene records) and, through the front camera,
-  which token each role should point at (vla/training/pointing_labels.py) when the run has them; without
-  labels the same module is trained by the actions.
-- The role's pointed features: the softmax's average of the image tokens themselves (B, R, D).
+- The role's position (x, y, z, normalised as the environment state's task values) is the average, under
+  the softmax renormalised without the null, of each token's read-out position (a learnt per-token
+  offset, where its patch sits on average, plus a map of its features and the role's query: a token can
+  hold two objects) and the place's position (a map of the instruction). Simulator labels train these
+  six values (the environment state's last six, the task values every scene records) and, through the
+  front camera, which token each role should point at (vla/training/pointing_labels.py) when the run has
+  them; without labels the same module is trained by the actions.
+- The role's pointed features: the same renormalised average of the image tokens themselves (B, R, D).
+- Why without the null: the null is the refusal's, and what the actions read is where the words point
+  if the object is in view. Averaged under the full softmax, a null at p shrank the position towards the
+  table's centre and the features towards zero by 1 - p, so a null trained to refuse more (more absent
+  episodes, a class-balanced loss) could cost acting where the object is there; when it was trained so,
+  training compositions fell from 36.4 to 11-17 % (docs/LOG.md, 2026-12-07 night).
 - abstain = 1 - prod_r (1 - p_null_r), as in abstain_head.py, whose head this one extends with the place
   option and the read-outs: the null's share is the chance that the role's object is nowhere in view.
 """
@@ -131,8 +136,10 @@ class InstructionPointer(AbstainHead):
         """(B, R * 3) each role's position, normalised, and (B, R, D) its pointed image features. `frames`
         (B, N, 3, H, W) in [0, 1]: the cameras' images, which the heatmap reads (needed with one)."""
         cell_scores = self.front_cell_scores(instruction, frames)
-        weights = self.scored(instruction, image_tokens, cell_scores).exp()  # (B, R, M + 2)
-        tokens = weights[..., :-2]  # (B, R, M)
+        # the tokens' and the place's weights, renormalised without the null (the last): see the docstring
+        logs = self.scored(instruction, image_tokens, cell_scores)  # (B, R, M + 2)
+        weights = logs[..., :-1].softmax(dim=-1)  # (B, R, M + 1)
+        tokens = weights[..., :-1]  # (B, R, M)
         features = self.instruction_norm(instruction.float())
         b, m, _ = image_tokens.shape
         conditioned = self.token_norm(image_tokens.float()).unsqueeze(1) + self.position_queries(
@@ -145,7 +152,7 @@ class InstructionPointer(AbstainHead):
             token_xyz = self.heatmap_positions(token_xyz, cell_scores)
         pointed_xyz = torch.einsum("brm,brmx->brx", tokens, token_xyz)  # (B, R, 3)
         place_xyz = self.place_positions(features).view(-1, self.roles, AXES)  # (B, R, 3)
-        positions = pointed_xyz + weights[..., -2:-1] * place_xyz  # (B, R, 3)
+        positions = pointed_xyz + weights[..., -1:] * place_xyz  # (B, R, 3)
         return positions.flatten(1), tokens @ image_tokens.float()
 
     def heatmap_positions(self, token_xyz: torch.Tensor, cell_scores: torch.Tensor) -> torch.Tensor:
