@@ -23,7 +23,7 @@ from vla.evaluation.stats import wilson_interval
 def split_figures(eval_info: Path) -> dict:
     """{"suite", "split", "episodes", "pc_success" and its "wilson_95_pc", "pc_abstained_first_s",
     "pc_held_after_first_s" and "failed_and_held_after_first_s" (where the evaluation counted late holds),
-    "pc_touched_nothing_and_abstained" (absent split), "failures_by_stage"} of one evaluation."""
+    "pc_touched_nothing_and_abstained" (absent split), "failures_by_stage", "by_family"} of one evaluation."""
     suite, episodes = read_episodes(eval_info)
     split = json.loads(Path(eval_info).read_text()).get("split", "train")
     n = len(episodes)
@@ -40,6 +40,7 @@ def split_figures(eval_info: Path) -> dict:
         "wilson_95_pc": [100.0 * low, 100.0 * high],
         "pc_abstained_first_s": 100.0 * sum(refused) / n,
         "failures_by_stage": dict(Counter(e["stage"] for e in episodes if not e["success"]).most_common()),
+        "by_family": family_figures(suite, episodes),
     }
     late = [e.get("held_after_first_s") for e in episodes]
     if all(count is not None for count in late):  # recorded since the eval counted late holds
@@ -54,6 +55,24 @@ def split_figures(eval_info: Path) -> dict:
         figures["pc_touched_nothing_and_abstained"] = 100.0 * both / n
         figures["both_wilson_95_pc"] = [100.0 * low, 100.0 * high]
     return figures
+
+
+def family_figures(suite: str, episodes: list[dict]) -> dict:
+    """{family: {"episodes", "pc_success", "failures_by_stage"}} in the order the families first appear:
+    where a split's failures lie (a composition split mixes picks, places, pushes and stacks)."""
+    from sim.tasks import get_task
+
+    families: dict[str, list[dict]] = {}
+    for episode in episodes:
+        families.setdefault(get_task(episode["task"], suite).family, []).append(episode)
+    return {
+        family: {
+            "episodes": len(rows),
+            "pc_success": 100.0 * sum(bool(e["success"]) for e in rows) / len(rows),
+            "failures_by_stage": dict(Counter(e["stage"] for e in rows if not e["success"]).most_common()),
+        }
+        for family, rows in families.items()
+    }
 
 
 def main() -> None:
@@ -75,6 +94,11 @@ def main() -> None:
         if "pc_touched_nothing_and_abstained" in row:
             line += f"  both {row['pc_touched_nothing_and_abstained']:5.1f} %"
         print(line, "\n   failures:", row["failures_by_stage"])
+        for family, figures in row["by_family"].items():
+            print(
+                f"   {family:<8} n={figures['episodes']:<4} success {figures['pc_success']:5.1f} %  "
+                f"failures: {figures['failures_by_stage']}"
+            )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
