@@ -14,7 +14,8 @@ object, then its destination):
 - `error_cm`: median and 90th percentile of |predicted - recorded| in the table's plane (x, y), cm.
   A 3 cm cube needs ~0.5 cm. `likeliest_token_error_cm`: the same for the likeliest token's read-out
   alone, and `peak`: the softmax's largest weight (an error from weight spread over tokens, or from the
-  read-out itself).
+  read-out itself). `closer_to_other_role`: the share of layouts whose predicted position lies nearer
+  the other role's recorded one than its own (the roles' words bound to the wrong objects).
 
 It renders and runs one forward pass per layout: ~1 s each on CPU-2.
 """
@@ -88,6 +89,11 @@ def measure(policy_folder: Path, split: str, seeds: int, first_seed: int) -> dic
                             if answer < tokens
                             else ("place", "nothing")[answer - tokens],
                             "error_cm": planar_cm(predicted[role], recorded[0, 3 * role : 3 * role + 3]),
+                            # how far from the other role's object: a role binding its words to the
+                            # wrong object (a stack's base taken for its cube) lands near there
+                            "other_role_cm": planar_cm(
+                                predicted[role], recorded[0, 3 * (1 - role) : 3 * (1 - role) + 3]
+                            ),
                             "likeliest_token_error_cm": planar_cm(
                                 sharp[role], recorded[0, 3 * role : 3 * role + 3]
                             ),
@@ -116,6 +122,7 @@ def summarise(rows: list[dict]) -> dict:
             "answers": answers,
             "error_cm_median": float(np.median(errors)),
             "error_cm_p90": float(np.percentile(errors, 90)),
+            "closer_to_other_role": float(np.mean([r["other_role_cm"] < r["error_cm"] for r in mine])),
             "likeliest_token_error_cm_median": float(
                 np.median([r["likeliest_token_error_cm"] for r in mine])
             ),
