@@ -61,7 +61,7 @@ def measure(policy_folder: Path, split: str, seeds: int, first_seed: int) -> dic
                 policy.reset()
                 batch = policy.batch_from_observation(policy_observation(obs, env.task_description))
                 images = model.image_tokens(batch.images)
-                instruction = model.instruction_features(batch)
+                instruction = model.pointer_instruction(batch)
                 log_pointing = pointer.log_role_absence(instruction, images, batch.images)[0]  # (R, M + 2)
                 positions, _ = pointer.point(instruction, images, batch.images)
                 predicted = metres_from_normalised(positions, low, high)[0].view(2, 3)

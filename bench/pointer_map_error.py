@@ -60,7 +60,7 @@ def measure(policy_folder: Path, first_seed: int) -> dict:
             signed.append(100.0 * (metres - torch.as_tensor(environment[-TASK_VALUES:][:2])).numpy())
             batch = policy.batch_from_observation(policy_observation(obs, env.task_description))
             frame = batch.images[:, pointer.heatmap_camera]
-            log_cells = pointer.heatmap.log_cells(model.instruction_features(batch), frame)  # (1, R, T, C)
+            log_cells = pointer.heatmap.log_cells(model.pointer_instruction(batch), frame)  # (1, R, T, C)
             column, row = (pixel / token_px).floor().long().tolist()
             token = row * labels.grid + column
             weights = log_cells[0, 0, token].exp()  # (C,)

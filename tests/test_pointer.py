@@ -330,16 +330,22 @@ def test_vla_train_regrounds_a_policy_by_the_pointer_on_the_compose_stream(tmp_p
 @pytest.mark.slow
 @pytest.mark.parametrize("heatmap", [False, True])
 def test_a_pointer_policy_exports_and_the_runtime_gives_its_actions_and_abstain(tmp_path, heatmap):
-    """The export graph carries the pointer (its einsum and softmax over image tokens, and its pixel heatmap
-    when it has one) and its abstain: the torch-free runtime agrees with torch in fp32, and int8 keeps the
-    pointer in float."""
+    """The export graph carries the pointer (its einsum and softmax over image tokens, and with `heatmap`
+    its pixel heatmap and its roles' reading of the words, as every new pointer has) and its abstain: the
+    torch-free runtime agrees with torch in fp32, and int8 keeps the pointer in float."""
     from tests.test_runtime import max_relative_error, observation
     from vla.export import export_policy
     from vla.models.checkpoint import save_checkpoint
     from vla.policy import VLAPolicy
     from vla.runtime import RuntimePolicy
 
-    config = preset("debug", instruction_pointer=True, instruction_via_choice=True, pointer_heatmap=heatmap)
+    config = preset(
+        "debug",
+        instruction_pointer=True,
+        instruction_via_choice=True,
+        pointer_heatmap=heatmap,
+        pointer_role_words=heatmap,
+    )
     checkpoint = save_checkpoint(tmp_path / "checkpoint", make_bundle(seed=5, config=config))
     export = export_policy(checkpoint, tmp_path / "export", progress=lambda message: None)
     torch_policy = VLAPolicy.from_checkpoint(checkpoint)

@@ -214,7 +214,7 @@ def test_a_heatmap_policy_reads_its_front_tokens_x_y_from_the_front_frame_alone(
     batch = make_batch(config)
     pointer = model.objects.pointer
     with torch.no_grad():
-        instruction = model.instruction_features(batch)
+        instruction = model.pointer_instruction(batch)
         front = batch.images[:, 0]
         height = torch.zeros(2, 2, pointer.heatmap.grid**2)
         before = pointer.heatmap.token_positions(instruction, front, height)

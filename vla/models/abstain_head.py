@@ -30,6 +30,22 @@ ROLES = 2  # the object acted on and the destination
 KEY_DIM = 64
 
 
+def per_role(instruction: torch.Tensor, roles: int) -> torch.Tensor:
+    """(B, F) instruction features, the same for every role, or each role's own (B, R, F) -> (B, R, F)."""
+    if instruction.dim() == 3:
+        return instruction
+    return instruction.unsqueeze(1).expand(-1, roles, -1)
+
+
+def own_slices(mapped: torch.Tensor, roles: int) -> torch.Tensor:
+    """(B, R, R * k) a map applied to each role's features -> (B, R, k), role r's slice of its own row (an
+    export-safe diagonal). With every role's features the same it is the map's (B, R * k) seen as (B, R, k),
+    so a head whose map gives all roles' slices from one vector reads per-role features unchanged."""
+    b = mapped.shape[0]
+    eye = torch.eye(roles, dtype=mapped.dtype, device=mapped.device).view(1, roles, roles, 1)
+    return (mapped.view(b, roles, roles, -1) * eye).sum(dim=2)
+
+
 class AbstainHead(nn.Module):
     """Instruction features (B, F) and image tokens (B, M, D) -> abstain probability (B,)."""
 

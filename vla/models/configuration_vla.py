@@ -120,6 +120,10 @@ class VLAConfig:
     # inside each token the words point (vla/models/pointer_heatmap.py). Needs the pointer and a "front"
     # camera. Every pointer trained since has it (vla/training/policy_setup.py); false: saved before.
     pointer_heatmap: bool = False
+    # Each pointer role reads the instruction's words in their places, beside the sentence embedding, so
+    # the destination's words are not the object's (vla/models/role_words.py). Needs the pointer. Every
+    # pointer trained since has it (vla/training/policy_setup.py); false: saved before.
+    pointer_role_words: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_length < 1 or self.n_action_bins < 2:
@@ -159,6 +163,11 @@ class VLAConfig:
             raise ValueError(
                 f"pointer_heatmap refines the instruction pointer in the {HEATMAP_CAMERA!r} camera: it needs "
                 f"instruction_pointer and that camera (cameras: {', '.join(self.cameras)})"
+            )
+        if self.pointer_role_words and not self.instruction_pointer:
+            raise ValueError(
+                "pointer_role_words gives the instruction pointer's roles their words: it needs "
+                "instruction_pointer"
             )
         if self.instruction_via_choice and not (self.task_object_sources or self.instruction_pointer):
             raise ValueError(

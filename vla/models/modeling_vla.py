@@ -93,7 +93,7 @@ class VLAModel(nn.Module):
             if config.instruction_pointer:
                 image_size = backbone_image_size(self.backbone)
                 self.objects = PointedObjects(
-                    config, image_tokens, width, instruction_dim, environment_ranges, image_size
+                    config, image_tokens, width, instruction_dim, environment_ranges, image_size, width
                 )
             else:
                 self.objects = SceneObjects(config, image_tokens, width, instruction_dim, environment_ranges)
@@ -120,6 +120,15 @@ class VLAModel(nn.Module):
         present = (batch.words != 0).float().unsqueeze(-1)  # (B, L, 1)
         return (words * present).sum(dim=1) / present.sum(dim=1).clamp(min=1.0)
 
+    def pointer_instruction(self, batch: VLABatch) -> torch.Tensor:
+        """What the instruction pointer reads: `instruction_features` (B, F), or with its role words
+        (config pointer_role_words) each role's own (B, R, F), from the words' embeddings."""
+        role_words = self.objects.pointer.role_words
+        if role_words is None:
+            return self.instruction_features(batch)
+        embeddings = self.backbone.text_model.get_input_embeddings()(batch.words)  # (B, L, D)
+        return role_words(embeddings, batch.words != 0)
+
     def forward(
         self, batch: VLABatch, with_environment_state: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -138,7 +147,7 @@ class VLAModel(nn.Module):
         tokens: the instruction pointer's or the abstain head's; 0 for a policy without either (it never
         refuses)."""
         if isinstance(self.objects, PointedObjects):
-            return self.objects.abstain(images, self.instruction_features(batch), batch.images)
+            return self.objects.abstain(images, self.pointer_instruction(batch), batch.images)
         if self.abstain_head is None:
             return torch.zeros(len(images), device=images.device)
         return self.abstain_head(self.instruction_features(batch), images)
@@ -198,7 +207,7 @@ class VLAModel(nn.Module):
         if not (with_environment_state or self.objects.has_token):
             return None, None
         if isinstance(self.objects, PointedObjects):
-            return self.objects.pointer.point(self.instruction_features(batch), images, batch.images)
+            return self.objects.pointer.point(self.pointer_instruction(batch), images, batch.images)
         features = self.instruction_features(batch) if self.objects.task_choice is not None else None
         return self.objects.locate(images, features), None
 
@@ -279,7 +288,7 @@ def pointing_losses(
         )
     if images is None:
         images = core.image_tokens(batch.images)
-    pointer, instruction = core.objects.pointer, core.instruction_features(batch)
+    pointer, instruction = core.objects.pointer, core.pointer_instruction(batch)
     cell_scores = pointer.front_cell_scores(instruction, batch.images)  # None without a heatmap
     log_pointing = pointer.scored(instruction, images, cell_scores)
     loss, accuracy = pointing.loss(log_pointing, batch.environment_state, batch.holds_still)
@@ -319,7 +328,9 @@ def abstain_losses(model: torch.nn.Module, batch: VLABatch, images: torch.Tensor
         )
     if images is None:
         images = core.image_tokens(batch.images)
-    loss, probability = head.loss(core.instruction_features(batch), images, batch.holds_still, batch.images)
+    pointed = isinstance(core.objects, PointedObjects)
+    instruction = core.pointer_instruction(batch) if pointed else core.instruction_features(batch)
+    loss, probability = head.loss(instruction, images, batch.holds_still, batch.images)
     right = (probability >= ABSTAIN_THRESHOLD) == batch.holds_still
     return {"abstain": loss, "abstain_accuracy": right.float().mean().detach()}
 

@@ -38,17 +38,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from vla.models.abstain_head import KEY_DIM, ROLES, AbstainHead
+from vla.models.abstain_head import KEY_DIM, ROLES, AbstainHead, own_slices, per_role
 from vla.models.pointer_heatmap import PointerHeatmap
+from vla.models.role_words import RoleWords
 
 AXES = 3  # x, y, z of each role's position
 READOUT_WIDTH = 256  # the token read-out's hidden width
 
 
 class InstructionPointer(AbstainHead):
-    """Instruction features (B, F) and image tokens (B, M, D) -> each role's distribution over the image
-    tokens, a place and nothing (`log_role_absence`), its position and pointed features (`point`) and
-    `abstain`."""
+    """Instruction features (B, F), or each role's own (B, R, F) (`role_words`), and image tokens (B, M, D)
+    -> each role's distribution over the image tokens, a place and nothing (`log_role_absence`), its
+    position and pointed features (`point`) and `abstain`."""
 
     # Its parameters train at 10x the run's learning rate (vla/training/optim.py): it starts from scratch
     # beside a pretrained backbone, and at the backbone's 2e-4 its weights stayed at their initial scale
@@ -64,10 +65,14 @@ class InstructionPointer(AbstainHead):
         key_dim: int = KEY_DIM,
         heatmap: PointerHeatmap | None = None,
         heatmap_camera: int = 0,
+        role_words: RoleWords | None = None,
     ):
         """`heatmap` (pointer_heatmap.py): the x, y of camera `heatmap_camera`'s tokens (its index among
-        the cameras) come from where in them it points; None: every token's from its features."""
+        the cameras) come from where in them it points; None: every token's from its features.
+        `role_words` (role_words.py): what the policy uses to give each role its own instruction features
+        from the words (it runs outside `point`, which takes its output); None: one sentence for both."""
         super().__init__(instruction_dim, width, ROLES, key_dim)
+        self.role_words = role_words
         self.place_logits = nn.Linear(instruction_dim, ROLES)
         # The scores' sharpness, learnt (log, from x4): a position averaged over several tokens lies between
         # them, so pointing must be able to put nearly all of a role's weight on one token.
@@ -113,16 +118,16 @@ class InstructionPointer(AbstainHead):
         self, instruction: torch.Tensor, image_tokens: torch.Tensor, cell_scores: torch.Tensor | None
     ) -> torch.Tensor:
         """`log_role_absence` from the heatmap's (B, R, g*g, c*c) `cell_scores` already computed (or None)."""
-        features = self.instruction_norm(instruction.float())
-        queries = self.queries(features).view(-1, self.roles, self.key_dim)  # (B, R, K)
+        features = self.instruction_norm(per_role(instruction.float(), self.roles))  # (B, R, F)
+        queries = own_slices(self.queries(features), self.roles)  # (B, R, K)
         keys = self.keys(image_tokens.float())  # (B, M, K)
         scores = queries @ keys.transpose(1, 2) * self.score_scale.exp() / self.key_dim**0.5  # (B, R, M)
         if cell_scores is not None:  # the front tokens' cells vote too (pointer_heatmap.py)
             first, last = self.front_tokens(cell_scores)
             front = scores[:, :, first:last] + self.heatmap.token_evidence(cell_scores)
             scores = torch.cat([scores[:, :, :first], front, scores[:, :, last:]], dim=-1)
-        place = self.place_logits(features).unsqueeze(-1)  # (B, R, 1)
-        null = self.null_logits(features).unsqueeze(-1)  # (B, R, 1)
+        place = own_slices(self.place_logits(features), self.roles)  # (B, R, 1)
+        null = own_slices(self.null_logits(features), self.roles)  # (B, R, 1)
         return torch.cat([scores, place, null], dim=-1).log_softmax(dim=-1)
 
     def front_tokens(self, cell_scores: torch.Tensor) -> tuple[int, int]:
@@ -140,18 +145,17 @@ class InstructionPointer(AbstainHead):
         logs = self.scored(instruction, image_tokens, cell_scores)  # (B, R, M + 2)
         weights = logs[..., :-1].softmax(dim=-1)  # (B, R, M + 1)
         tokens = weights[..., :-1]  # (B, R, M)
-        features = self.instruction_norm(instruction.float())
+        features = self.instruction_norm(per_role(instruction.float(), self.roles))  # (B, R, F)
         b, m, _ = image_tokens.shape
-        conditioned = self.token_norm(image_tokens.float()).unsqueeze(1) + self.position_queries(
-            features
-        ).view(b, self.roles, 1, -1)  # (B, R, M, D)
+        position_queries = own_slices(self.position_queries(features), self.roles)  # (B, R, D)
+        conditioned = self.token_norm(image_tokens.float()).unsqueeze(1) + position_queries.unsqueeze(2)
         read = self.token_positions(conditioned).view(b, self.roles, m, self.roles, AXES)
         # each role's own last layer (an export-safe diagonal), plus where its token sits on average
         token_xyz = (read * self.own_role).sum(dim=3) + self.token_offsets.transpose(0, 1)  # (B, R, M, 3)
         if cell_scores is not None:
             token_xyz = self.heatmap_positions(token_xyz, cell_scores)
         pointed_xyz = torch.einsum("brm,brmx->brx", tokens, token_xyz)  # (B, R, 3)
-        place_xyz = self.place_positions(features).view(-1, self.roles, AXES)  # (B, R, 3)
+        place_xyz = own_slices(self.place_positions(features), self.roles)  # (B, R, 3)
         positions = pointed_xyz + weights[..., -1:] * place_xyz  # (B, R, 3)
         return positions.flatten(1), tokens @ image_tokens.float()
 

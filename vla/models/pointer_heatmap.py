@@ -40,6 +40,7 @@ import math
 import torch
 from torch import nn
 
+from vla.models.abstain_head import own_slices, per_role
 from vla.runtime.errors import BadInputError
 
 CELL_PX = 4  # a heatmap cell's side, px
@@ -75,8 +76,9 @@ def check_heatmap_weights(weights: dict, source: str) -> None:
 
 
 class PointerHeatmap(nn.Module):
-    """Front frame (B, 3, H, W) in [0, 1] and instruction features (B, F) -> per role and front token, the
-    log-softmax over that token's cells (`log_cells`) and the table x, y it points at (`token_positions`)."""
+    """Front frame (B, 3, H, W) in [0, 1] and instruction features (B, F), or each role's (B, R, F) -> per
+    role and front token, the log-softmax over that token's cells (`log_cells`) and the table x, y it
+    points at (`token_positions`)."""
 
     def __init__(self, instruction_dim: int, roles: int, grid: int, image_hw: tuple[int, int], key_dim: int):
         super().__init__()
@@ -112,8 +114,8 @@ class PointerHeatmap(nn.Module):
     def cell_scores(self, instruction: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
         """(B, R, g*g, c*c): per role, front token and cell within it, the query's score of the cell."""
         keys = self.keys(frame.float() * 2.0 - 1.0)  # (B, K, rows, columns)
-        features = self.instruction_norm(instruction.float())
-        queries = self.queries(features).view(-1, self.roles, self.key_dim)  # (B, R, K)
+        features = self.instruction_norm(per_role(instruction.float(), self.roles))  # (B, R, F)
+        queries = own_slices(self.queries(features), self.roles)  # (B, R, K)
         scores = torch.einsum("brk,bkhw->brhw", queries, keys) / self.key_dim**0.5  # (B, R, rows, columns)
         b, r, rows, _ = scores.shape
         side = rows // self.grid

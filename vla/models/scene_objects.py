@@ -26,6 +26,7 @@ from vla.models.configuration_vla import HEATMAP_CAMERA, VLAConfig
 from vla.models.environment_head import EnvironmentStateHead, environment_state_loss
 from vla.models.pointer import InstructionPointer
 from vla.models.pointer_heatmap import PointerHeatmap
+from vla.models.role_words import RoleWords
 from vla.models.task_choice import TASK_VALUES, TaskChoiceHead
 
 MODULES = ("environment_head", "environment_proj", "task_choice", "arm_frame")
@@ -151,16 +152,23 @@ class PointedObjects(nn.Module):
         instruction_dim: int,
         environment_ranges: tuple[np.ndarray, np.ndarray],
         image_size: int = 0,
+        word_dim: int = 0,
     ):
         """`image_size`: the frames' side (px) the vision tower reads, which the pointer's heatmap (config
-        pointer_heatmap) reads too."""
+        pointer_heatmap) reads too; `word_dim`: the width of the word embeddings its role words (config
+        pointer_role_words) read."""
         super().__init__()
         heatmap = None
         if config.pointer_heatmap:
             grid = math.isqrt(image_tokens // len(config.cameras))
             heatmap = PointerHeatmap(instruction_dim, ROLES, grid, (image_size, image_size), KEY_DIM)
         camera = config.cameras.index(HEATMAP_CAMERA) if config.pointer_heatmap else 0
-        self.pointer = InstructionPointer(instruction_dim, width, image_tokens, KEY_DIM, heatmap, camera)
+        role_words = None
+        if config.pointer_role_words:
+            role_words = RoleWords(instruction_dim, word_dim, ROLES, config.text.max_instruction_tokens)
+        self.pointer = InstructionPointer(
+            instruction_dim, width, image_tokens, KEY_DIM, heatmap, camera, role_words
+        )
         self.environment_proj = nn.Linear(TASK_VALUES, width)  # the values' token, as SceneObjects' is
         # pointed features -> tokens, zero at first: they start as constants and learn what they carry
         self.pointed_proj = nn.Linear(width, width)

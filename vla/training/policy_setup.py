@@ -137,7 +137,13 @@ def pointer_config(
         instruction_via_choice=objects.via_choice or (pointing and config.instruction_via_choice),
         # a new pointer reads x, y from pixels (vla/models/pointer_heatmap.py); one saved before keeps its way
         pointer_heatmap=config.pointer_heatmap if pointing else True,
+        # and its roles read the words in their places (vla/models/role_words.py)
+        pointer_role_words=config.pointer_role_words if pointing else True,
     )
+    if config.pointer_role_words and config.instruction_via_choice:
+        # Word dropout leant the language model on the sentence token; with the words hidden from it, the
+        # dropout only blanked the colour that the role words must read (30 % of them).
+        config = replace(config, word_dropout=0.0)
     if objects.weight <= 0:
         return config, own if pointing else None
     if data.environment_state is None:
