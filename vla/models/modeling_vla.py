@@ -309,9 +309,9 @@ class AbstainTraining:
 
 
 def abstain_losses(model: torch.nn.Module, batch: VLABatch, images: torch.Tensor | None = None) -> dict:
-    """{"abstain": class-balanced binary cross-entropy of the abstain head (or the instruction pointer)
-    against `batch.holds_still`, "abstain_accuracy": the share on the right side of ABSTAIN_THRESHOLD}.
-    `images`: the (B, M, D) image tokens when already computed."""
+    """{"abstain": binary cross-entropy of the abstain head (or the instruction pointer) against
+    `batch.holds_still`, "abstain_accuracy": the share on the right side of ABSTAIN_THRESHOLD}. `images`:
+    the (B, M, D) image tokens when already computed."""
     from vla.contract import ABSTAIN_THRESHOLD
 
     core = getattr(model, "module", model)
