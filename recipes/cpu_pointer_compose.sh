@@ -2,7 +2,8 @@
 # Issue 35, item 1 on a 2-core CPU: the shipped policy regrounded by the instruction pointer
 # (vla/models/pointer.py). Its task choice among four cube slots and nine destinations, and its
 # environment-state head over the fixed scene, are removed; the words now pick the task object and its
-# destination among the image tokens of both cameras (or a place, or "nothing in view": abstain).
+# destination among the image tokens of both cameras (or a place, or "nothing in view": abstain), each
+# role reading its own words of the instruction (vla/models/role_words.py).
 #
 #  1. `vla train --objects.pointer` from policies/tabletop_nano (its backbone, action head and the objects
 #     token's map of the task values carried over: vla/training/policy_setup.py `pointer_from`), the vision
@@ -40,7 +41,7 @@ EVAL_ABSENT="${EVAL_ABSENT:-3}"
 EVAL_OLD="${EVAL_OLD:-13}"
 WORKERS="${WORKERS:-2}"
 EVALUATE="${EVALUATE:-1}"  # 0: train only (a later call with 1 evaluates the saved checkpoint)
-NAME="${NAME:-pointer_compose_l${LABELS}_hv_s${STEPS}_lr${LR}}"  # hv: the heatmap votes on the tokens
+NAME="${NAME:-pointer_compose_l${LABELS}_hx_s${STEPS}_lr${LR}}"  # hx: the roles read their own words
 OUT="runs/$NAME"
 
 if [ "$LABELS" = 1 ]; then
