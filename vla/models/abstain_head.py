@@ -38,12 +38,13 @@ def per_role(instruction: torch.Tensor, roles: int) -> torch.Tensor:
 
 
 def own_slices(mapped: torch.Tensor, roles: int) -> torch.Tensor:
-    """(B, R, R * k) a map applied to each role's features -> (B, R, k), role r's slice of its own row (an
-    export-safe diagonal). With every role's features the same it is the map's (B, R * k) seen as (B, R, k),
-    so a head whose map gives all roles' slices from one vector reads per-role features unchanged."""
-    b = mapped.shape[0]
-    eye = torch.eye(roles, dtype=mapped.dtype, device=mapped.device).view(1, roles, roles, 1)
-    return (mapped.view(b, roles, roles, -1) * eye).sum(dim=2)
+    """(B, R, ..., R * k) a map applied to each role's features -> (B, R, ..., k), role r's slice of its own
+    row (an export-safe diagonal over dimension 1 and the last). With every role's features the same it is
+    the map's (B, R * k) seen as (B, R, k), so a head whose map gives all roles' slices from one vector
+    reads per-role features unchanged."""
+    middle = [1] * (mapped.dim() - 3)  # the dimensions between the role and the map's output
+    eye = torch.eye(roles, dtype=mapped.dtype, device=mapped.device).view(1, roles, *middle, roles, 1)
+    return (mapped.unflatten(-1, (roles, -1)) * eye).sum(dim=-2)
 
 
 class AbstainHead(nn.Module):

@@ -93,7 +93,6 @@ class InstructionPointer(AbstainHead):
         self.token_positions = nn.Sequential(
             nn.Linear(width, READOUT_WIDTH), nn.GELU(), nn.Linear(READOUT_WIDTH, ROLES * AXES)
         )
-        self.register_buffer("own_role", torch.eye(ROLES).view(1, ROLES, 1, ROLES, 1), persistent=False)
         self.heatmap, self.heatmap_camera = heatmap, heatmap_camera
 
     def log_role_absence(
@@ -146,12 +145,11 @@ class InstructionPointer(AbstainHead):
         weights = logs[..., :-1].softmax(dim=-1)  # (B, R, M + 1)
         tokens = weights[..., :-1]  # (B, R, M)
         features = self.instruction_norm(per_role(instruction.float(), self.roles))  # (B, R, F)
-        b, m, _ = image_tokens.shape
         position_queries = own_slices(self.position_queries(features), self.roles)  # (B, R, D)
         conditioned = self.token_norm(image_tokens.float()).unsqueeze(1) + position_queries.unsqueeze(2)
-        read = self.token_positions(conditioned).view(b, self.roles, m, self.roles, AXES)
-        # each role's own last layer (an export-safe diagonal), plus where its token sits on average
-        token_xyz = (read * self.own_role).sum(dim=3) + self.token_offsets.transpose(0, 1)  # (B, R, M, 3)
+        read = self.token_positions(conditioned)  # (B, R, M, R * 3)
+        # each role's own last layer, plus where its token sits on average
+        token_xyz = own_slices(read, self.roles) + self.token_offsets.transpose(0, 1)  # (B, R, M, 3)
         if cell_scores is not None:
             token_xyz = self.heatmap_positions(token_xyz, cell_scores)
         pointed_xyz = torch.einsum("brm,brmx->brx", tokens, token_xyz)  # (B, R, 3)

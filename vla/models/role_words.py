@@ -42,7 +42,7 @@ class RoleWords(nn.Module):
         self, instruction_dim: int, word_dim: int, roles: int, max_words: int, key_dim: int = KEY_DIM
     ):
         super().__init__()
-        self.roles, self.key_dim = roles, key_dim
+        self.key_dim = key_dim
         self.word_norm = nn.LayerNorm(word_dim)
         # Places at the normalised words' own scale, and unit queries: "where" is as loud as "which word"
         # from the start. At 0.02 (a transformer's usual init) the destination of tests/test_role_words.py
